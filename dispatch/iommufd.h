@@ -1,0 +1,36 @@
+// The iommufd ioctls of /dev/ioasid: decode, check and execute against the
+// model, with the kernel's argument rules (drivers/iommu/iommufd/main.c).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "dispatch/user_memory.h"
+#include "model/context.h"
+
+namespace ioasid::dispatch {
+
+// Runs one ioctl. Returns the ioctl's result (>= 0) or a negative errno.
+// The caller holds ctx.mutex().
+int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
+                  Caller& caller);
+
+// The user memory an ioctl will touch, as far as `known` lets us see it. Every
+// byte written is also read, so a transport that can only copy whole buffers
+// writes back what it found. The result only grows as more becomes known;
+// when reading it through `known` asks for nothing new, the command is ready.
+struct Footprint {
+    std::vector<Region> in;
+    std::vector<Region> out;
+    bool operator==(const Footprint&) const = default;
+};
+Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known);
+
+// "IOAS_MAP" etc., or nullptr for a command /dev/ioasid does not serve.
+const char* iommufd_command_name(uint32_t cmd);
+// A small dense index per served command (for statistics), or -1.
+int iommufd_command_index(uint32_t cmd);
+inline constexpr int kIommufdCommandCount = 9;
+
+}  // namespace ioasid::dispatch

@@ -1,0 +1,39 @@
+// One user command in flight: the kernel's struct iommufd_ucmd.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dispatch/user_memory.h"
+#include "model/context.h"
+
+namespace ioasid::dispatch {
+
+// The kernel's copy_struct_from_user(): a smaller user struct is zero-extended;
+// a larger one is accepted only if the bytes the kernel does not know are zero
+// (else -E2BIG). The tail is checked before the struct is copied.
+int copy_struct_from_user(void* dst, size_t ksize, UserMemory& mem, uint64_t src, size_t usize);
+
+struct Ucmd {
+    model::Context& ctx;
+    UserMemory& mem;
+    Caller& caller;
+    uint64_t arg;
+    uint32_t user_size;
+    alignas(8) unsigned char buf[64];  // large enough for every command struct
+
+    template <typename T>
+    T& cmd() {
+        static_assert(sizeof(T) <= sizeof(buf));
+        return *reinterpret_cast<T*>(buf);
+    }
+
+    // iommufd_ucmd_respond(): the struct goes back, cut to the user's size.
+    int respond(size_t len) {
+        return mem.write(arg, buf, std::min<size_t>(user_size, len));
+    }
+};
+
+}  // namespace ioasid::dispatch

@@ -1,0 +1,39 @@
+// How a command reaches the memory and the credentials of its caller.
+//
+// The dispatch layer never knows how: the CUSE transport gives it either the
+// caller's own address space (process_vm_readv/writev, one round trip) or the
+// buffers of the ioctl retry protocol; tests and the fuzzer give it a plain
+// buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace ioasid::dispatch {
+
+class UserMemory {
+public:
+    virtual ~UserMemory() = default;
+    // All or nothing: 0, or -EFAULT when any byte is not accessible.
+    virtual int read(uint64_t addr, void* dst, size_t len) = 0;
+    virtual int write(uint64_t addr, const void* src, size_t len) = 0;
+};
+
+struct Caller {
+    uint32_t tid = 0;  // the calling thread, as the transport saw it
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    // Lazily answered: most commands never ask.
+    std::function<bool(int capability)> capable = [](int) { return false; };
+    std::function<uint32_t()> tgid = [] { return 0u; };
+};
+
+// A user memory range a command reads or writes.
+struct Region {
+    uint64_t addr;
+    uint64_t len;
+    bool operator==(const Region&) const = default;
+};
+
+}  // namespace ioasid::dispatch

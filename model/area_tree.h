@@ -1,0 +1,94 @@
+// The areas of one IOAS, ordered by IOVA.
+//
+// A treap keyed by the first IOVA of each area, augmented per subtree with the
+// leftmost start, the rightmost last and the largest hole between two areas of
+// the subtree. The augmentation lets the IOVA allocator find the lowest hole of
+// a given size in O(log n), which is what keeps MAP without FIXED_IOVA cheap at
+// a million live areas (the kernel walks the holes linearly).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace ioasid::model {
+
+// What the caller's memory behind an area looks like. `source` names the
+// address space (process) the user_va belongs to; the context keeps the table.
+struct Area {
+    uint64_t start = 0;
+    uint64_t last = 0;  // inclusive
+    uint64_t user_va = 0;
+    uint32_t source = 0;
+    uint8_t prot = 0;  // kProtRead | kProtWrite
+    bool pages_writable = false;  // the memory was mapped writeable when first mapped
+
+    uint64_t length() const { return last - start + 1; }
+};
+
+inline constexpr uint8_t kProtRead = 1;
+inline constexpr uint8_t kProtWrite = 2;
+
+// An inclusive hole [start, last] between areas.
+struct Hole {
+    uint64_t start;
+    uint64_t last;
+};
+
+class AreaTree {
+public:
+    AreaTree();
+    ~AreaTree();
+    AreaTree(const AreaTree&) = delete;
+    AreaTree& operator=(const AreaTree&) = delete;
+    AreaTree(AreaTree&&) noexcept;
+    AreaTree& operator=(AreaTree&&) noexcept;
+
+    // The caller guarantees the area overlaps no other.
+    void insert(const Area& area);
+    // Removes the area that starts exactly at `start`; false if there is none.
+    bool erase(uint64_t start);
+    void clear();
+
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+
+    // The lowest area whose last IOVA is >= iova (the one holding iova, or the next).
+    const Area* first_ending_at_or_after(uint64_t iova) const;
+    // The lowest area intersecting [start, last], if any.
+    const Area* first_intersecting(uint64_t start, uint64_t last) const;
+    // The area with the smallest start greater than `start`.
+    const Area* next_after(uint64_t start) const;
+    const Area* first() const;
+
+    // The lowest hole inside [from, to] (clipped to it) of at least `min_size`
+    // bytes; min_size >= 1. Returns false when there is none.
+    bool find_hole(uint64_t from, uint64_t to, uint64_t min_size, Hole& out) const;
+
+    // Bytes the tree holds per area, for the benchmark's accounting.
+    static size_t node_bytes();
+
+    template <typename F>
+    void for_each(F&& fn) const {
+        for (const Area* a = first(); a; a = next_after(a->start)) fn(*a);
+    }
+
+    struct Node;  // opaque; public only so the tree's helpers can name it
+
+private:
+    class Pool;
+
+    Node* root_ = nullptr;
+    size_t size_ = 0;
+    uint32_t seed_ = 0x9e3779b9u;
+    std::unique_ptr<Pool> pool_;
+
+    uint32_t next_priority();
+    Node* insert_at(Node* n, Node* fresh);
+    Node* erase_at(Node* n, uint64_t start, bool& found);
+    const Node* gap_search(const Node* n, uint64_t after, uint64_t min_size, bool has_pred,
+                           uint64_t pred_last, uint64_t& hole_start) const;
+};
+
+}  // namespace ioasid::model

@@ -1,0 +1,40 @@
+#include "model/context.h"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace ioasid::model {
+
+Ioas* Context::ioas(uint32_t id) const {
+    auto* o = objects_.get<IoasObject>(id, ObjectType::Ioas);
+    return o ? &o->ioas : nullptr;
+}
+
+uint32_t Context::alloc_ioas() { return objects_.add(std::make_unique<IoasObject>()); }
+
+int Context::destroy(uint32_t id) {
+    int rc = objects_.destroy(id);
+    if (rc == 0 && vfio_ioas_ == id) vfio_ioas_ = 0;
+    return rc;
+}
+
+int Context::set_account_mode(uint64_t value, bool privileged) {
+    if (!privileged) return -EPERM;
+    if (!objects_.empty()) return -EBUSY;
+    if (value > 1) return -EINVAL;
+    account_mode_ = value == 0 ? AccountMode::User : AccountMode::Mm;
+    return 0;
+}
+
+uint32_t Context::source_for(uint32_t tgid) {
+    auto it = std::find(sources_.begin() + 1, sources_.end(), tgid);
+    if (it != sources_.end()) return static_cast<uint32_t>(it - sources_.begin());
+    sources_.push_back(tgid);
+    return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+uint32_t Context::source_pid(uint32_t source) const {
+    return source < sources_.size() ? sources_[source] : 0;
+}
+
+}  // namespace ioasid::model

@@ -1,0 +1,51 @@
+// One open of /dev/ioasid: the kernel's struct iommufd_ctx.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/objects.h"
+
+namespace ioasid::model {
+
+// How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE).
+enum class AccountMode : uint8_t { User = 0, Mm = 1 };
+
+class Context {
+public:
+    ObjectTable& objects() { return objects_; }
+    const ObjectTable& objects() const { return objects_; }
+
+    Ioas* ioas(uint32_t id) const;
+    uint32_t alloc_ioas();  // 0 when the id space is full
+
+    // DESTROY: clears the VFIO compatibility IOAS if it was this object.
+    int destroy(uint32_t id);
+
+    AccountMode account_mode() const { return account_mode_; }
+    // OPTION RLIMIT_MODE SET; `privileged` is CAP_SYS_RESOURCE of the caller.
+    int set_account_mode(uint64_t value, bool privileged);
+
+    // VFIO_IOAS: 0 when no compatibility IOAS is set.
+    uint32_t vfio_ioas() const { return vfio_ioas_; }
+    void set_vfio_ioas(uint32_t id) { vfio_ioas_ = id; }
+
+    // The address spaces (processes) user_va of areas refer to. Index 0 is
+    // reserved for "unknown"; a process that maps twice is recorded once.
+    uint32_t source_for(uint32_t tgid);
+    uint32_t source_pid(uint32_t source) const;
+
+    // Serialises the context's commands (the daemon serves many threads).
+    std::mutex& mutex() { return mutex_; }
+
+private:
+    ObjectTable objects_;
+    AccountMode account_mode_ = AccountMode::User;
+    uint32_t vfio_ioas_ = 0;
+    std::vector<uint32_t> sources_{0};
+    std::mutex mutex_;
+};
+
+}  // namespace ioasid::model

@@ -1,0 +1,269 @@
+#include "model/ioas.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <limits>
+
+namespace ioasid::model {
+
+namespace {
+
+constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
+
+uint64_t roundup_pow_of_two(uint64_t v) { return v <= 1 ? 1 : uint64_t{1} << std::bit_width(v - 1); }
+
+// The kernel's __alloc_iova_check_range(): align the start up, keep the
+// user pointer's offset in the page, and see whether length still fits.
+bool check_range(uint64_t& start, uint64_t last, uint64_t length, uint64_t align,
+                 uint64_t page_offset) {
+    uint64_t aligned;
+    if (__builtin_add_overflow(start, align - 1, &aligned)) return false;
+    aligned &= ~(align - 1);
+    aligned |= page_offset;
+    if (aligned >= last || last - aligned < length - 1) return false;
+    start = aligned;
+    return true;
+}
+
+// Merges sorted, possibly overlapping or adjacent ranges into maximal spans
+// clipped to [lo, hi], like the kernel's interval_tree_span_iter "used" spans.
+template <typename It>
+std::vector<IovaRange> merged_spans(It begin, It end, uint64_t lo, uint64_t hi) {
+    std::vector<IovaRange> out;
+    for (It it = begin; it != end; ++it) {
+        if (it->last < lo || it->start > hi) continue;
+        uint64_t s = std::max(it->start, lo);
+        uint64_t l = std::min(it->last, hi);
+        if (!out.empty() && out.back().last != kU64Max && s <= out.back().last + 1)
+            out.back().last = std::max(out.back().last, l);
+        else
+            out.push_back({s, l});
+    }
+    return out;
+}
+
+}  // namespace
+
+bool Ioas::reserved_intersects(uint64_t start, uint64_t last) const {
+    return std::any_of(reserved_.begin(), reserved_.end(),
+                       [&](const Reserved& r) { return r.start <= last && r.last >= start; });
+}
+
+bool Ioas::allowed_intersects(uint64_t start, uint64_t last) const {
+    return std::any_of(allowed_.begin(), allowed_.end(),
+                       [&](const IovaRange& r) { return r.start <= last && r.last >= start; });
+}
+
+int Ioas::map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint32_t source,
+              uint64_t& iova) {
+    // iopt_alloc_pages(): the size_t arithmetic of the page count must not wrap.
+    if (length == 0 || length > kU64Max - kPageSize) return -EINVAL;
+    uint64_t end;
+    if (__builtin_add_overflow(user_va, length, &end)) return -EOVERFLOW;
+    Segment seg{user_va, length, source, (prot & kProtWrite) != 0};
+    return map_segments({seg}, length, prot, fixed, iova);
+}
+
+int Ioas::check_iova(uint64_t iova, uint64_t length) const {
+    if (iova & (iova_alignment_ - 1)) return -EINVAL;
+    uint64_t last;
+    if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
+    if (reserved_intersects(iova, last)) return -EINVAL;
+    if (areas_.first_intersecting(iova, last)) return -EEXIST;
+    return 0;
+}
+
+int Ioas::map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot,
+                       bool fixed, uint64_t& iova) {
+    if ((length & (iova_alignment_ - 1)) || length == 0) return -EINVAL;
+    int rc = fixed ? check_iova(iova, length) : alloc_iova(segs.front().user_va, length, iova);
+    if (rc) return rc;
+
+    // iopt_insert_area() per segment; validate all before inserting any, which
+    // leaves the same state as the kernel's insert-then-abort on failure.
+    uint64_t cur = iova;
+    for (const Segment& s : segs) {
+        if ((prot & kProtWrite) && !s.writable) return -EPERM;
+        if ((s.user_va % kPageSize) & (iova_alignment_ - 1)) return -EINVAL;
+        uint64_t last;
+        if (__builtin_add_overflow(cur, s.length - 1, &last)) return -EOVERFLOW;
+        cur += s.length;
+    }
+    cur = iova;
+    for (const Segment& s : segs) {
+        areas_.insert(Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable});
+        cur += s.length;
+    }
+    return 0;
+}
+
+std::vector<IovaRange> Ioas::allowed_spans() const {
+    constexpr uint64_t lo = kPageSize, hi = kU64Max - kPageSize;
+    if (allowed_.empty()) return {{lo, hi}};
+    return merged_spans(allowed_.begin(), allowed_.end(), lo, hi);
+}
+
+// [start, last] minus the reserved ranges: the windows in which the holes
+// between areas are the kernel's holes of reserved ∪ areas.
+std::vector<IovaRange> Ioas::windows(uint64_t start, uint64_t last) const {
+    std::vector<IovaRange> out;
+    uint64_t pos = start;
+    bool done = false;
+    for (const IovaRange& r : merged_spans(reserved_.begin(), reserved_.end(), start, last)) {
+        if (r.start > pos) out.push_back({pos, r.start - 1});
+        if (r.last == last) {
+            done = true;
+            break;
+        }
+        pos = r.last + 1;
+    }
+    if (!done) out.push_back({pos, last});
+    return out;
+}
+
+bool Ioas::alloc_in_window(uint64_t from, uint64_t to, uint64_t length, uint64_t align,
+                           uint64_t page_offset, uint64_t& iova) const {
+    Hole h;
+    while (areas_.find_hole(from, to, length, h)) {
+        uint64_t s = h.start;
+        if (check_range(s, h.last, length, align, page_offset)) {
+            iova = s;
+            return true;
+        }
+        if (h.last >= to) break;
+        from = h.last + 1;
+    }
+    return false;
+}
+
+// iopt_alloc_iova(): the lowest fitting hole inside the allowed ranges, never
+// IOVA 0, aligned like the user pointer to raise the chance of huge IOPTEs.
+int Ioas::alloc_iova(uint64_t uptr, uint64_t length, uint64_t& iova) const {
+    uint64_t page_offset = uptr % kPageSize;
+    if (length == 0 || length >= kU64Max / 2) return -EOVERFLOW;
+    uint64_t align = roundup_pow_of_two(length);
+    if (uptr) align = std::min(align, uint64_t{1} << std::countr_zero(uptr));
+    if (align >= kHugePageSize) align = kHugePageSize;
+    if (align < iova_alignment_) return -EINVAL;
+
+    for (IovaRange span : allowed_spans()) {
+        if (!check_range(span.start, span.last, length, align, page_offset)) continue;
+        for (const IovaRange& w : windows(span.start, span.last))
+            if (alloc_in_window(w.start, w.last, length, align, page_offset, iova)) return 0;
+    }
+    return -ENOSPC;
+}
+
+int Ioas::get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out) const {
+    if (length == 0) return -EINVAL;
+    uint64_t last;
+    if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
+    out.clear();
+    uint64_t cur = iova;
+    const Area* a = areas_.first_ending_at_or_after(cur);
+    while (a && a->start <= cur) {
+        uint64_t seg_last = std::min(last, a->last);
+        out.push_back({a->user_va + (cur - a->start), seg_last - cur + 1, a->source,
+                       a->pages_writable});
+        if (seg_last == last) return 0;
+        cur = seg_last + 1;
+        a = areas_.next_after(a->start);
+    }
+    out.clear();
+    return -ENOENT;
+}
+
+int Ioas::unmap(uint64_t iova, uint64_t length, uint64_t& unmapped) {
+    unmapped = 0;
+    if (length == 0) return -EINVAL;
+    uint64_t last;
+    if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
+    uint64_t start = iova;
+    while (const Area* a = areas_.first_intersecting(start, last)) {
+        const uint64_t a_start = a->start, a_last = a->last;
+        if (a_start < start || a_last > last) return -ENOENT;
+        areas_.erase(a_start);
+        unmapped += a_last - a_start + 1;
+        if (a_last >= last) break;
+        start = a_last + 1;
+    }
+    return 0;
+}
+
+int Ioas::unmap_all(uint64_t& unmapped) {
+    unmapped = 0;
+    areas_.for_each([&](const Area& a) { unmapped += a.length(); });
+    areas_.clear();
+    return 0;
+}
+
+int validate_ranges(const std::vector<IovaRange>& ranges) {
+    std::vector<IovaRange> sorted(ranges);
+    std::sort(sorted.begin(), sorted.end(),
+              [](const IovaRange& a, const IovaRange& b) { return a.start < b.start; });
+    for (size_t i = 0; i < sorted.size(); ++i) {
+        if (sorted[i].start >= sorted[i].last) return -EINVAL;
+        if (i && sorted[i].start <= sorted[i - 1].last) return -EINVAL;
+    }
+    return 0;
+}
+
+int Ioas::set_allowed(std::vector<IovaRange> ranges) {
+    if (int rc = validate_ranges(ranges)) return rc;
+    for (const IovaRange& r : ranges)
+        if (reserved_intersects(r.start, r.last)) return -EADDRINUSE;
+    std::sort(ranges.begin(), ranges.end(),
+              [](const IovaRange& a, const IovaRange& b) { return a.start < b.start; });
+    allowed_ = std::move(ranges);
+    return 0;
+}
+
+int Ioas::add_reserved(uint64_t start, uint64_t last, uint64_t owner) {
+    if (areas_.first_intersecting(start, last) || allowed_intersects(start, last))
+        return -EADDRINUSE;
+    auto pos = std::upper_bound(reserved_.begin(), reserved_.end(), start,
+                                [](uint64_t s, const Reserved& r) { return s < r.start; });
+    reserved_.insert(pos, Reserved{start, last, owner});
+    return 0;
+}
+
+void Ioas::remove_reserved(uint64_t owner) {
+    std::erase_if(reserved_, [&](const Reserved& r) { return r.owner == owner; });
+}
+
+std::vector<IovaRange> Ioas::usable_ranges() const { return windows(0, kU64Max); }
+
+int Ioas::check_alignment(uint64_t align) const {
+    const uint64_t mask = align - 1;
+    int rc = 0;
+    areas_.for_each([&](const Area& a) {
+        if ((a.start & mask) || (a.length() & mask) || ((a.user_va % kPageSize) & mask))
+            rc = -EADDRINUSE;
+    });
+    return rc;
+}
+
+int Ioas::recalculate_alignment() {
+    uint64_t align = disable_large_pages_ ? kPageSize : 1;
+    if (align > iova_alignment_) {
+        int rc = check_alignment(align);
+        if (rc) return rc;
+    }
+    iova_alignment_ = align;
+    return 0;
+}
+
+int Ioas::set_huge_pages(bool enable) {
+    if (enable) {
+        disable_large_pages_ = false;
+        return recalculate_alignment();
+    }
+    if (disable_large_pages_) return 0;
+    disable_large_pages_ = true;
+    int rc = recalculate_alignment();
+    if (rc) disable_large_pages_ = false;
+    return rc;
+}
+
+}  // namespace ioasid::model

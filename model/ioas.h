@@ -1,0 +1,97 @@
+// An I/O address space: what IOVAs are mapped to which user memory, which
+// IOVAs are reserved (by devices' reserved regions) and which ones the user
+// allowed the allocator to pick from. Pure bookkeeping: no memory is touched.
+//
+// Every operation returns 0 or a negative errno with the kernel's choice of
+// errno for the same input (drivers/iommu/iommufd/io_pagetable.c is the
+// reference for the order in which conditions are checked).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/area_tree.h"
+
+namespace ioasid::model {
+
+inline constexpr uint64_t kPageSize = 4096;
+// The kernel caps the alignment it tries to give an allocated IOVA at the
+// transparent huge page size (x86-64: 2 MiB).
+inline constexpr uint64_t kHugePageSize = 2ull << 20;
+
+struct IovaRange {
+    uint64_t start;
+    uint64_t last;  // inclusive
+};
+
+// A run of user memory, as an area hands it to IOAS_COPY.
+struct Segment {
+    uint64_t user_va;
+    uint64_t length;
+    uint32_t source;
+    bool writable;
+};
+
+// The checks IOAS_ALLOW_IOVAS applies to the user's list: every range must
+// have start < last and no two may overlap. 0 or -EINVAL.
+int validate_ranges(const std::vector<IovaRange>& ranges);
+
+class Ioas {
+public:
+    // IOAS_MAP. On success `iova` holds the IOVA used (allocated unless fixed).
+    int map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint32_t source,
+            uint64_t& iova);
+    // The user memory behind [iova, iova + length), which must be covered by
+    // contiguous areas (the first half of IOAS_COPY).
+    int get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out) const;
+    // Maps segments back to back (the second half of IOAS_COPY).
+    int map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot, bool fixed,
+                     uint64_t& iova);
+    // IOAS_UNMAP of [iova, iova + length): whole areas only. Areas are removed
+    // in IOVA order until one sticks out of the range, as the kernel does.
+    int unmap(uint64_t iova, uint64_t length, uint64_t& unmapped);
+    int unmap_all(uint64_t& unmapped);
+
+    // IOAS_ALLOW_IOVAS: ranges must be valid (start < last) and disjoint.
+    int set_allowed(std::vector<IovaRange> ranges);
+    const std::vector<IovaRange>& allowed() const { return allowed_; }
+
+    // Reserved ranges belong to an owner (a device, a test) that removes them.
+    int add_reserved(uint64_t start, uint64_t last, uint64_t owner);
+    void remove_reserved(uint64_t owner);
+    // IOAS_IOVA_RANGES: the holes between reserved ranges.
+    std::vector<IovaRange> usable_ranges() const;
+    uint64_t iova_alignment() const { return iova_alignment_; }
+
+    // OPTION HUGE_PAGES.
+    bool huge_pages() const { return !disable_large_pages_; }
+    int set_huge_pages(bool enable);
+
+    const AreaTree& areas() const { return areas_; }
+
+private:
+    struct Reserved {
+        uint64_t start;
+        uint64_t last;
+        uint64_t owner;
+    };
+
+    AreaTree areas_;
+    std::vector<IovaRange> allowed_;   // sorted, disjoint
+    std::vector<Reserved> reserved_;  // sorted by start, may overlap
+    uint64_t iova_alignment_ = 1;     // software tables start unaligned
+    bool disable_large_pages_ = false;
+
+    bool reserved_intersects(uint64_t start, uint64_t last) const;
+    bool allowed_intersects(uint64_t start, uint64_t last) const;
+    int check_iova(uint64_t iova, uint64_t length) const;
+    int alloc_iova(uint64_t uptr, uint64_t length, uint64_t& iova) const;
+    bool alloc_in_window(uint64_t from, uint64_t to, uint64_t length, uint64_t align,
+                         uint64_t page_offset, uint64_t& iova) const;
+    std::vector<IovaRange> allowed_spans() const;
+    std::vector<IovaRange> windows(uint64_t start, uint64_t last) const;
+    int check_alignment(uint64_t align) const;
+    int recalculate_alignment();
+};
+
+}  // namespace ioasid::model

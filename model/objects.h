@@ -1,0 +1,71 @@
+// The objects of one iommufd context and their ids.
+//
+// Ids come from one namespace per context, starting at 1, and the lowest free
+// id is reused first (the kernel allocates from an XA_FLAGS_ALLOC1 xarray).
+// An object that other objects depend on counts them in `users`; it cannot be
+// destroyed while that count is above zero.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "model/ioas.h"
+
+namespace ioasid::model {
+
+enum class ObjectType : uint8_t {
+    Ioas,
+    HwptPaging,
+    Device,
+    Access,
+};
+
+struct Object {
+    explicit Object(ObjectType t) : type(t) {}
+    virtual ~Object() = default;
+
+    const ObjectType type;
+    uint32_t id = 0;
+    uint32_t users = 0;  // references held by other objects
+};
+
+struct IoasObject final : Object {
+    IoasObject() : Object(ObjectType::Ioas) {}
+    Ioas ioas;
+};
+
+class ObjectTable {
+public:
+    // The kernel's xarray limit (xa_limit_31b).
+    static constexpr uint32_t kMaxId = 0x7fffffff;
+
+    // Takes ownership and returns the new id, or 0 when the id space is full.
+    uint32_t add(std::unique_ptr<Object> obj);
+    // nullptr when the id is unknown or names another type (ENOENT to the user).
+    Object* find(uint32_t id, ObjectType type) const;
+    Object* find_any(uint32_t id) const;
+    template <typename T>
+    T* get(uint32_t id, ObjectType type) const {
+        return static_cast<T*>(find(id, type));
+    }
+
+    // 0, -ENOENT, or -EBUSY while other objects use it.
+    int destroy(uint32_t id);
+    // Destroys leaves first until nothing is left, as a context's release does.
+    void destroy_all();
+
+    bool empty() const { return objects_.empty(); }
+    size_t size() const { return objects_.size(); }
+    const std::map<uint32_t, std::unique_ptr<Object>>& all() const { return objects_; }
+
+private:
+    std::map<uint32_t, std::unique_ptr<Object>> objects_;
+    std::set<uint32_t> free_ids_;  // ids below next_id_ that are free again
+    uint32_t next_id_ = 1;
+
+    void release_id(uint32_t id);
+};
+
+}  // namespace ioasid::model

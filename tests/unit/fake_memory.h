@@ -1,0 +1,70 @@
+// A caller's address space for tests: regions at chosen addresses, and
+// EFAULT everywhere else, like process_vm_readv on an unmapped page.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+#include "dispatch/user_memory.h"
+
+namespace ioasid::test {
+
+class FakeMemory : public dispatch::UserMemory {
+public:
+    // Places a copy of `value` at a fresh address and returns the address.
+    template <typename T>
+    uint64_t put(const T& value) {
+        return put_bytes(&value, sizeof(T));
+    }
+    uint64_t put_bytes(const void* src, size_t len) {
+        uint64_t addr = next_;
+        next_ += (len + 0xfff) & ~uint64_t{0xfff};
+        next_ += 0x1000;  // a guard page between regions
+        auto& r = regions_[addr];
+        r.assign(static_cast<const uint8_t*>(src), static_cast<const uint8_t*>(src) + len);
+        return addr;
+    }
+    template <typename T>
+    T get(uint64_t addr) {
+        T v{};
+        if (read(addr, &v, sizeof(T))) throw std::runtime_error("fault in test memory");
+        return v;
+    }
+
+    int read(uint64_t addr, void* dst, size_t len) override {
+        uint8_t* p = locate(addr, len);
+        if (!p) return -EFAULT;
+        std::memcpy(dst, p, len);
+        ++reads;
+        return 0;
+    }
+    int write(uint64_t addr, const void* src, size_t len) override {
+        uint8_t* p = locate(addr, len);
+        if (!p) return -EFAULT;
+        std::memcpy(p, src, len);
+        ++writes;
+        return 0;
+    }
+
+    int reads = 0;
+    int writes = 0;
+
+private:
+    std::map<uint64_t, std::vector<uint8_t>> regions_;
+    uint64_t next_ = 0x10000;
+
+    uint8_t* locate(uint64_t addr, size_t len) {
+        auto it = regions_.upper_bound(addr);
+        if (it == regions_.begin()) return nullptr;
+        --it;
+        uint64_t off = addr - it->first;
+        if (off > it->second.size() || len > it->second.size() - off) return nullptr;
+        return it->second.data() + off;
+    }
+};
+
+}  // namespace ioasid::test

@@ -1,0 +1,150 @@
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "model/ioas.h"
+
+using namespace ioasid::model;
+
+namespace {
+constexpr uint8_t kRW = kProtRead | kProtWrite;
+constexpr uint64_t kMax = ~uint64_t{0};
+
+int map_fixed(Ioas& io, uint64_t iova, uint64_t len, uint64_t va = 0x10000, uint8_t prot = kRW) {
+    return io.map(va, len, prot, true, 1, iova);
+}
+}  // namespace
+
+TEST_CASE("fixed maps refuse overlaps and reserved IOVAs", "[model][ioas]") {
+    Ioas io;
+    CHECK(map_fixed(io, 0x10000, 0x2000) == 0);
+    CHECK(map_fixed(io, 0x11000, 0x1000) == -EEXIST);
+    CHECK(map_fixed(io, 0xf000, 0x1001) == -EEXIST);
+    CHECK(map_fixed(io, 0x12000, 0x1000) == 0);
+    REQUIRE(io.add_reserved(0x100000, 0x1fffff, 7) == 0);
+    CHECK(map_fixed(io, 0x1ff000, 0x2000) == -EINVAL);
+    CHECK(map_fixed(io, kMax - 0xfff, 0x2000) == -EOVERFLOW);
+    CHECK(io.add_reserved(0x10000, 0x10000, 8) == -EADDRINUSE);
+    CHECK(io.areas().size() == 2);
+}
+
+TEST_CASE("map checks length and user pointer like iopt_alloc_pages", "[model][ioas]") {
+    Ioas io;
+    uint64_t iova = 0;
+    CHECK(io.map(0x1000, 0, kRW, false, 1, iova) == -EINVAL);
+    CHECK(io.map(0x1000, kMax - 0xfff, kRW, false, 1, iova) == -EINVAL);
+    CHECK(io.map(kMax - 0xfff, 0x2000, kRW, false, 1, iova) == -EOVERFLOW);
+}
+
+TEST_CASE("allocated IOVAs follow the kernel's first fit", "[model][ioas]") {
+    Ioas io;
+    uint64_t iova = 0;
+    REQUIRE(io.map(0x7f0000001000, 0x1000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x1000);  // never IOVA 0
+    REQUIRE(io.map(0x7f0000200000, 0x200000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x200000);  // huge-page alignment taken from the pointer
+    REQUIRE(io.map(0x7f0000400010, 0x1000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x2010);  // keeps the pointer's offset in the page
+    REQUIRE(io.map(0, 0x3000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x4000);  // no pointer: aligned to the rounded-up length
+}
+
+TEST_CASE("allocation stays inside allowed ranges and outside reserved ones", "[model][ioas]") {
+    Ioas io;
+    REQUIRE(io.set_allowed({{0x100000, 0x1fffff}, {0x400000, 0x4fffff}}) == 0);
+    uint64_t iova = 0;
+    REQUIRE(io.map(0x1000, 0x100000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x100000);
+    REQUIRE(io.map(0x1000, 0x1000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x400000);
+    CHECK(io.map(0x1000, 0x100000, kRW, false, 1, iova) == -ENOSPC);
+    CHECK(io.add_reserved(0x480000, 0x48ffff, 1) == -EADDRINUSE);  // allowed there
+    CHECK(io.set_allowed({}) == 0);
+    REQUIRE(io.add_reserved(0x1000, 0xffff, 1) == 0);
+    REQUIRE(io.map(0x1000, 0x1000, kRW, false, 1, iova) == 0);
+    CHECK(iova == 0x10000);
+    CHECK(io.set_allowed({{0x8000, 0x10fff}}) == -EADDRINUSE);
+}
+
+TEST_CASE("allowed ranges must be valid and disjoint", "[model][ioas]") {
+    Ioas io;
+    CHECK(io.set_allowed({{0x2000, 0x2000}}) == -EINVAL);
+    CHECK(io.set_allowed({{0x3000, 0x2000}}) == -EINVAL);
+    CHECK(io.set_allowed({{0x1000, 0x2fff}, {0x2000, 0x3fff}}) == -EINVAL);
+    CHECK(io.set_allowed({{0x1000, 0x1fff}, {0x2000, 0x3fff}}) == 0);
+    CHECK(io.allowed().size() == 2);
+}
+
+TEST_CASE("usable ranges are the holes between reserved ranges", "[model][ioas]") {
+    Ioas io;
+    auto r = io.usable_ranges();
+    REQUIRE(r.size() == 1);
+    CHECK(r[0].start == 0);
+    CHECK(r[0].last == kMax);
+    REQUIRE(io.add_reserved(0xfee00000, 0xfeefffff, 1) == 0);
+    REQUIRE(io.add_reserved(0xfee80000, 0xfef0ffff, 2) == 0);  // overlapping owners
+    r = io.usable_ranges();
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].last == 0xfedfffff);
+    CHECK(r[1].start == 0xfef10000);
+    io.remove_reserved(2);
+    CHECK(io.usable_ranges()[1].start == 0xfef00000);
+}
+
+TEST_CASE("unmap removes whole areas only", "[model][ioas]") {
+    Ioas io;
+    REQUIRE(map_fixed(io, 0x1000, 0x1000) == 0);
+    REQUIRE(map_fixed(io, 0x2000, 0x2000) == 0);
+    REQUIRE(map_fixed(io, 0x8000, 0x1000) == 0);
+    uint64_t n = 0;
+    CHECK(io.unmap(0x2000, 0x1000, n) == -ENOENT);
+    CHECK(io.unmap(0x1000, 0, n) == -EINVAL);
+    CHECK(io.unmap(kMax, 2, n) == -EOVERFLOW);
+    // The first area goes, then the partial second one stops the walk.
+    CHECK(io.unmap(0x1000, 0x2000, n) == -ENOENT);
+    CHECK(io.areas().size() == 2);
+    CHECK(io.unmap(0, 0x10000, n) == 0);
+    CHECK(n == 0x3000);
+    CHECK(io.unmap(0, 0x10000, n) == 0);
+    CHECK(n == 0);
+    REQUIRE(map_fixed(io, 0x1000, 0x1000) == 0);
+    CHECK(io.unmap_all(n) == 0);
+    CHECK(n == 0x1000);
+    CHECK(io.areas().empty());
+}
+
+TEST_CASE("copy re-maps contiguous areas and keeps write permission honest", "[model][ioas]") {
+    Ioas src, dst;
+    REQUIRE(map_fixed(src, 0x10000, 0x2000, 0x7000000, kRW) == 0);
+    REQUIRE(map_fixed(src, 0x12000, 0x1000, 0x9000000, kProtRead) == 0);
+    std::vector<Segment> segs;
+    REQUIRE(src.get_segments(0x11000, 0x2000, segs) == 0);
+    REQUIRE(segs.size() == 2);
+    CHECK(segs[0].user_va == 0x7001000);
+    CHECK(segs[1].user_va == 0x9000000);
+    CHECK_FALSE(segs[1].writable);
+    uint64_t iova = 0x50000;
+    CHECK(dst.map_segments(segs, 0x2000, kRW, true, iova) == -EPERM);
+    CHECK(dst.areas().empty());
+    REQUIRE(dst.map_segments(segs, 0x2000, kProtRead, true, iova) == 0);
+    CHECK(dst.areas().size() == 2);
+    CHECK(src.get_segments(0x13000, 0x1000, segs) == -ENOENT);
+    CHECK(src.get_segments(0x12000, 0x2000, segs) == -ENOENT);
+    CHECK(src.get_segments(0x12000, 0, segs) == -EINVAL);
+}
+
+TEST_CASE("turning huge pages off raises the IOVA alignment to a page", "[model][ioas]") {
+    Ioas io;
+    CHECK(io.huge_pages());
+    CHECK(io.iova_alignment() == 1);
+    REQUIRE(map_fixed(io, 0x1800, 0x800) == 0);
+    CHECK(io.set_huge_pages(false) == -EADDRINUSE);
+    CHECK(io.huge_pages());
+    uint64_t n;
+    REQUIRE(io.unmap_all(n) == 0);
+    REQUIRE(io.set_huge_pages(false) == 0);
+    CHECK(io.iova_alignment() == 0x1000);
+    CHECK(map_fixed(io, 0x1800, 0x1000) == -EINVAL);
+    CHECK(map_fixed(io, 0x1000, 0x800) == -EINVAL);
+    CHECK(io.set_huge_pages(true) == 0);
+    CHECK(io.iova_alignment() == 1);
+}
