@@ -16,15 +16,7 @@ namespace ioasid::dispatch {
 int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
                   Caller& caller);
 
-// The user memory an ioctl will touch, as far as `known` lets us see it. Every
-// byte written is also read, so a transport that can only copy whole buffers
-// writes back what it found. The result only grows as more becomes known;
-// when reading it through `known` asks for nothing new, the command is ready.
-struct Footprint {
-    std::vector<Region> in;
-    std::vector<Region> out;
-    bool operator==(const Footprint&) const = default;
-};
+// The user memory an ioctl will touch, as far as `known` lets us see it.
 Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known);
 
 // "IOAS_MAP" etc., or nullptr for a command /dev/ioasid does not serve.

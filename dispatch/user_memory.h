@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 namespace ioasid::dispatch {
 
@@ -34,6 +35,16 @@ struct Region {
     uint64_t addr;
     uint64_t len;
     bool operator==(const Region&) const = default;
+};
+
+// The user memory a command touches. Every byte written is also read, so a
+// transport that can only copy whole buffers back writes back what it found.
+// Computed from what is known so far, a footprint only grows as more becomes
+// known; when it stops growing the command can run.
+struct Footprint {
+    std::vector<Region> in;
+    std::vector<Region> out;
+    bool operator==(const Footprint&) const = default;
 };
 
 }  // namespace ioasid::dispatch

@@ -1,0 +1,74 @@
+#include "cuse/caller.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace ioasid::cuse {
+
+namespace {
+
+// One field of /proc/<tid>/status, as text, or "" if unreadable.
+std::string status_field(pid_t tid, const char* key) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/status", tid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+    ::close(fd);
+    if (n <= 0) return {};
+    buf[n] = '\0';
+    size_t klen = std::strlen(key);
+    for (char* line = buf; line && *line;) {
+        char* next = std::strchr(line, '\n');
+        if (next) *next++ = '\0';
+        if (std::strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            const char* v = line + klen + 1;
+            while (*v == ' ' || *v == '\t') ++v;
+            return v;
+        }
+        line = next;
+    }
+    return {};
+}
+
+bool same_user_namespace(pid_t tid) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/ns/user", tid);
+    struct stat theirs, ours;
+    if (::stat(path, &theirs) || ::stat("/proc/self/ns/user", &ours)) return false;
+    return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+}
+
+}  // namespace
+
+uint32_t tgid_of(pid_t tid) {
+    std::string v = status_field(tid, "Tgid");
+    return v.empty() ? 0 : static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
+}
+
+bool has_capability(pid_t tid, int cap) {
+    if (cap < 0 || cap > 63 || tid <= 0) return false;
+    std::string v = status_field(tid, "CapEff");
+    if (v.empty()) return false;
+    uint64_t eff = std::strtoull(v.c_str(), nullptr, 16);
+    return (eff >> cap & 1) && same_user_namespace(tid);
+}
+
+dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
+    dispatch::Caller c;
+    c.tid = static_cast<uint32_t>(tid);
+    c.uid = uid;
+    c.gid = gid;
+    c.capable = [tid](int cap) { return has_capability(tid, cap); };
+    c.tgid = [tid] { return tgid_of(tid); };
+    return c;
+}
+
+}  // namespace ioasid::cuse

@@ -1,0 +1,230 @@
+#define FUSE_USE_VERSION 34
+#include "cuse/node.h"
+
+#include <cuse_lowlevel.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+#include "cuse/caller.h"
+#include "cuse/process_memory.h"
+#include "cuse/region_memory.h"
+
+namespace ioasid::cuse {
+
+namespace {
+
+// The kernel's limits on one FUSE ioctl retry (fs/fuse/ioctl.c, CUSE's
+// max_pages of 32): past them it fails the caller's ioctl with ENOMEM.
+constexpr size_t kMaxRetryIovs = 256;
+constexpr uint64_t kMaxRetryBytes = 32 * 4096;
+// A footprint grows in a few steps (size, struct, arrays). More means a bug.
+constexpr unsigned kMaxFootprintSteps = 8;
+
+CuseNode& node_of(fuse_req_t req) { return *static_cast<CuseNode*>(fuse_req_userdata(req)); }
+
+dispatch::Caller caller_of(fuse_req_t req) {
+    const fuse_ctx* c = fuse_req_ctx(req);
+    return make_caller(c->pid, c->uid, c->gid);
+}
+
+ssize_t io_read(int fd, void* buf, size_t len, void*) {
+    ssize_t n = ::read(fd, buf, len);
+    if (n == 0) {
+        // End of a harness socket: the same as the kernel dropping the connection.
+        errno = ENODEV;
+        return -1;
+    }
+    return n;
+}
+
+ssize_t io_writev(int fd, iovec* iov, int count, void*) { return ::writev(fd, iov, count); }
+
+void on_init_done(void* userdata) { static_cast<CuseNode*>(userdata)->mark_ready(); }
+
+void on_open(fuse_req_t req, fuse_file_info* fi) {
+    dispatch::Caller caller = caller_of(req);
+    uint64_t fh = 0;
+    int rc = node_of(req).handler().open(caller, fh);
+    if (rc) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->fh = fh;
+    fi->direct_io = 1;
+    fi->nonseekable = 1;
+    fuse_reply_open(req, fi);
+}
+
+void on_release(fuse_req_t req, fuse_file_info* fi) {
+    node_of(req).handler().release(fi->fh);
+    fuse_reply_err(req, 0);
+}
+
+// The kernel's iommufd has no read or write: the VFS answers EINVAL.
+void on_read(fuse_req_t req, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EINVAL); }
+void on_write(fuse_req_t req, const char*, size_t, off_t, fuse_file_info*) {
+    fuse_reply_err(req, EINVAL);
+}
+
+uint64_t total(const std::vector<dispatch::Region>& regions) {
+    return std::accumulate(regions.begin(), regions.end(), uint64_t{0},
+                           [](uint64_t s, const dispatch::Region& r) { return s + r.len; });
+}
+
+std::vector<iovec> to_iovecs(const std::vector<dispatch::Region>& regions) {
+    std::vector<iovec> iov;
+    for (const auto& r : regions) iov.push_back({reinterpret_cast<void*>(r.addr), r.len});
+    return iov;
+}
+
+void ask_for(fuse_req_t req, const dispatch::Footprint& fp) {
+    if (fp.in.size() + fp.out.size() > kMaxRetryIovs || total(fp.in) > kMaxRetryBytes ||
+        total(fp.out) > kMaxRetryBytes) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    auto in = to_iovecs(fp.in), out = to_iovecs(fp.out);
+    fuse_reply_ioctl_retry(req, in.data(), in.size(), out.data(), out.size());
+}
+
+struct Timer {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::chrono::nanoseconds elapsed() const { return std::chrono::steady_clock::now() - start; }
+};
+
+// The retry protocol: requests carry no state, so the footprint is replayed
+// from the bytes this request brought until it stops growing.
+void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, uint64_t arg,
+                    dispatch::Caller& caller, const void* in_buf, size_t in_size,
+                    size_t out_size, const Timer& timer) {
+    NodeHandler& h = node.handler();
+    RegionMemory nothing({}, nullptr, 0);
+    dispatch::Footprint fp = h.footprint(cmd, arg, nothing);
+    unsigned round = in_size == 0 ? 1 : 0;
+    for (unsigned step = 1;; ++step) {
+        if (total(fp.in) > in_size) return ask_for(req, fp);
+        if (!round && total(fp.in) == in_size) round = step + 1;
+        RegionMemory known(fp.in, in_buf, in_size);
+        dispatch::Footprint next = h.footprint(cmd, arg, known);
+        if (next == fp) break;
+        if (step == kMaxFootprintSteps) {
+            fuse_reply_err(req, EIO);
+            return;
+        }
+        fp = std::move(next);
+    }
+    // The caller's memory changed between rounds: ask again for what it is now.
+    if (total(fp.in) != in_size || total(fp.out) != out_size) return ask_for(req, fp);
+
+    RegionMemory mem(fp.in, in_buf, in_size);
+    int rc = h.ioctl(fh, cmd, arg, mem, caller);
+    std::vector<iovec> out = mem.out_data(fp.out);
+    fuse_reply_ioctl_iov(req, rc, out.data(), static_cast<int>(out.size()));
+    h.completed({cmd, rc, round ? round : 1, false, timer.elapsed()});
+}
+
+void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi, unsigned flags,
+              const void* in_buf, size_t in_size, size_t out_size) {
+    Timer timer;
+    CuseNode& node = node_of(req);
+    if (flags & FUSE_IOCTL_COMPAT) {
+        // iommufd and VFIO have no 32-bit compat_ioctl.
+        fuse_reply_err(req, ENOTTY);
+        return;
+    }
+    const auto cmd = static_cast<uint32_t>(cmd_signed);
+    const auto arg = reinterpret_cast<uint64_t>(arg_ptr);
+    dispatch::Caller caller = caller_of(req);
+
+    if (node.config().direct_memory && caller.tid && in_size == 0 && out_size == 0) {
+        ProcessMemory mem(static_cast<pid_t>(caller.tid));
+        int rc = node.handler().ioctl(fi->fh, cmd, arg, mem, caller);
+        if (!mem.denied() || mem.touched()) {
+            fuse_reply_ioctl(req, rc, nullptr, 0);
+            node.handler().completed({cmd, rc, 1, true, timer.elapsed()});
+            return;
+        }
+        // No ptrace right over this caller: nothing happened yet, fall back.
+    }
+    ioctl_by_retry(req, node, fi->fh, cmd, arg, caller, in_buf, in_size, out_size, timer);
+}
+
+}  // namespace
+
+int open_cuse_device() {
+    int fd = ::open("/dev/cuse", O_RDWR | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+std::unique_ptr<CuseNode> CuseNode::create(NodeConfig config, NodeHandler& handler, int fd,
+                                           std::string& error) {
+    std::unique_ptr<CuseNode> node(new CuseNode(std::move(config), handler));
+    node->fd_ = fd;
+
+    std::string devname = "DEVNAME=" + node->config_.devname;
+    const char* dev_info[] = {devname.c_str()};
+    cuse_info ci{};
+    ci.dev_major = node->config_.major;
+    ci.dev_minor = node->config_.minor;
+    ci.dev_info_argc = 1;
+    ci.dev_info_argv = dev_info;
+    ci.flags = CUSE_UNRESTRICTED_IOCTL;
+
+    cuse_lowlevel_ops ops{};
+    ops.init_done = on_init_done;
+    ops.open = on_open;
+    ops.release = on_release;
+    ops.read = on_read;
+    ops.write = on_write;
+    ops.ioctl = on_ioctl;
+
+    char prog[] = "ioasidd";
+    char* argv[] = {prog, nullptr};
+    fuse_args args = FUSE_ARGS_INIT(1, argv);
+    node->session_ = cuse_lowlevel_new(&args, &ci, &ops, node.get());
+    if (!node->session_) {
+        error = "cuse_lowlevel_new failed for " + node->config_.devname;
+        ::close(fd);
+        node->fd_ = -1;
+        return nullptr;
+    }
+    static const fuse_custom_io io = {io_writev, io_read, nullptr, nullptr};
+    int rc = fuse_session_custom_io(node->session_, &io, fd);
+    if (rc < 0) {
+        error = "fuse_session_custom_io: " + std::string(std::strerror(-rc));
+        ::close(fd);
+        node->fd_ = -1;
+        return nullptr;
+    }
+    // Several workers wait on the fd; whoever loses the race must not block.
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return node;
+}
+
+CuseNode::~CuseNode() {
+    // Closes the fd: the kernel removes the device and fails later calls.
+    if (session_) fuse_session_destroy(session_);
+}
+
+int CuseNode::receive(fuse_buf& buf) {
+    buf.flags = static_cast<fuse_buf_flags>(0);
+    return fuse_session_receive_buf(session_, &buf);
+}
+
+void CuseNode::process(const fuse_buf& buf) { fuse_session_process_buf(session_, &buf); }
+
+bool CuseNode::exited() const { return fuse_session_exited(session_); }
+
+void CuseNode::mark_ready() {
+    ready_ = true;
+    if (config_.on_ready) config_.on_ready();
+}
+
+}  // namespace ioasid::cuse

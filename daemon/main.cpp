@@ -1,0 +1,81 @@
+// ioasidd: the device-centric VFIO interface (iommufd) served from userspace.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+#ifndef IOASIDD_VERSION
+#define IOASIDD_VERSION "unknown"
+#endif
+
+namespace {
+
+// Forks into the background; the parent exits once the child is serving (0)
+// or has failed (1), so "ioasidd && use /dev/ioasid" works without a race.
+int daemonize_and_run(const ioasid::Options& opts) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC)) {
+        perror("ioasidd: pipe");
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("ioasidd: fork");
+        return 1;
+    }
+    if (pid > 0) {
+        close(pipefd[1]);
+        char c;
+        return read(pipefd[0], &c, 1) == 1 ? 0 : 1;
+    }
+    close(pipefd[0]);
+    setsid();
+    if (chdir("/")) return 1;
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        if (null > STDERR_FILENO) close(null);
+    }
+    return ioasid::run_daemon(opts, pipefd[1]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ioasid::Options opts;
+    std::string level = "info";
+    CLI::App app{"ioasidd: serves the iommufd ABI (/dev/iommu of Linux 6.12) through CUSE"};
+    app.set_version_flag("--version", std::string("ioasidd ") + IOASIDD_VERSION);
+    app.add_flag("-f,--foreground", opts.foreground, "Stay in the foreground");
+    app.add_option("--iommufd-node", opts.iommufd_node,
+                   "Name of the iommufd node under /dev ('iommu' gives the upstream name)")
+        ->capture_default_str();
+    app.add_option("--log-level", level, "error, warning, info or debug")->capture_default_str();
+    app.add_option("--threads", opts.threads, "Worker threads serving the nodes")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_flag("!--no-direct-memory", opts.direct_memory,
+                 "Never read callers' memory with process_vm_readv; always use the CUSE "
+                 "ioctl retry protocol");
+    app.add_option("--stats-file", opts.stats_file,
+                   "Write per-command statistics as JSON here on exit");
+    CLI11_PARSE(app, argc, argv);
+
+    ioasid::log::Level lvl;
+    if (!ioasid::log::parse_level(level, lvl)) {
+        std::fprintf(stderr, "ioasidd: unknown log level '%s'\n", level.c_str());
+        return 2;
+    }
+    ioasid::log::set_level(lvl);
+    if (opts.iommufd_node.empty() || opts.iommufd_node.find("..") != std::string::npos ||
+        opts.iommufd_node.front() == '/') {
+        std::fprintf(stderr, "ioasidd: --iommufd-node wants a name under /dev, like 'ioasid'\n");
+        return 2;
+    }
+    return opts.foreground ? ioasid::run_daemon(opts, -1) : daemonize_and_run(opts);
+}

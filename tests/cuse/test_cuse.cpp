@@ -1,0 +1,199 @@
+// The CUSE transport end to end, against a harness playing the kernel.
+#include <catch2/catch.hpp>
+#include <linux/fuse.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "cuse/loop.h"
+#include "cuse/node.h"
+#include "daemon/iommufd_node.h"
+#include "ioasid/iommufd.h"
+#include "kernel_harness.h"
+
+using namespace ioasid;
+using test::KernelHarness;
+
+namespace {
+
+struct Served {
+    explicit Served(bool direct) {
+        cuse::NodeConfig cfg;
+        cfg.devname = "ioasid";
+        cfg.direct_memory = direct;
+        cfg.on_ready = [this] { ready_calls++; };
+        std::string err;
+        node = cuse::CuseNode::create(cfg, handler, harness.take_daemon_fd(), err);
+        REQUIRE(node);
+        loop.on_node_exit([this](cuse::CuseNode&) { exits++; });
+        REQUIRE(loop.add(*node) == 0);
+        loop.start(2);
+        KernelHarness::InitReply init;
+        REQUIRE(harness.init(init) == 0);
+        init_reply = init;
+    }
+    ~Served() {
+        harness.hang_up();
+        loop.stop();
+        loop.join();
+    }
+    uint64_t open() {
+        uint64_t fh = 0;
+        REQUIRE(harness.open(fh) == 0);
+        return fh;
+    }
+
+    KernelHarness harness;
+    IommufdNode handler;
+    std::unique_ptr<cuse::CuseNode> node;
+    cuse::Loop loop;
+    KernelHarness::InitReply init_reply;
+    std::atomic<int> ready_calls{0};
+    std::atomic<int> exits{0};
+};
+
+}  // namespace
+
+TEST_CASE("CUSE_INIT registers the node with unrestricted ioctls", "[cuse]") {
+    Served s(true);
+    CHECK(s.init_reply.flags & CUSE_UNRESTRICTED_IOCTL);
+    CHECK(s.init_reply.dev_info == std::string("DEVNAME=ioasid\0", 15));
+    // libfuse calls init_done just after the reply has gone out.
+    for (int i = 0; i < 200 && !s.node->ready(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(s.node->ready());
+    CHECK(s.ready_calls == 1);
+}
+
+TEST_CASE("one round trip per ioctl when the caller's memory is reachable", "[cuse]") {
+    Served s(true);
+    uint64_t fh = s.open();
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    auto r = s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc);
+    CHECK(r.result == 0);
+    CHECK(r.rounds == 1);
+    CHECK(alloc.out_ioas_id == 1);
+
+    static char buffer[1 << 16];
+    iommu_ioas_map map{sizeof(map), IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE, 1, 0,
+                       reinterpret_cast<uint64_t>(buffer), sizeof(buffer), 0};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_MAP, &map);
+    CHECK(r.result == 0);
+    CHECK(r.rounds == 1);
+    CHECK(map.iova != 0);
+
+    iommu_iova_range ranges[2] = {};
+    iommu_ioas_iova_ranges q{sizeof(q), 1, 2, 0, reinterpret_cast<uint64_t>(ranges), 0};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q);
+    CHECK(r.result == 0);
+    CHECK(r.rounds == 1);
+    CHECK(q.num_iovas == 1);
+    CHECK(ranges[0].last == ~0ull);
+
+    auto stats = s.handler.stats().to_json();
+    CHECK(stats["IOAS_MAP"]["round_trips"] == 1);
+    CHECK(stats["IOAS_MAP"]["direct"] == 1);
+}
+
+TEST_CASE("the retry protocol serves the same answers", "[cuse]") {
+    // Either the daemon refuses itself direct access, or the caller's pid is
+    // invisible to it: both must fall back to the kernel copying for us.
+    bool direct = GENERATE(false, true);
+    Served s(direct);
+    uint64_t fh = s.open();
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    auto r = s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, false);
+    CHECK(r.result == 0);
+    CHECK(r.rounds == 3);  // size, then the struct, then the answer
+    CHECK(alloc.out_ioas_id == 1);
+
+    iommu_iova_range ranges[3];
+    std::memset(ranges, 0xa5, sizeof(ranges));
+    iommu_ioas_iova_ranges q{sizeof(q), 1, 3, 0, reinterpret_cast<uint64_t>(ranges), 0};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q, false);
+    CHECK(r.result == 0);
+    CHECK(r.rounds == 4);  // one more for the array the struct points to
+    CHECK(q.num_iovas == 1);
+    CHECK(q.out_iova_alignment == 1);
+    CHECK(ranges[0].start == 0);
+    CHECK(ranges[0].last == ~0ull);
+    // What the kernel would not write stays as the caller left it.
+    CHECK(ranges[1].start == 0xa5a5a5a5a5a5a5a5ull);
+
+    q = {sizeof(q), 1, 0, 0, 0, 0};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q, false);
+    CHECK(r.result == -EMSGSIZE);
+    CHECK(q.num_iovas == 1);  // written back with the error, as the kernel does
+
+    iommu_iova_range allow[2] = {{0x100000, 0x1fffff}, {0x400000, 0x4fffff}};
+    iommu_ioas_allow_iovas a{sizeof(a), 1, 2, 0, reinterpret_cast<uint64_t>(allow)};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_ALLOW_IOVAS, &a, false);
+    CHECK(r.result == 0);
+    static char buffer[0x2000];
+    iommu_ioas_map map{sizeof(map), IOMMU_IOAS_MAP_READABLE, 1, 0,
+                       reinterpret_cast<uint64_t>(buffer), sizeof(buffer), 0};
+    r = s.harness.ioctl(fh, IOMMU_IOAS_MAP, &map, false);
+    CHECK(r.result == 0);
+    CHECK(map.iova >= 0x100000);
+    CHECK(map.iova <= 0x1fe000);
+
+    auto stats = s.handler.stats().to_json();
+    CHECK(stats["IOAS_ALLOC"]["round_trips"] == 3);
+    CHECK(stats["IOAS_ALLOC"]["direct"] == 0);
+}
+
+TEST_CASE("bad pointers are EFAULT on both paths", "[cuse]") {
+    bool visible = GENERATE(true, false);
+    Served s(true);
+    uint64_t fh = s.open();
+    auto* bad = reinterpret_cast<void*>(0x10);
+    CHECK(s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, bad, visible).result == -EFAULT);
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    REQUIRE(s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, visible).result == 0);
+    iommu_ioas_iova_ranges q{sizeof(q), 1, 4, 0, 0x10, 0};
+    CHECK(s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q, visible).result == -EFAULT);
+}
+
+TEST_CASE("unknown commands are ENOTTY in one round trip", "[cuse]") {
+    bool visible = GENERATE(true, false);
+    Served s(true);
+    uint64_t fh = s.open();
+    int dummy = 0;
+    auto r = s.harness.ioctl(fh, _IO('x', 1), &dummy, visible);
+    CHECK(r.result == -ENOTTY);
+    CHECK(r.rounds == 1);
+}
+
+TEST_CASE("each open is its own context and release destroys it", "[cuse]") {
+    Served s(true);
+    uint64_t a = s.open(), b = s.open();
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    REQUIRE(s.harness.ioctl(a, IOMMU_IOAS_ALLOC, &alloc).result == 0);
+    REQUIRE(s.harness.ioctl(a, IOMMU_IOAS_ALLOC, &alloc).result == 0);
+    CHECK(alloc.out_ioas_id == 2);
+    REQUIRE(s.harness.ioctl(b, IOMMU_IOAS_ALLOC, &alloc).result == 0);
+    CHECK(alloc.out_ioas_id == 1);
+    iommu_destroy d{sizeof(d), 2};
+    CHECK(s.harness.ioctl(b, IOMMU_DESTROY, &d).result == -ENOENT);
+    CHECK(s.handler.open_files() == 2);
+    REQUIRE(s.harness.release(a) == 0);
+    CHECK(s.handler.open_files() == 1);
+    uint64_t c = s.open();
+    REQUIRE(s.harness.ioctl(c, IOMMU_IOAS_ALLOC, &alloc).result == 0);
+    CHECK(alloc.out_ioas_id == 1);
+}
+
+TEST_CASE("read and write are EINVAL as on the kernel's iommufd", "[cuse]") {
+    Served s(true);
+    uint64_t fh = s.open();
+    CHECK(s.harness.read(fh, 16) == -EINVAL);
+}
+
+TEST_CASE("a hang-up ends the session and the loop reports it", "[cuse]") {
+    Served s(true);
+    s.harness.hang_up();
+    for (int i = 0; i < 200 && !s.exits; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(s.exits == 1);
+}
