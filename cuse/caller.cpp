@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,10 +40,12 @@ std::string status_field(pid_t tid, const char* key) {
 }
 
 bool same_user_namespace(pid_t tid) {
+    struct stat ours, theirs;
+    // A kernel without CONFIG_USER_NS has only the initial namespace.
+    if (::stat("/proc/self/ns/user", &ours)) return errno == ENOENT;
     char path[64];
     std::snprintf(path, sizeof(path), "/proc/%d/ns/user", tid);
-    struct stat theirs, ours;
-    if (::stat(path, &theirs) || ::stat("/proc/self/ns/user", &ours)) return false;
+    if (::stat(path, &theirs)) return false;
     return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
 }
 

@@ -292,10 +292,13 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
 Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) {
     Footprint fp;
     const Op* op = lookup(cmd);
-    if (!op || op->ioctl_num != cmd) return fp;  // answered without touching memory
+    if (!op) return fp;  // answered without touching memory
+    // Like the kernel, read the size before looking at the rest of the number.
     fp.in.push_back({arg, sizeof(uint32_t)});
     uint32_t user_size;
-    if (known.read(arg, &user_size, sizeof(user_size)) || user_size < op->min_size) return fp;
+    if (known.read(arg, &user_size, sizeof(user_size)) || op->ioctl_num != cmd ||
+        user_size < op->min_size)
+        return fp;
     fp.in[0].len = user_size;
     fp.out.push_back({arg, std::min(user_size, op->size)});
     alignas(8) unsigned char buf[64];

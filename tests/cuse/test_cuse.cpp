@@ -163,6 +163,10 @@ TEST_CASE("unknown commands are ENOTTY in one round trip", "[cuse]") {
     auto r = s.harness.ioctl(fh, _IO('x', 1), &dummy, visible);
     CHECK(r.result == -ENOTTY);
     CHECK(r.rounds == 1);
+    // In iommufd's number range the kernel reads the size first.
+    r = s.harness.ioctl(fh, _IOW(IOMMUFD_TYPE, 0x80, uint64_t), &dummy, visible);
+    CHECK(r.result == -ENOTTY);
+    CHECK(r.rounds == (visible ? 1u : 2u));
 }
 
 TEST_CASE("each open is its own context and release destroys it", "[cuse]") {

@@ -331,4 +331,9 @@ TEST_CASE("the footprint grows until it covers every byte the command touches", 
     CHECK(fp.in[1] == dispatch::Region{arr, 4 * sizeof(iommu_iova_range)});
     CHECK(fp.out == fp.in);
     CHECK(dispatch::iommufd_footprint(0x1234, at, f.mem).in.empty());
+    // A number in iommufd's range is read for its size before the rest of the
+    // command is compared, so the size is part of its footprint.
+    fp = dispatch::iommufd_footprint(_IOW(IOMMUFD_TYPE, 0x84, uint64_t), at, f.mem);
+    CHECK(fp.in == std::vector<dispatch::Region>{{at, 4}});
+    CHECK(fp.out.empty());
 }

@@ -1,0 +1,44 @@
+#!/bin/bash
+# The VM lane of the /dev/ioasid issue: the conformance client on
+#  - the reference 6.12 kernel, against its real /dev/iommu and against
+#    ioasidd (both ioctl paths), side by side;
+#  - Debian 12's own 6.1 kernel (no iommufd at all), against ioasidd.
+# Every ioasidd transcript must equal the kernel's. Prints one line per check
+# and "N passed, N failed".
+#   conformance.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: conformance.sh BUILD_DIR}" && pwd)
+results=$build/vm-results
+rm -rf "$results" && mkdir -p "$results"
+pass=0 fail=0
+check() {  # name, then a command that succeeds when the check passes
+    local name=$1; shift
+    if "$@"; then echo "PASS $name"; pass=$((pass + 1)); else echo "FAIL $name"; fail=$((fail + 1)); fi
+}
+same() { diff -u "$1" "$2" > "$results/diff-$(basename "$2" .txt).txt"; }
+
+"$here/run-in-vm.sh" --kernel ref --share "$results" -- \
+    "$here/guest-conformance.sh" "$build" "$results" ref
+check "vm boots the reference kernel and runs the client" test -s "$results/kernel-ref.txt"
+"$here/run-in-vm.sh" --kernel deb61 --share "$results" -- \
+    "$here/guest-conformance.sh" "$build" "$results" deb61
+check "vm boots Debian's 6.1 kernel and runs the client" test -s "$results/ioasidd-deb61.txt"
+
+ref=$results/kernel-ref.txt
+for t in ioasidd-ref ioasidd-retry-ref ioasidd-deb61 ioasidd-retry-deb61; do
+    check "$t transcript identical to the kernel's /dev/iommu ($(wc -l < "$ref" 2>/dev/null || echo 0) calls)" \
+        same "$ref" "$results/$t.txt"
+    [ -s "$results/diff-$t.txt" ] && head -40 "$results/diff-$t.txt"
+done
+for tag in ref deb61; do
+    check "ioasidd on $tag exits 0 on SIGTERM and removes its nodes" \
+        grep -qx "daemon-exit direct=0 retry=0" "$results/lifecycle-$tag.txt"
+    check "ioasidd on $tag served every ioctl in one round trip (direct path)" \
+        python3 "$here/check-stats.py" "$results/stats-$tag.json" direct
+    check "ioasidd on $tag served the retry path in 3+ round trips" \
+        python3 "$here/check-stats.py" "$results/stats-retry-$tag.json" retry
+done
+echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Runs inside the test VM: starts ioasidd twice (one-round-trip path and the
+# retry fallback), runs the conformance client against both and, where the
+# kernel has iommufd, against /dev/iommu too. Transcripts go to RESULTS/.
+#   guest-conformance.sh BUILD RESULTS TAG
+set -u
+build=$1 results=$2 tag=$3
+client=$build/tests/iommufd-client
+daemon=$build/daemon/ioasidd
+status=0
+
+wait_node() {
+    i=0
+    while [ ! -c "/dev/$1" ]; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "guest: /dev/$1 did not appear"; return 1; }
+        sleep 0.1
+    done
+}
+
+"$daemon" -f --log-level warning --stats-file "$results/stats-$tag.json" &
+direct=$!
+"$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory \
+    --stats-file "$results/stats-retry-$tag.json" &
+retry=$!
+wait_node ioasid || status=1
+wait_node ioasid-retry || status=1
+
+"$client" /dev/ioasid > "$results/ioasidd-$tag.txt" 2>&1 || status=1
+"$client" /dev/ioasid-retry > "$results/ioasidd-retry-$tag.txt" 2>&1 || status=1
+if [ -c /dev/iommu ]; then
+    "$client" /dev/iommu > "$results/kernel-$tag.txt" 2>&1 || status=1
+fi
+
+kill -TERM $direct $retry
+wait $direct; rc1=$?
+wait $retry; rc2=$?
+echo "daemon-exit direct=$rc1 retry=$rc2" > "$results/lifecycle-$tag.txt"
+[ -e /dev/ioasid ] && echo "node-left-behind /dev/ioasid" >> "$results/lifecycle-$tag.txt"
+uname -r > "$results/kernel-version-$tag.txt"
+exit $status
