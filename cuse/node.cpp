@@ -10,22 +10,17 @@
 #include <cerrno>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "cuse/caller.h"
 #include "cuse/process_memory.h"
 #include "cuse/region_memory.h"
+#include "cuse/retry_plan.h"
 
 namespace ioasid::cuse {
 
 namespace {
-
-// The kernel's limits on one FUSE ioctl retry (fs/fuse/ioctl.c, CUSE's
-// max_pages of 32): past them it fails the caller's ioctl with ENOMEM.
-constexpr size_t kMaxRetryIovs = 256;
-constexpr uint64_t kMaxRetryBytes = 32 * 4096;
-// A footprint grows in a few steps (size, struct, arrays). More means a bug.
-constexpr unsigned kMaxFootprintSteps = 8;
 
 CuseNode& node_of(fuse_req_t req) { return *static_cast<CuseNode*>(fuse_req_userdata(req)); }
 
@@ -73,11 +68,6 @@ void on_write(fuse_req_t req, const char*, size_t, off_t, fuse_file_info*) {
     fuse_reply_err(req, EINVAL);
 }
 
-uint64_t total(const std::vector<dispatch::Region>& regions) {
-    return std::accumulate(regions.begin(), regions.end(), uint64_t{0},
-                           [](uint64_t s, const dispatch::Region& r) { return s + r.len; });
-}
-
 std::vector<iovec> to_iovecs(const std::vector<dispatch::Region>& regions) {
     std::vector<iovec> iov;
     for (const auto& r : regions) iov.push_back({reinterpret_cast<void*>(r.addr), r.len});
@@ -85,8 +75,7 @@ std::vector<iovec> to_iovecs(const std::vector<dispatch::Region>& regions) {
 }
 
 void ask_for(fuse_req_t req, const dispatch::Footprint& fp) {
-    if (fp.in.size() + fp.out.size() > kMaxRetryIovs || total(fp.in) > kMaxRetryBytes ||
-        total(fp.out) > kMaxRetryBytes) {
+    if (!fits_one_retry(fp)) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
@@ -99,35 +88,34 @@ struct Timer {
     std::chrono::nanoseconds elapsed() const { return std::chrono::steady_clock::now() - start; }
 };
 
-// The retry protocol: requests carry no state, so the footprint is replayed
-// from the bytes this request brought until it stops growing.
+// The retry protocol (cuse/retry_plan.h decides what each round does).
 void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, uint64_t arg,
                     dispatch::Caller& caller, const void* in_buf, size_t in_size,
                     size_t out_size, const Timer& timer) {
     NodeHandler& h = node.handler();
-    RegionMemory nothing({}, nullptr, 0);
-    dispatch::Footprint fp = h.footprint(cmd, arg, nothing);
-    unsigned round = in_size == 0 ? 1 : 0;
-    for (unsigned step = 1;; ++step) {
-        if (total(fp.in) > in_size) return ask_for(req, fp);
-        if (!round && total(fp.in) == in_size) round = step + 1;
-        RegionMemory known(fp.in, in_buf, in_size);
-        dispatch::Footprint next = h.footprint(cmd, arg, known);
-        if (next == fp) break;
-        if (step == kMaxFootprintSteps) {
-            fuse_reply_err(req, EIO);
-            return;
-        }
-        fp = std::move(next);
+    auto footprint = [&](dispatch::UserMemory& known) { return h.footprint(fh, cmd, arg, known); };
+    RetryPlan plan = plan_retry(footprint, in_buf, in_size, out_size);
+    if (plan.action == RetryPlan::Action::Fail) {
+        fuse_reply_err(req, EIO);
+        return;
     }
-    // The caller's memory changed between rounds: ask again for what it is now.
-    if (total(fp.in) != in_size || total(fp.out) != out_size) return ask_for(req, fp);
+    if (plan.action == RetryPlan::Action::Ask) return ask_for(req, plan.footprint);
 
-    RegionMemory mem(fp.in, in_buf, in_size);
+    RegionMemory mem(plan.footprint.in, in_buf, in_size, plan.footprint.out);
     int rc = h.ioctl(fh, cmd, arg, mem, caller);
-    std::vector<iovec> out = mem.out_data(fp.out);
-    fuse_reply_ioctl_iov(req, rc, out.data(), static_cast<int>(out.size()));
-    h.completed({cmd, rc, round ? round : 1, false, timer.elapsed()});
+    if (mem.missed()) {
+        // The context changed since the footprint was taken and the command
+        // now reads further. It read before changing anything: ask again.
+        return ask_for(req, h.footprint(fh, cmd, arg, mem));
+    }
+    std::optional<std::vector<iovec>> out = mem.out_data(plan.footprint.out);
+    if (!out) {
+        // A footprint that let the command write past what it declared.
+        fuse_reply_err(req, EIO);
+        return;
+    }
+    fuse_reply_ioctl_iov(req, rc, out->data(), static_cast<int>(out->size()));
+    h.completed({cmd, rc, plan.round, false, timer.elapsed()});
 }
 
 void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi, unsigned flags,

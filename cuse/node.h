@@ -42,7 +42,9 @@ public:
     virtual void release(uint64_t fh) = 0;
     virtual int ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
                       dispatch::Caller& caller) = 0;
-    virtual dispatch::Footprint footprint(uint32_t cmd, uint64_t arg,
+    // The memory the ioctl will touch given what is known of it (see
+    // dispatch::Footprint). It may depend on the open file's state.
+    virtual dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                           dispatch::UserMemory& known) = 0;
     virtual void completed(const IoctlRecord&) {}
 };

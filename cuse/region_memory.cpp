@@ -6,16 +6,30 @@
 
 namespace ioasid::cuse {
 
-RegionMemory::RegionMemory(const std::vector<dispatch::Region>& regions, const void* data,
-                           size_t size) {
+void RegionMemory::add_piece(uint64_t addr, uint64_t len, const unsigned char* src) {
+    size_t offset = bytes_.size();
+    pieces_.push_back({addr, len, offset});
+    if (src) {
+        bytes_.insert(bytes_.end(), src, src + len);
+        known_.insert(known_.end(), len, 1);
+    } else {
+        bytes_.insert(bytes_.end(), len, 0);
+        known_.insert(known_.end(), len, 0);
+    }
+    written_.insert(written_.end(), len, 0);
+}
+
+RegionMemory::RegionMemory(const std::vector<dispatch::Region>& in, const void* data,
+                           size_t size, const std::vector<dispatch::Region>& out) {
     const auto* src = static_cast<const unsigned char*>(data);
     size_t offset = 0;
-    for (const dispatch::Region& r : regions) {
+    for (const dispatch::Region& r : in) {
         if (r.len > size - offset) break;
-        pieces_.push_back({r.addr, r.len, offset});
+        add_piece(r.addr, r.len, src + offset);
         offset += r.len;
     }
-    bytes_.assign(src, src + offset);
+    for (const dispatch::Region& r : out)
+        if (!containing(r.addr, r.len)) add_piece(r.addr, r.len, nullptr);
 }
 
 const RegionMemory::Piece* RegionMemory::containing(uint64_t addr, uint64_t len) const {
@@ -26,8 +40,13 @@ const RegionMemory::Piece* RegionMemory::containing(uint64_t addr, uint64_t len)
 
 int RegionMemory::read(uint64_t addr, void* dst, size_t len) {
     const Piece* p = containing(addr, len);
-    if (!p) return -EFAULT;
-    std::memcpy(dst, bytes_.data() + p->offset + (addr - p->addr), len);
+    size_t at = p ? p->offset + (addr - p->addr) : 0;
+    if (!p ||
+        std::find(known_.begin() + at, known_.begin() + at + len, 0) != known_.begin() + at + len) {
+        missed_ = true;
+        return -EFAULT;
+    }
+    std::memcpy(dst, bytes_.data() + at, len);
     return 0;
 }
 
@@ -37,29 +56,44 @@ int RegionMemory::write(uint64_t addr, const void* src, size_t len) {
     const auto* s = static_cast<const unsigned char*>(src);
     for (const Piece& p : pieces_) {
         uint64_t lo = std::max(addr, p.addr), hi = std::min(addr + len, p.addr + p.len);
-        if (lo < hi) std::memcpy(bytes_.data() + p.offset + (lo - p.addr), s + (lo - addr), hi - lo);
+        if (lo >= hi) continue;
+        size_t at = p.offset + (lo - p.addr);
+        std::memcpy(bytes_.data() + at, s + (lo - addr), hi - lo);
+        std::fill_n(known_.begin() + at, hi - lo, 1);
+        std::fill_n(written_.begin() + at, hi - lo, 1);
     }
-    written_.emplace_back(addr, addr + len);
     return 0;
 }
 
-std::vector<iovec> RegionMemory::out_data(const std::vector<dispatch::Region>& out) const {
-    size_t last_written = 0;
-    bool any = false;
-    for (size_t i = 0; i < out.size(); ++i)
-        for (auto [lo, hi] : written_)
-            if (lo < out[i].addr + out[i].len && hi > out[i].addr) {
-                last_written = i;
-                any = true;
+std::optional<std::vector<iovec>> RegionMemory::out_data(
+    const std::vector<dispatch::Region>& out) const {
+    // The stream the kernel will copy: out regions in order.
+    std::vector<std::pair<size_t, uint64_t>> stream;  // (offset in bytes_, len)
+    for (const dispatch::Region& r : out) {
+        const Piece* p = containing(r.addr, r.len);
+        if (!p) return std::nullopt;
+        stream.emplace_back(p->offset + (r.addr - p->addr), r.len);
+    }
+    // Cut it after the last byte written.
+    size_t last = stream.size();
+    uint64_t cut = 0;
+    for (size_t i = stream.size(); i-- > 0 && last == stream.size();) {
+        auto [at, len] = stream[i];
+        for (uint64_t j = len; j-- > 0;)
+            if (written_[at + j]) {
+                last = i;
+                cut = j + 1;
+                break;
             }
+    }
     std::vector<iovec> iov;
-    if (!any) return iov;
-    for (size_t i = 0; i <= last_written; ++i) {
-        const Piece* p = containing(out[i].addr, out[i].len);
-        if (!p) break;  // cannot happen: out regions are always fetched too
-        iov.push_back({const_cast<unsigned char*>(bytes_.data()) + p->offset +
-                           (out[i].addr - p->addr),
-                       out[i].len});
+    if (last == stream.size()) return iov;
+    for (size_t i = 0; i <= last; ++i) {
+        auto [at, len] = stream[i];
+        uint64_t n = i == last ? cut : len;
+        if (std::find(known_.begin() + at, known_.begin() + at + n, 0) != known_.begin() + at + n)
+            return std::nullopt;
+        iov.push_back({const_cast<unsigned char*>(bytes_.data()) + at, n});
     }
     return iov;
 }

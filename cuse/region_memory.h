@@ -1,11 +1,14 @@
 // The caller's memory as the FUSE ioctl retry protocol delivers it: copies of
-// the regions we asked for, in order, in one buffer. Writes land in the copies
-// and go back as the reply's out data.
+// the regions we asked to read, in order, in one buffer, and room for the
+// regions we declared we may write. The kernel copies the reply's out data
+// into the out regions in order, so a reply carries the out stream up to the
+// last byte the command wrote; every byte before that must be known.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dispatch/user_memory.h"
@@ -14,16 +17,21 @@ namespace ioasid::cuse {
 
 class RegionMemory final : public dispatch::UserMemory {
 public:
-    // `data` holds the concatenated bytes of `regions`; it may be shorter, in
-    // which case the regions it does not cover are unknown.
-    RegionMemory(const std::vector<dispatch::Region>& regions, const void* data, size_t size);
+    // `data` holds the concatenated bytes of `in`; it may be shorter, in which
+    // case the regions it does not cover are unknown. `out` regions not read
+    // in can be written but not read.
+    RegionMemory(const std::vector<dispatch::Region>& in, const void* data, size_t size,
+                 const std::vector<dispatch::Region>& out = {});
 
     int read(uint64_t addr, void* dst, size_t len) override;
     int write(uint64_t addr, const void* src, size_t len) override;
 
-    // The out data for `out` regions: every region up to the last one written
-    // (earlier ones carry what the caller had, unchanged). Empty if none was.
-    std::vector<iovec> out_data(const std::vector<dispatch::Region>& out) const;
+    // The reply's out data for `out` (the regions declared to the kernel):
+    // empty when nothing was written, nullopt when the bytes before the last
+    // one written are not all known (a footprint bug).
+    std::optional<std::vector<iovec>> out_data(const std::vector<dispatch::Region>& out) const;
+    // A read asked for bytes that did not come.
+    bool missed() const { return missed_; }
 
 private:
     struct Piece {
@@ -33,9 +41,12 @@ private:
     };
     std::vector<Piece> pieces_;
     std::vector<unsigned char> bytes_;
-    std::vector<std::pair<uint64_t, uint64_t>> written_;  // [addr, addr + len)
+    std::vector<unsigned char> known_;    // per byte of bytes_
+    std::vector<unsigned char> written_;  // per byte of bytes_
+    bool missed_ = false;
 
     const Piece* containing(uint64_t addr, uint64_t len) const;
+    void add_piece(uint64_t addr, uint64_t len, const unsigned char* src);
 };
 
 }  // namespace ioasid::cuse

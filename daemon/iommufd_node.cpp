@@ -51,9 +51,11 @@ int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMe
     return dispatch::iommufd_ioctl(f.ctx, cmd, arg, mem, caller);
 }
 
-dispatch::Footprint IommufdNode::footprint(uint32_t cmd, uint64_t arg,
+dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                            dispatch::UserMemory& known) {
-    return dispatch::iommufd_footprint(cmd, arg, known);
+    File& f = file(fh);
+    std::lock_guard lock(f.ctx.mutex());
+    return dispatch::iommufd_footprint(f.ctx, cmd, arg, known);
 }
 
 void IommufdNode::completed(const cuse::IoctlRecord& rec) {

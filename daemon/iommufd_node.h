@@ -18,7 +18,7 @@ public:
     void release(uint64_t fh) override;
     int ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
               dispatch::Caller& caller) override;
-    dispatch::Footprint footprint(uint32_t cmd, uint64_t arg,
+    dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                   dispatch::UserMemory& known) override;
     void completed(const cuse::IoctlRecord& rec) override;
 

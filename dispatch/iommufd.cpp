@@ -208,17 +208,21 @@ int do_vfio_ioas(Ucmd& u) {
     }
 }
 
-// Arrays a command reads or writes besides its struct, for the footprint.
-void ranges_in(const void* c, Footprint& fp) {
+// Arrays a command reads or writes besides its struct, for the footprint:
+// only when the handler's checks before the array would pass.
+void ranges_in(const model::Context& ctx, const void* c, Footprint& fp) {
     auto* cmd = static_cast<const iommu_ioas_allow_iovas*>(c);
+    if (cmd->__reserved || !ctx.ioas(cmd->ioas_id)) return;
     fp.in.push_back({cmd->allowed_iovas, uint64_t{cmd->num_iovas} * sizeof(iommu_iova_range)});
 }
 
-void ranges_out(const void* c, Footprint& fp) {
+// Out only: the kernel writes the ranges from the first element on, and
+// never reads them, so a caller whose buffer is shorter than num_iovas claims
+// still gets the kernel's answer when fewer ranges exist.
+void ranges_out(const model::Context& ctx, const void* c, Footprint& fp) {
     auto* cmd = static_cast<const iommu_ioas_iova_ranges*>(c);
-    Region r{cmd->allowed_iovas, uint64_t{cmd->num_iovas} * sizeof(iommu_iova_range)};
-    fp.in.push_back(r);
-    fp.out.push_back(r);
+    if (cmd->__reserved || !ctx.ioas(cmd->ioas_id)) return;
+    fp.out.push_back({cmd->allowed_iovas, uint64_t{cmd->num_iovas} * sizeof(iommu_iova_range)});
 }
 
 struct Op {
@@ -226,7 +230,7 @@ struct Op {
     uint32_t size;
     uint32_t min_size;  // offsetofend of the last field the command needs
     int (*execute)(Ucmd&);
-    void (*arrays)(const void* cmd, Footprint& fp);
+    void (*arrays)(const model::Context& ctx, const void* cmd, Footprint& fp);
     const char* name;
 };
 
@@ -289,7 +293,8 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
     return op->execute(u);
 }
 
-Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) {
+Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
+                            UserMemory& known) {
     Footprint fp;
     const Op* op = lookup(cmd);
     if (!op) return fp;  // answered without touching memory
@@ -304,7 +309,7 @@ Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) {
     alignas(8) unsigned char buf[64];
     if (known.read(arg, buf, std::min(user_size, op->size))) return fp;
     if (user_size < op->size) std::memset(buf + user_size, 0, op->size - user_size);
-    if (op->arrays) op->arrays(buf, fp);
+    if (op->arrays) op->arrays(ctx, buf, fp);
     return fp;
 }
 

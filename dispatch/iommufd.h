@@ -17,7 +17,12 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
                   Caller& caller);
 
 // The user memory an ioctl will touch, as far as `known` lets us see it.
-Footprint iommufd_footprint(uint32_t cmd, uint64_t arg, UserMemory& known);
+// It follows the handler's own checks against the context (a command that
+// fails before reading an array does not ask for it), so the caller under
+// the retry protocol gets the kernel's errno, not a fault on a pointer the
+// kernel would never have followed.
+Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
+                            UserMemory& known);
 
 // "IOAS_MAP" etc., or nullptr for a command /dev/ioasid does not serve.
 const char* iommufd_command_name(uint32_t cmd);

@@ -16,6 +16,8 @@ namespace ioasid::dispatch {
 // (else -E2BIG). The tail is checked before the struct is copied.
 int copy_struct_from_user(void* dst, size_t ksize, UserMemory& mem, uint64_t src, size_t usize);
 
+// Handlers read all the user memory they need before they change anything:
+// the retry transport relies on it to re-ask for memory safely.
 struct Ucmd {
     model::Context& ctx;
     UserMemory& mem;

@@ -37,10 +37,13 @@ struct Region {
     bool operator==(const Region&) const = default;
 };
 
-// The user memory a command touches. Every byte written is also read, so a
-// transport that can only copy whole buffers back writes back what it found.
-// Computed from what is known so far, a footprint only grows as more becomes
-// known; when it stops growing the command can run.
+// The user memory a command touches: what it reads, and what it may write,
+// in the order the kernel writes it. A region written only partly must
+// either be read too or be written from its start (an array filled from
+// element 0), so that a transport copying the out regions back in order
+// never copies a byte it does not know. Computed from what is known so far,
+// a footprint only grows as more becomes known; when it stops growing the
+// command can run.
 struct Footprint {
     std::vector<Region> in;
     std::vector<Region> out;

@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include "cuse/loop.h"
@@ -141,6 +144,27 @@ TEST_CASE("the retry protocol serves the same answers", "[cuse]") {
     auto stats = s.handler.stats().to_json();
     CHECK(stats["IOAS_ALLOC"]["round_trips"] == 3);
     CHECK(stats["IOAS_ALLOC"]["direct"] == 0);
+}
+
+TEST_CASE("a range buffer shorter than num_iovas claims is fine when fewer exist", "[cuse]") {
+    bool visible = GENERATE(true, false);
+    Served s(true);
+    uint64_t fh = s.open();
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    REQUIRE(s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, visible).result == 0);
+    // One element right before an inaccessible page; the caller claims four.
+    const long page = sysconf(_SC_PAGESIZE);
+    auto* mem = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
+                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(mem != MAP_FAILED);
+    REQUIRE(mprotect(mem + page, page, PROT_NONE) == 0);
+    auto* one = reinterpret_cast<iommu_iova_range*>(mem + page - sizeof(iommu_iova_range));
+    iommu_ioas_iova_ranges q{sizeof(q), alloc.out_ioas_id, 4, 0, reinterpret_cast<uint64_t>(one), 0};
+    auto r = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q, visible);
+    CHECK(r.result == 0);
+    CHECK(q.num_iovas == 1);
+    CHECK(one->last == ~0ull);
+    munmap(mem, 2 * page);
 }
 
 TEST_CASE("bad pointers are EFAULT on both paths", "[cuse]") {

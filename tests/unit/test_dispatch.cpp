@@ -316,24 +316,44 @@ TEST_CASE("VFIO_IOAS get, set and clear", "[dispatch]") {
 
 TEST_CASE("the footprint grows until it covers every byte the command touches", "[dispatch]") {
     Fixture f;
+    REQUIRE(f.alloc() == 1);
     iommu_iova_range ranges[4] = {};
     uint64_t arr = f.mem.put(ranges);
     iommu_ioas_iova_ranges r{sizeof(r), 1, 4, 0, arr, 0};
     uint64_t at = f.mem.put(r);
     test::FakeMemory empty;
-    auto fp = dispatch::iommufd_footprint(IOMMU_IOAS_IOVA_RANGES, at, empty);
+    auto fp = dispatch::iommufd_footprint(f.ctx, IOMMU_IOAS_IOVA_RANGES, at, empty);
     REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0] == dispatch::Region{at, 4});
     CHECK(fp.out.empty());
-    fp = dispatch::iommufd_footprint(IOMMU_IOAS_IOVA_RANGES, at, f.mem);
-    REQUIRE(fp.in.size() == 2);
+    fp = dispatch::iommufd_footprint(f.ctx, IOMMU_IOAS_IOVA_RANGES, at, f.mem);
+    REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0] == dispatch::Region{at, sizeof(r)});
-    CHECK(fp.in[1] == dispatch::Region{arr, 4 * sizeof(iommu_iova_range)});
-    CHECK(fp.out == fp.in);
-    CHECK(dispatch::iommufd_footprint(0x1234, at, f.mem).in.empty());
+    REQUIRE(fp.out.size() == 2);
+    CHECK(fp.out[0] == dispatch::Region{at, sizeof(r)});
+    CHECK(fp.out[1] == dispatch::Region{arr, 4 * sizeof(iommu_iova_range)});
+    CHECK(dispatch::iommufd_footprint(f.ctx, 0x1234, at, f.mem).in.empty());
     // A number in iommufd's range is read for its size before the rest of the
     // command is compared, so the size is part of its footprint.
-    fp = dispatch::iommufd_footprint(_IOW(IOMMUFD_TYPE, 0x84, uint64_t), at, f.mem);
+    fp = dispatch::iommufd_footprint(f.ctx, _IOW(IOMMUFD_TYPE, 0x84, uint64_t), at, f.mem);
     CHECK(fp.in == std::vector<dispatch::Region>{{at, 4}});
     CHECK(fp.out.empty());
+}
+
+TEST_CASE("the footprint follows the checks made before an array is read", "[dispatch]") {
+    Fixture f;
+    iommu_ioas_allow_iovas a{sizeof(a), 7, 3, 0, 0x10};
+    uint64_t at = f.mem.put(a);
+    // No IOAS 7: the kernel fails ENOENT before following the pointer.
+    auto fp = dispatch::iommufd_footprint(f.ctx, IOMMU_IOAS_ALLOW_IOVAS, at, f.mem);
+    CHECK(fp.in == std::vector<dispatch::Region>{{at, sizeof(a)}});
+    REQUIRE(f.alloc() == 1);
+    a.ioas_id = 1;
+    at = f.mem.put(a);
+    fp = dispatch::iommufd_footprint(f.ctx, IOMMU_IOAS_ALLOW_IOVAS, at, f.mem);
+    REQUIRE(fp.in.size() == 2);
+    CHECK(fp.in[1] == dispatch::Region{0x10, 3 * sizeof(iommu_iova_range)});
+    a.__reserved = 1;
+    at = f.mem.put(a);
+    CHECK(dispatch::iommufd_footprint(f.ctx, IOMMU_IOAS_ALLOW_IOVAS, at, f.mem).in.size() == 1);
 }

@@ -1,0 +1,53 @@
+#include "cuse/retry_plan.h"
+
+#include <numeric>
+
+#include "cuse/region_memory.h"
+
+namespace ioasid::cuse {
+
+namespace {
+
+constexpr size_t kMaxRetryIovs = 256;
+constexpr uint64_t kMaxRetryBytes = 32 * 4096;
+// A footprint grows in a few steps (size, struct, arrays). More is a bug.
+constexpr unsigned kMaxSteps = 8;
+
+uint64_t total(const std::vector<dispatch::Region>& regions) {
+    return std::accumulate(regions.begin(), regions.end(), uint64_t{0},
+                           [](uint64_t s, const dispatch::Region& r) { return s + r.len; });
+}
+
+}  // namespace
+
+bool fits_one_retry(const dispatch::Footprint& fp) {
+    return fp.in.size() + fp.out.size() <= kMaxRetryIovs && total(fp.in) <= kMaxRetryBytes &&
+           total(fp.out) <= kMaxRetryBytes;
+}
+
+RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_size,
+                     size_t out_size) {
+    RegionMemory nothing({}, nullptr, 0);
+    RetryPlan plan{RetryPlan::Action::Ask, footprint(nothing), in_size == 0 ? 1u : 0u};
+    for (unsigned step = 1;; ++step) {
+        if (total(plan.footprint.in) > in_size) break;
+        if (!plan.round && total(plan.footprint.in) == in_size) plan.round = step + 1;
+        RegionMemory known(plan.footprint.in, in, in_size);
+        dispatch::Footprint next = footprint(known);
+        if (next == plan.footprint) {
+            // The caller's memory changed between rounds: ask for what it is now.
+            if (total(next.in) == in_size && total(next.out) == out_size)
+                plan.action = RetryPlan::Action::Run;
+            break;
+        }
+        if (step == kMaxSteps) {
+            plan.action = RetryPlan::Action::Fail;
+            break;
+        }
+        plan.footprint = std::move(next);
+    }
+    if (!plan.round) plan.round = 1;
+    return plan;
+}
+
+}  // namespace ioasid::cuse

@@ -1,0 +1,162 @@
+// libFuzzer target over decode + dispatch, differential between the two ways
+// the transport reaches a caller's memory.
+//
+// Each input is a sequence of ioctls against two contexts: one served with
+// direct access to the caller's memory, one through the ioctl retry protocol
+// (footprint replay, RegionMemory, out data copied back). Both must give the
+// same result and leave the caller's memory byte for byte the same; that
+// also proves each footprint covers every byte its handler touches.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cuse/region_memory.h"
+#include "cuse/retry_plan.h"
+#include "dispatch/iommufd.h"
+#include "ioasid/iommufd.h"
+
+namespace {
+
+using namespace ioasid;
+
+constexpr uint64_t kStructAt = 0x10000;
+constexpr uint64_t kArrayAt = 0x20000;
+constexpr size_t kStructLen = 256;
+constexpr size_t kArrayLen = 4096;
+
+// Two mapped regions; everything else faults.
+struct Memory final : dispatch::UserMemory {
+    std::vector<uint8_t> s = std::vector<uint8_t>(kStructLen);
+    std::vector<uint8_t> a = std::vector<uint8_t>(kArrayLen);
+
+    uint8_t* at(uint64_t addr, size_t len) {
+        if (addr >= kStructAt && addr - kStructAt <= kStructLen && len <= kStructLen - (addr - kStructAt))
+            return s.data() + (addr - kStructAt);
+        if (addr >= kArrayAt && addr - kArrayAt <= kArrayLen && len <= kArrayLen - (addr - kArrayAt))
+            return a.data() + (addr - kArrayAt);
+        return nullptr;
+    }
+    // A zero-length copy succeeds at any address, as the kernel's does.
+    int read(uint64_t addr, void* dst, size_t len) override {
+        if (!len) return 0;
+        uint8_t* p = at(addr, len);
+        if (!p) return -EFAULT;
+        std::memcpy(dst, p, len);
+        return 0;
+    }
+    int write(uint64_t addr, const void* src, size_t len) override {
+        if (!len) return 0;
+        uint8_t* p = at(addr, len);
+        if (!p) return -EFAULT;
+        std::memcpy(p, src, len);
+        return 0;
+    }
+};
+
+// The kernel's fs/fuse/ioctl.c with cuse/node.cpp's use of the retry plan,
+// minus the socket. Returns false when the kernel's own copy-in faulted
+// (then the daemon never sees the command and the caller gets EFAULT).
+bool via_retry(model::Context& ctx, uint32_t cmd, uint64_t arg, Memory& mem,
+               dispatch::Caller& caller, int& rc) {
+    auto footprint = [&](dispatch::UserMemory& known) {
+        return dispatch::iommufd_footprint(ctx, cmd, arg, known);
+    };
+    std::vector<uint8_t> in;
+    uint64_t out_size = 0;
+    for (int round = 0; round < 16; ++round) {
+        cuse::RetryPlan plan = cuse::plan_retry(footprint, in.data(), in.size(), out_size);
+        if (plan.action == cuse::RetryPlan::Action::Fail) abort();
+        if (plan.action == cuse::RetryPlan::Action::Ask) {
+            if (!cuse::fits_one_retry(plan.footprint)) {
+                rc = -ENOMEM;
+                return true;
+            }
+            in.clear();
+            out_size = 0;
+            for (auto& r : plan.footprint.in) {
+                std::vector<uint8_t> chunk(r.len);
+                if (mem.read(r.addr, chunk.data(), r.len)) return false;
+                in.insert(in.end(), chunk.begin(), chunk.end());
+            }
+            for (auto& r : plan.footprint.out) out_size += r.len;
+            continue;
+        }
+        cuse::RegionMemory run(plan.footprint.in, in.data(), in.size(), plan.footprint.out);
+        rc = dispatch::iommufd_ioctl(ctx, cmd, arg, run, caller);
+        if (run.missed()) abort();  // nothing changes the context between rounds here
+        auto out = run.out_data(plan.footprint.out);
+        if (!out) abort();  // the command wrote past its footprint
+        // The kernel copies the out stream in order and stops at a fault.
+        for (size_t i = 0; i < out->size(); ++i)
+            if (mem.write(plan.footprint.out[i].addr, (*out)[i].iov_base, (*out)[i].iov_len)) {
+                rc = -EFAULT;
+                break;
+            }
+        return true;
+    }
+    abort();  // a footprint that never settles
+}
+
+const uint32_t kCommands[] = {IOMMU_DESTROY,     IOMMU_IOAS_ALLOC,       IOMMU_IOAS_ALLOW_IOVAS,
+                              IOMMU_IOAS_COPY,   IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
+                              IOMMU_IOAS_UNMAP,  IOMMU_OPTION,           IOMMU_VFIO_IOAS,
+                              IOMMU_HWPT_ALLOC,  _IOW(';', 0x85, int),   _IO('x', 0x81)};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    model::Context direct_ctx, retry_ctx;
+    Memory direct_mem, retry_mem;
+    dispatch::Caller caller;
+    caller.capable = [](int) { return true; };
+    caller.tgid = [] { return 42u; };
+
+    // The input's tail seeds the array region; the rest is records of
+    // selector, length, then that many bytes of struct.
+    size_t seed = std::min<size_t>(size / 4, kArrayLen);
+    std::memcpy(direct_mem.a.data(), data + size - seed, seed);
+    retry_mem.a = direct_mem.a;
+    size -= seed;
+    size_t pos = 0;
+    while (pos + 2 <= size) {
+        uint8_t sel = data[pos], len = data[pos + 1];
+        pos += 2;
+        size_t n = std::min<size_t>(len, size - pos);
+        std::memset(direct_mem.s.data(), 0, kStructLen);
+        std::memcpy(direct_mem.s.data(), data + pos, std::min(n, kStructLen));
+        pos += n;
+        if (sel & 0x80) {  // point the struct's array field at the array region
+            uint64_t a = kArrayAt + (sel & 0x40 ? 8 : 0);
+            std::memcpy(direct_mem.s.data() + 16, &a, sizeof(a));
+        }
+        if (sel & 0x20) {  // a plausible size field most of the time
+            uint32_t sz = 8 + 4 * (sel & 0x0f);
+            std::memcpy(direct_mem.s.data(), &sz, sizeof(sz));
+        }
+        retry_mem.s = direct_mem.s;
+        uint32_t cmd = kCommands[sel % (sizeof(kCommands) / sizeof(kCommands[0]))];
+        uint64_t arg = (sel & 0x10) ? kStructAt + 200 : kStructAt;
+
+        int rc_direct = dispatch::iommufd_ioctl(direct_ctx, cmd, arg, direct_mem, caller);
+        int rc_retry = -EFAULT;
+        // When the kernel's own copy-in faults the daemon never sees the call;
+        // the direct read must have faulted the same way.
+        via_retry(retry_ctx, cmd, arg, retry_mem, caller, rc_retry);
+        if (rc_retry == -ENOMEM) {
+            // Beyond what one CUSE retry carries (the documented limit of the
+            // fallback); the contexts part ways, so stop comparing here.
+            return 0;
+        }
+        if (rc_direct != rc_retry) abort();
+        // Which bytes land before a fault is not part of the ABI: compare
+        // the caller's memory only when the call did not fault.
+        if (rc_direct == -EFAULT)
+            retry_mem = direct_mem;
+        else if (direct_mem.s != retry_mem.s || direct_mem.a != retry_mem.a)
+            abort();
+    }
+    if (direct_ctx.objects().size() != retry_ctx.objects().size()) abort();
+    return 0;
+}
