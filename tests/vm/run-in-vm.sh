@@ -5,6 +5,7 @@
 #   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu] [--share DIR] [--timeout S] -- cmd...
 #
 # --share DIR: a host folder the guest may write, at the same path (results).
+# --interactive: the terminal is the VM's console (Ctrl-A X leaves QEMU).
 #
 # deb61: Debian 12's own kernel (CUSE and VFIO as modules, no iommufd).
 # ref:   the 6.12 reference kernel with iommufd, VFIO cdev and CUSE built in
@@ -13,12 +14,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${IOASID_VM_CACHE:-$repo/.vm}
-kernel=deb61 iommu=0 edu=0 timeout_s=900 share=
+kernel=deb61 iommu=0 edu=0 timeout_s=900 share= interactive=0
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;
         --iommu) iommu=1; shift ;;
         --edu) edu=1; shift ;;
+        --interactive) interactive=1; timeout_s=0; shift ;;
         --share) share=$(cd "$2" && pwd); shift 2 ;;
         --timeout) timeout_s=$2; shift 2 ;;
         --) shift; break ;;
@@ -82,12 +84,16 @@ if [ "$iommu" = 1 ]; then
 fi
 [ "$edu" = 1 ] && devices+=(-device edu)
 
-timeout "$timeout_s" qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2048 -smp 2 \
+qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2048 -smp 2 \
     -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
     "${devices[@]}" \
     -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-    -virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap" \
-    </dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' |
+    -virtfs "local,path=$out,mount_tag=out,security_model=none,multidevs=remap")
+if [ "$interactive" = 1 ]; then
+    "${qemu[@]}" || true
+else
+    timeout "$timeout_s" "${qemu[@]}" </dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' |
     grep -v -e '^\[' -e 'SeaBIOS' -e 'iPXE' -e '^Booting' -e '^$' || true
+fi
 [ -f "$out/status" ] || { echo "run-in-vm: the VM did not report a status" >&2; exit 3; }
 exit "$(cat "$out/status")"

@@ -1,0 +1,46 @@
+#!/bin/bash
+# Every test of ioasidd, from a fresh Debian 12 machine (as root):
+# installs what is missing, builds, then runs the Catch2 unit tests, the CUSE
+# transport tests, the fuzzer (briefly) and the VM lane against real kernels.
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+tests/setup.sh --tests || { echo "0 passed, 1 failed"; exit 1; }
+
+pass=0 fail=0
+add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+
+catch_suite() {  # name, executable: Catch2's summary gives the test case counts
+    local name=$1 exe=$2 out
+    out=$("$exe" 2>&1); local rc=$?
+    local counts
+    counts=$(printf '%s\n' "$out" | python3 tests/catch-counts.py)
+    set -- $counts
+    if [ "$rc" != 0 ] && [ "$2" = 0 ]; then set -- "$1" 1; fi
+    [ "$2" != 0 ] && printf '%s\n' "$out" | tail -40
+    echo "$name: $1 passed, $2 failed"
+    add "$1" "$2"
+}
+
+catch_suite "unit tests (model, dispatch, uapi)" build/tests/unit-tests
+catch_suite "CUSE transport tests (harness playing the kernel)" build/tests/cuse-tests
+
+if out=$(tests/fuzz/run.sh "${IOASID_FUZZ_SECONDS:-60}" 2>&1); then
+    echo "$out" | tail -1; add 1 0
+else
+    echo "$out" | tail -40; add 0 1
+fi
+
+vm_out=$(tests/vm/conformance.sh build 2>&1); vm_rc=$?
+echo "$vm_out" | grep -v 'passed, .* failed$' | tail -80
+vm_counts=$(echo "$vm_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
+if [ -n "$vm_counts" ]; then
+    set -- $vm_counts; add "$1" "$2"
+    [ "$vm_rc" != 0 ] && [ "$2" = 0 ] && add 0 1
+else
+    add 0 1
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

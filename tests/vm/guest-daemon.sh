@@ -1,0 +1,22 @@
+#!/bin/sh
+# Inside the test VM: ioasidd on its default node, then a demo or a shell.
+#   guest-daemon.sh BUILD demo|shell [ioasidd options]
+build=$1 mode=$2
+shift 2
+"$build/daemon/ioasidd" -f "$@" &
+pid=$!
+i=0
+while [ ! -c /dev/ioasid ] && kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ ! -c /dev/ioasid ]; then wait $pid; exit 1; fi
+echo "--- $(uname -sr): ioasidd (pid $pid) serves:"
+ls -l /dev/ioasid
+if [ "$mode" = shell ]; then
+    echo "--- a shell in the VM; try: $build/tests/iommufd-client --random 20 /dev/ioasid"
+    echo "--- 'exit' stops ioasidd and the VM"
+    /bin/sh -i
+else
+    echo "--- a program written for /dev/iommu, run against /dev/ioasid:"
+    "$build/tests/iommufd-client" --random 0 /dev/ioasid | grep -E '^(main\.alloc|map\.(fixed|alloc2m|overlap)|unmap\.(exact|all)|vfio\.get):'
+fi
+kill -TERM $pid
+wait $pid
