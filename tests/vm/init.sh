@@ -1,6 +1,8 @@
 #!/bin/busybox sh
 # /init of the test VM: load modules, mount the host's root read-only over 9p,
 # chroot into it and run the command the runner left in the writable share.
+# /tmp stays the host's (read-only): the checkout may live there. TMPDIR is
+# a tmpfs under /run.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -16,7 +18,6 @@ mount --bind /dev /host/dev
 mkdir -p /dev/shm /dev/pts && mount -t tmpfs shm /dev/shm && mount -t devpts pts /dev/pts
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
-mount -t tmpfs tmp /host/tmp
 mount -t tmpfs run /host/run
 chroot /host /bin/sh -c "cd '$out' && exec /bin/sh ./cmd.sh" </dev/console >/dev/console 2>&1
 echo $? > "/host$out/status"

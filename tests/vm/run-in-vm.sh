@@ -67,7 +67,7 @@ fi
 out=$(mktemp -d "$cache/run.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 {
-    echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root"
+    echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/run"
     printf 'cd %q\n' "$PWD"
     printf '%q ' "$@"; echo
 } > "$out/cmd.sh"
