@@ -14,6 +14,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${IOASID_VM_CACHE:-$repo/.vm}
+mkdir -p "$cache"
 kernel=deb61 iommu=0 edu=0 timeout_s=900 share= interactive=0
 while [ $# -gt 0 ]; do
     case $1 in
