@@ -106,7 +106,7 @@ void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, u
     if (mem.missed()) {
         // The context changed since the footprint was taken and the command
         // now reads further. It read before changing anything: ask again.
-        return ask_for(req, h.footprint(fh, cmd, arg, mem));
+        return ask_for(req, carried(h.footprint(fh, cmd, arg, mem)));
     }
     std::optional<std::vector<iovec>> out = mem.out_data(plan.footprint.out);
     if (!out) {

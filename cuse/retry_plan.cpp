@@ -1,5 +1,6 @@
 #include "cuse/retry_plan.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "cuse/region_memory.h"
@@ -20,6 +21,27 @@ uint64_t total(const std::vector<dispatch::Region>& regions) {
 
 }  // namespace
 
+dispatch::Footprint carried(dispatch::Footprint fp) {
+    auto inside = [](const dispatch::Region& a, const dispatch::Region& b) {
+        return a.addr >= b.addr && a.addr - b.addr <= b.len && a.len <= b.len - (a.addr - b.addr);
+    };
+    auto overlap = [](const dispatch::Region& a, const dispatch::Region& b) {
+        return a.len && b.len && a.addr < b.addr + b.len && b.addr < a.addr + a.len;
+    };
+    const std::vector<dispatch::Region> out = fp.out;
+    for (size_t i = 0; i < out.size(); ++i) {
+        bool read = std::any_of(fp.in.begin(), fp.in.end(),
+                                [&](const dispatch::Region& r) { return inside(out[i], r); });
+        if (read) continue;
+        for (size_t j = 0; j < out.size(); ++j)
+            if (j != i && overlap(out[i], out[j])) {
+                fp.in.push_back(out[i]);
+                break;
+            }
+    }
+    return fp;
+}
+
 bool fits_one_retry(const dispatch::Footprint& fp) {
     return fp.in.size() + fp.out.size() <= kMaxRetryIovs && total(fp.in) <= kMaxRetryBytes &&
            total(fp.out) <= kMaxRetryBytes;
@@ -28,12 +50,12 @@ bool fits_one_retry(const dispatch::Footprint& fp) {
 RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_size,
                      size_t out_size) {
     RegionMemory nothing({}, nullptr, 0);
-    RetryPlan plan{RetryPlan::Action::Ask, footprint(nothing), in_size == 0 ? 1u : 0u};
+    RetryPlan plan{RetryPlan::Action::Ask, carried(footprint(nothing)), in_size == 0 ? 1u : 0u};
     for (unsigned step = 1;; ++step) {
         if (total(plan.footprint.in) > in_size) break;
         if (!plan.round && total(plan.footprint.in) == in_size) plan.round = step + 1;
         RegionMemory known(plan.footprint.in, in, in_size);
-        dispatch::Footprint next = footprint(known);
+        dispatch::Footprint next = carried(footprint(known));
         if (next == plan.footprint) {
             // The caller's memory changed between rounds: ask for what it is now.
             if (total(next.in) == in_size && total(next.out) == out_size)

@@ -25,6 +25,13 @@ using FootprintFn = std::function<dispatch::Footprint(dispatch::UserMemory& know
 RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_size,
                      size_t out_size);
 
+// A footprint as the kernel must carry it. The kernel copies the out regions
+// back in order with no way to skip a byte, so an out-only region that
+// overlaps another out region (a caller's array over its own struct) is read
+// in too: a write through the other region would otherwise leave bytes of
+// it unknown ahead of the last one written.
+dispatch::Footprint carried(dispatch::Footprint fp);
+
 // Whether the kernel will carry a footprint in one retry (fs/fuse/ioctl.c:
 // at most 256 iovecs, 32 pages each way on CUSE); else it fails the caller's
 // ioctl with ENOMEM.

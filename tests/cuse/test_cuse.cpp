@@ -167,6 +167,25 @@ TEST_CASE("a range buffer shorter than num_iovas claims is fine when fewer exist
     munmap(mem, 2 * page);
 }
 
+TEST_CASE("a range array over its own struct ends up as on the direct path", "[cuse]") {
+    // The kernel writes the ranges, then the struct over part of them.
+    auto run = [](bool visible) {
+        Served s(true);
+        uint64_t fh = s.open();
+        iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+        REQUIRE(s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, visible).result == 0);
+        alignas(8) unsigned char buf[96];
+        std::memset(buf, 0x5a, sizeof(buf));
+        iommu_ioas_iova_ranges q{sizeof(q), 1, 4, 0, reinterpret_cast<uint64_t>(buf), 0};
+        std::memcpy(buf + 16, &q, sizeof(q));
+        int rc = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, buf + 16, visible).result;
+        CHECK(rc == 0);
+        return std::vector<unsigned char>(buf, buf + sizeof(buf));
+    };
+    std::vector<unsigned char> direct = run(true), retry = run(false);
+    CHECK(direct == retry);
+}
+
 TEST_CASE("bad pointers are EFAULT on both paths", "[cuse]") {
     bool visible = GENERATE(true, false);
     Served s(true);
