@@ -55,14 +55,31 @@ int RegionMemory::write(uint64_t addr, const void* src, size_t len) {
     // Regions may overlap (an array inside the struct): keep every copy equal.
     const auto* s = static_cast<const unsigned char*>(src);
     for (const Piece& p : pieces_) {
-        uint64_t lo = std::max(addr, p.addr), hi = std::min(addr + len, p.addr + p.len);
-        if (lo >= hi) continue;
+        uint64_t skip, n;
+        if (!overlap({addr, len}, {p.addr, p.len}, skip, n)) continue;
+        uint64_t lo = addr + skip;
         size_t at = p.offset + (lo - p.addr);
-        std::memcpy(bytes_.data() + at, s + (lo - addr), hi - lo);
-        std::fill_n(known_.begin() + at, hi - lo, 1);
-        std::fill_n(written_.begin() + at, hi - lo, 1);
+        std::memcpy(bytes_.data() + at, s + skip, n);
+        std::fill_n(known_.begin() + at, n, 1);
+        std::fill_n(written_.begin() + at, n, 1);
     }
     return 0;
+}
+
+// Regions may end at or wrap past the top of the address space (a caller's
+// bad pointer): compare offsets, never end addresses.
+bool overlap(const dispatch::Region& a, const dispatch::Region& b, uint64_t& skip, uint64_t& n) {
+    if (!a.len || !b.len) return false;
+    if (a.addr <= b.addr) {
+        if (b.addr - a.addr >= a.len) return false;
+        skip = b.addr - a.addr;
+        n = std::min(a.len - skip, b.len);
+    } else {
+        if (a.addr - b.addr >= b.len) return false;
+        skip = 0;
+        n = std::min(a.len, b.len - (a.addr - b.addr));
+    }
+    return true;
 }
 
 std::optional<std::vector<iovec>> RegionMemory::out_data(

@@ -15,6 +15,10 @@
 
 namespace ioasid::cuse {
 
+// Whether regions a and b share bytes; if so, the shared run starts `skip`
+// bytes into a and is `n` bytes long. Safe for regions that wrap past 2^64.
+bool overlap(const dispatch::Region& a, const dispatch::Region& b, uint64_t& skip, uint64_t& n);
+
 class RegionMemory final : public dispatch::UserMemory {
 public:
     // `data` holds the concatenated bytes of `in`; it may be shorter, in which

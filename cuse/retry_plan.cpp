@@ -25,8 +25,9 @@ dispatch::Footprint carried(dispatch::Footprint fp) {
     auto inside = [](const dispatch::Region& a, const dispatch::Region& b) {
         return a.addr >= b.addr && a.addr - b.addr <= b.len && a.len <= b.len - (a.addr - b.addr);
     };
-    auto overlap = [](const dispatch::Region& a, const dispatch::Region& b) {
-        return a.len && b.len && a.addr < b.addr + b.len && b.addr < a.addr + a.len;
+    auto overlaps = [](const dispatch::Region& a, const dispatch::Region& b) {
+        uint64_t skip, n;
+        return overlap(a, b, skip, n);
     };
     const std::vector<dispatch::Region> out = fp.out;
     for (size_t i = 0; i < out.size(); ++i) {
@@ -34,7 +35,7 @@ dispatch::Footprint carried(dispatch::Footprint fp) {
                                 [&](const dispatch::Region& r) { return inside(out[i], r); });
         if (read) continue;
         for (size_t j = 0; j < out.size(); ++j)
-            if (j != i && overlap(out[i], out[j])) {
+            if (j != i && overlaps(out[i], out[j])) {
                 fp.in.push_back(out[i]);
                 break;
             }

@@ -306,9 +306,9 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
         return fp;
     fp.in[0].len = user_size;
     fp.out.push_back({arg, std::min(user_size, op->size)});
+    // Arrays only when the struct itself passes, as the handler would see it.
     alignas(8) unsigned char buf[64];
-    if (known.read(arg, buf, std::min(user_size, op->size))) return fp;
-    if (user_size < op->size) std::memset(buf + user_size, 0, op->size - user_size);
+    if (copy_struct_from_user(buf, op->size, known, arg, user_size)) return fp;
     if (op->arrays) op->arrays(ctx, buf, fp);
     return fp;
 }

@@ -8,6 +8,8 @@
 // also proves each footprint covers every byte its handler touches.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -149,7 +151,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             // fallback); the contexts part ways, so stop comparing here.
             return 0;
         }
-        if (rc_direct != rc_retry) abort();
+        if (rc_direct != rc_retry) {
+            std::fprintf(stderr, "divergence: cmd %#x arg %#lx direct %d retry %d struct", cmd,
+                         static_cast<unsigned long>(arg), rc_direct, rc_retry);
+            for (size_t i = 0; i < 40; ++i) std::fprintf(stderr, " %02x", retry_mem.s[arg - kStructAt + i < kStructLen ? arg - kStructAt + i : 0]);
+            std::fprintf(stderr, "\n");
+            abort();
+        }
         // Which bytes land before a fault is not part of the ABI: compare
         // the caller's memory only when the call did not fault.
         if (rc_direct == -EFAULT)
