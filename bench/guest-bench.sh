@@ -1,7 +1,7 @@
 #!/bin/sh
 # Inside the VM: ioasidd and the baseline node side by side, then vm-bench.
 build=$1 out=$2 iters=$3
-"$build/daemon/ioasidd" -f --log-level warning --stats-file "$out/stats.json" &
+"$build/daemon/ioasidd" -f --log-level warning --stats-file "$out/stats.json" ${IOASIDD_ARGS:-} &
 d=$!
 "$build/bench/cuse-baseline" ioasid-bench 2>/dev/null &
 b=$!

@@ -10,7 +10,7 @@ iters=${2:-2000}
 out=$build/bench-results
 rm -rf "$out" && mkdir -p "$out"
 "$repo/tests/vm/run-in-vm.sh" --kernel "${IOASID_BENCH_KERNEL:-ref}" --share "$out" -- \
-    "$repo/bench/guest-bench.sh" "$build" "$out" "$iters"
+    env IOASIDD_ARGS="${IOASIDD_ARGS:-}" "$repo/bench/guest-bench.sh" "$build" "$out" "$iters"
 cat "$out/bench.txt"
 python3 - "$out/stats.json" <<'PY'
 import json, sys

@@ -2,81 +2,98 @@
 #include "cuse/loop.h"
 
 #include <fuse_lowlevel.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 namespace ioasid::cuse {
 
-Loop::Loop() {
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;  // level-triggered: every worker sees the stop
-    ev.data.ptr = nullptr;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, stop_fd_, &ev);
+namespace {
+
+// SIGUSR2 interrupts a worker's read(): a handler without SA_RESTART makes
+// the read return EINTR, after which the worker sees the stop flag.
+constexpr int kWakeSignal = SIGUSR2;
+
+void install_wake_handler() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction sa {};
+        sa.sa_handler = [](int) {};
+        sigemptyset(&sa.sa_mask);
+        sigaction(kWakeSignal, &sa, nullptr);
+    });
 }
+
+}  // namespace
+
+Loop::Loop() { install_wake_handler(); }
 
 Loop::~Loop() {
     stop();
     join();
-    ::close(stop_fd_);
-    ::close(epoll_fd_);
 }
 
 int Loop::add(CuseNode& node) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = &node;
-    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, node.fd(), &ev) ? -errno : 0;
+    auto served = std::make_unique<Served>();
+    served->node = &node;
+    nodes_.push_back(std::move(served));
+    return 0;
 }
 
-void Loop::rearm(CuseNode& node) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = &node;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, node.fd(), &ev);
+void Loop::start(unsigned workers_per_node) {
+    for (auto& served : nodes_)
+        for (unsigned i = 0; i < workers_per_node; ++i) {
+            auto w = std::make_unique<Worker>();
+            Worker& self = *w;
+            Served& s = *served;
+            w->thread = std::thread([this, &s, &self] { work(s, self); });
+            workers_.push_back(std::move(w));
+        }
 }
 
-void Loop::start(unsigned workers) {
-    for (unsigned i = 0; i < workers; ++i) workers_.emplace_back([this] { work(); });
-}
-
-void Loop::stop() {
-    uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(stop_fd_, &one, sizeof(one));
-}
+void Loop::stop() { stopping_ = true; }
 
 void Loop::join() {
-    for (auto& t : workers_)
-        if (t.joinable()) t.join();
+    if (workers_.empty()) return;
+    stopping_ = true;
+    for (auto& w : workers_) {
+        // A signal sent just before the worker enters read() is lost: repeat.
+        while (!w->done) {
+            pthread_kill(w->thread.native_handle(), kWakeSignal);
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        w->thread.join();
+    }
     workers_.clear();
 }
 
-void Loop::work() {
+void Loop::work(Served& served, Worker& self) {
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, kWakeSignal);
+    pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
     fuse_buf buf{};
-    for (;;) {
-        epoll_event ev;
-        int n = ::epoll_wait(epoll_fd_, &ev, 1, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0 || ev.data.ptr == nullptr) break;
-        auto& node = *static_cast<CuseNode*>(ev.data.ptr);
+    CuseNode& node = *served.node;
+    while (!stopping_) {
         int rc = node.receive(buf);
         if (rc > 0) {
-            rearm(node);
             node.process(buf);
-        } else if (rc == -EAGAIN || rc == -EINTR) {
-            rearm(node);
+        } else if (rc == -EINTR || rc == -EAGAIN) {
+            continue;
         } else {
-            // The kernel (or the harness) closed the session.
-            std::lock_guard lock(exit_mutex_);
-            if (on_exit_) on_exit_(node);
+            // The kernel (or the harness) closed the session: report it once.
+            if (!served.exited.exchange(true)) {
+                std::lock_guard lock(exit_mutex_);
+                if (on_exit_) on_exit_(node);
+            }
+            break;
         }
     }
     std::free(buf.mem);
+    self.done = true;
 }
 
 }  // namespace ioasid::cuse

@@ -1,12 +1,16 @@
 // The daemon's own multi-threaded loop over every CUSE node.
 //
-// Workers share one epoll set. Each node's fd is armed one-shot: the worker
-// that wins it reads one request, re-arms the fd and only then processes the
-// request, so a slow request never holds up the next one on the same node
-// (a device node's BIND asks the /dev/ioasid node a question while it waits).
+// Each node gets its own workers, each blocked in read() on the node's fd as
+// libfuse's own loop does: the kernel hands every request to exactly one
+// reader, and a request costs no more system calls than the read itself.
+// Separate workers per node also mean a node never waits for another's
+// worker (a device node's BIND asks the /dev/ioasid node a question while it
+// waits). Workers are woken for shutdown with a signal that interrupts read().
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -24,23 +28,31 @@ public:
 
     // The node must outlive the loop's run.
     int add(CuseNode& node);
-    // Called (from a worker) when a node's session ends.
+    // Called once per node (from a worker) when its session ends.
     void on_node_exit(std::function<void(CuseNode&)> fn) { on_exit_ = std::move(fn); }
 
-    void start(unsigned workers);
+    void start(unsigned workers_per_node);
     // Safe from any thread; workers finish the request they hold and return.
     void stop();
     void join();
 
 private:
-    int epoll_fd_ = -1;
-    int stop_fd_ = -1;
-    std::vector<std::thread> workers_;
+    struct Worker {
+        std::thread thread;
+        std::atomic<bool> done{false};
+    };
+    struct Served {
+        CuseNode* node;
+        std::atomic<bool> exited{false};
+    };
+
+    std::vector<std::unique_ptr<Served>> nodes_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::atomic<bool> stopping_{false};
     std::function<void(CuseNode&)> on_exit_;
     std::mutex exit_mutex_;
 
-    void work();
-    void rearm(CuseNode& node);
+    void work(Served& served, Worker& self);
 };
 
 }  // namespace ioasid::cuse

@@ -191,8 +191,6 @@ std::unique_ptr<CuseNode> CuseNode::create(NodeConfig config, NodeHandler& handl
         node->fd_ = -1;
         return nullptr;
     }
-    // Several workers wait on the fd; whoever loses the race must not block.
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     return node;
 }
 

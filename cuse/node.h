@@ -72,8 +72,8 @@ public:
     const std::string& devname() const { return config_.devname; }
     bool ready() const { return ready_.load(); }
 
-    // Reads one request into `buf`: >0 got one, 0 the session ended,
-    // -EAGAIN nothing pending, other negative values are errors.
+    // Waits for one request and reads it into `buf`: >0 got one, 0 the
+    // session ended, -EINTR interrupted, other negative values are errors.
     int receive(fuse_buf& buf);
     void process(const fuse_buf& buf);
     bool exited() const;

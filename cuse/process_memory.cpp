@@ -28,21 +28,15 @@ int ProcessMemory::read(uint64_t addr, void* dst, size_t len) {
         std::memcpy(dst, cache_ + (addr - cache_addr_), len);
         return 0;
     }
-    if (cache_len_ || len >= kReadAhead) return transfer(false, addr, dst, len);
-
-    // Two remote pieces: the bytes asked for, then the read-ahead. A fault in
-    // the read-ahead only shortens it (process_vm_readv stops at the piece).
-    iovec local{cache_, kReadAhead};
-    iovec remote[2] = {{reinterpret_cast<void*>(addr), len},
-                       {reinterpret_cast<void*>(addr + len), kReadAhead - len}};
-    ssize_t n = process_vm_readv(tid_, &local, 1, remote, 2, 0);
-    if (n < static_cast<ssize_t>(len)) {
-        if (n < 0 && (errno == EPERM || errno == ESRCH || errno == ENOSYS)) denied_ = true;
-        return -EFAULT;
-    }
-    touched_ = true;
+    // Read ahead only up to the end of the caller's page: access rights are
+    // per page, so the extra bytes cannot fault where the asked ones do not,
+    // and one remote piece costs the kernel one page walk, not two.
+    const size_t ahead = std::min<size_t>(kReadAhead, kPage - (addr & (kPage - 1)));
+    if (cache_len_ || len >= ahead) return transfer(false, addr, dst, len);
+    int rc = transfer(false, addr, cache_, ahead);
+    if (rc) return rc;
     cache_addr_ = addr;
-    cache_len_ = static_cast<size_t>(n);
+    cache_len_ = ahead;
     std::memcpy(dst, cache_, len);
     return 0;
 }

@@ -27,6 +27,7 @@ private:
     // The first read of a command is its struct: fetch a little past it in
     // the same system call so the struct's own read costs nothing more.
     static constexpr size_t kReadAhead = 64;
+    static constexpr uint64_t kPage = 4096;  // the smallest page: x86-64's
 
     pid_t tid_;
     bool denied_ = false;
