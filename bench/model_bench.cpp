@@ -38,7 +38,7 @@ double median(std::vector<double> v) {
 template <typename F>
 double time_pairs(F&& one_pair, int pairs) {
     std::vector<double> batches;
-    for (int b = 0; b < 7; ++b) {
+    for (int b = 0; b < 15; ++b) {
         auto t0 = Clock::now();
         for (int i = 0; i < pairs; ++i) one_pair(i);
         std::chrono::duration<double, std::nano> d = Clock::now() - t0;

@@ -25,20 +25,19 @@ dispatch::Footprint carried(dispatch::Footprint fp) {
     auto inside = [](const dispatch::Region& a, const dispatch::Region& b) {
         return a.addr >= b.addr && a.addr - b.addr <= b.len && a.len <= b.len - (a.addr - b.addr);
     };
-    auto overlaps = [](const dispatch::Region& a, const dispatch::Region& b) {
-        uint64_t skip, n;
-        return overlap(a, b, skip, n);
-    };
     const std::vector<dispatch::Region> out = fp.out;
     for (size_t i = 0; i < out.size(); ++i) {
         bool read = std::any_of(fp.in.begin(), fp.in.end(),
                                 [&](const dispatch::Region& r) { return inside(out[i], r); });
         if (read) continue;
-        for (size_t j = 0; j < out.size(); ++j)
-            if (j != i && overlaps(out[i], out[j])) {
-                fp.in.push_back(out[i]);
-                break;
-            }
+        // Up to the end of the furthest overlap; past it the region is only
+        // filled from its start, which needs nothing known.
+        uint64_t needed = 0;
+        for (size_t j = 0; j < out.size(); ++j) {
+            uint64_t skip, n;
+            if (j != i && overlap(out[i], out[j], skip, n)) needed = std::max(needed, skip + n);
+        }
+        if (needed) fp.in.push_back({out[i].addr, needed});
     }
     return fp;
 }

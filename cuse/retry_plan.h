@@ -26,10 +26,12 @@ RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_siz
                      size_t out_size);
 
 // A footprint as the kernel must carry it. The kernel copies the out regions
-// back in order with no way to skip a byte, so an out-only region that
-// overlaps another out region (a caller's array over its own struct) is read
-// in too: a write through the other region would otherwise leave bytes of
-// it unknown ahead of the last one written.
+// back in order with no way to skip a byte, so when an out-only region
+// overlaps another out region (a caller's array over its own struct) its
+// bytes up to the end of the overlap are read in too: a write through the
+// other region would otherwise leave bytes of it unknown ahead of the last
+// one written. Beyond the overlap an out-only region is filled from its
+// start (dispatch::Footprint's rule), so nothing more is needed.
 dispatch::Footprint carried(dispatch::Footprint fp);
 
 // Whether the kernel will carry a footprint in one retry (fs/fuse/ioctl.c:

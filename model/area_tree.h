@@ -1,16 +1,16 @@
 // The areas of one IOAS, ordered by IOVA.
 //
-// A treap keyed by the first IOVA of each area, augmented per subtree with the
-// leftmost start, the rightmost last and the largest hole between two areas of
-// the subtree. The augmentation lets the IOVA allocator find the lowest hole of
-// a given size in O(log n), which is what keeps MAP without FIXED_IOVA cheap at
-// a million live areas (the kernel walks the holes linearly).
+// A B+tree: leaves hold up to 32 areas sorted by IOVA, inner nodes up to 32
+// children together with each child's summary (first start, last end and the
+// largest hole between two of its areas). Wide nodes keep a lookup among a
+// million areas to a couple of cache misses, where a binary tree takes a
+// miss per level; the summaries let the IOVA allocator find the lowest hole
+// of a given size in O(log n), where the kernel walks the holes linearly.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <vector>
+#include <functional>
 
 namespace ioasid::model {
 
@@ -66,29 +66,14 @@ public:
     // bytes; min_size >= 1. Returns false when there is none.
     bool find_hole(uint64_t from, uint64_t to, uint64_t min_size, Hole& out) const;
 
-    // Bytes the tree holds per area, for the benchmark's accounting.
-    static size_t node_bytes();
-
-    template <typename F>
-    void for_each(F&& fn) const {
-        for (const Area* a = first(); a; a = next_after(a->start)) fn(*a);
-    }
+    // Every area in IOVA order.
+    void for_each(const std::function<void(const Area&)>& fn) const;
 
     struct Node;  // opaque; public only so the tree's helpers can name it
 
 private:
-    class Pool;
-
     Node* root_ = nullptr;
     size_t size_ = 0;
-    uint32_t seed_ = 0x9e3779b9u;
-    std::unique_ptr<Pool> pool_;
-
-    uint32_t next_priority();
-    Node* insert_at(Node* n, Node* fresh);
-    Node* erase_at(Node* n, uint64_t start, bool& found);
-    const Node* gap_search(const Node* n, uint64_t after, uint64_t min_size, bool has_pred,
-                           uint64_t pred_last, uint64_t& hole_start) const;
 };
 
 }  // namespace ioasid::model

@@ -52,10 +52,12 @@ TEST_CASE("out data runs to the last byte written and needs every byte before it
     CHECK(w->at(0).iov_len == 8);
 }
 
-TEST_CASE("an out-only region overlapping another out region is read in too", "[retry]") {
-    Footprint fp{{{0x1010, 32}}, {{0x1010, 32}, {0x1000, 64}}};
+TEST_CASE("an out-only region overlapping another out region is read in up to the overlap", "[retry]") {
+    Footprint fp{{{0x1010, 32}}, {{0x1010, 32}, {0x1000, 4096}}};
     Footprint c = cuse::carried(fp);
-    CHECK(c.in == std::vector<Region>{{0x1010, 32}, {0x1000, 64}});
+    // Only up to the end of the struct: the rest of a claimed array may not
+    // even be there, and the kernel would not read it either.
+    CHECK(c.in == std::vector<Region>{{0x1010, 32}, {0x1000, 0x30}});
     Footprint apart{{{0x1000, 32}}, {{0x1000, 32}, {0x8000, 64}}};
     CHECK(cuse::carried(apart) == apart);
 }

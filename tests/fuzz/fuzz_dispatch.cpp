@@ -101,6 +101,19 @@ bool via_retry(model::Context& ctx, uint32_t cmd, uint64_t arg, Memory& mem,
     abort();  // a footprint that never settles
 }
 
+// The one documented way the retry fallback answers differently: the kernel
+// copies ALLOW_IOVAS's ranges one at a time and fails on the first invalid
+// one, while the CUSE kernel must copy the whole array num_iovas claims
+// before ioasidd sees any of it, so a buffer shorter than claimed is EFAULT
+// even when a range before its end was invalid.
+bool retry_limit(uint32_t cmd, uint64_t arg, Memory& mem, int rc_retry) {
+    if (cmd != IOMMU_IOAS_ALLOW_IOVAS || rc_retry != -EFAULT) return false;
+    iommu_ioas_allow_iovas a{};
+    if (mem.read(arg, &a, sizeof(a))) return false;
+    std::vector<uint8_t> all(uint64_t{a.num_iovas} * sizeof(iommu_iova_range));
+    return mem.read(a.allowed_iovas, all.data(), all.size()) != 0;
+}
+
 const uint32_t kCommands[] = {IOMMU_DESTROY,     IOMMU_IOAS_ALLOC,       IOMMU_IOAS_ALLOW_IOVAS,
                               IOMMU_IOAS_COPY,   IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
                               IOMMU_IOAS_UNMAP,  IOMMU_OPTION,           IOMMU_VFIO_IOAS,
@@ -151,7 +164,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             // fallback); the contexts part ways, so stop comparing here.
             return 0;
         }
-        if (rc_direct != rc_retry) {
+        if (rc_direct != rc_retry && !retry_limit(cmd, arg, direct_mem, rc_retry)) {
             std::fprintf(stderr, "divergence: cmd %#x arg %#lx direct %d retry %d struct", cmd,
                          static_cast<unsigned long>(arg), rc_direct, rc_retry);
             for (size_t i = 0; i < 40; ++i) std::fprintf(stderr, " %02x", retry_mem.s[arg - kStructAt + i < kStructLen ? arg - kStructAt + i : 0]);

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -110,4 +111,36 @@ TEST_CASE("area tree handles the ends of the 64-bit space", "[model][area_tree]"
     CHECK(h.start == 0x1000);
     CHECK(h.last == max - 0x1000);
     CHECK_FALSE(t.find_hole(max - 0x10, max, 1, h));
+}
+
+TEST_CASE("area tree fills ascending densely and empties in any order", "[model][area_tree]") {
+    AreaTree t;
+    constexpr uint64_t n = 20000;
+    for (uint64_t i = 0; i < n; ++i) t.insert(Area{i * 0x2000, i * 0x2000 + 0xfff, 0, 0, 1, false});
+    REQUIRE(t.size() == n);
+    uint64_t expect = 0, seen = 0;
+    t.for_each([&](const Area& a) {
+        REQUIRE(a.start == expect);
+        expect += 0x2000;
+        ++seen;
+    });
+    CHECK(seen == n);
+    Hole h;
+    REQUIRE(t.find_hole(0, ~uint64_t{0}, 0x1001, h));
+    CHECK(h.start == n * 0x2000 - 0x1000);
+    std::mt19937_64 rng(7);
+    std::vector<uint64_t> order(n);
+    for (uint64_t i = 0; i < n; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    for (uint64_t k = 0; k < n; ++k) {
+        REQUIRE(t.erase(order[k] * 0x2000));
+        if (k % 997 == 0) {
+            const Area* a = t.first_ending_at_or_after(order[k] * 0x2000);
+            if (a) CHECK(a->start > order[k] * 0x2000);
+        }
+    }
+    CHECK(t.empty());
+    CHECK(t.first() == nullptr);
+    t.insert(Area{0x1000, 0x1fff, 0, 0, 1, false});
+    CHECK(t.first()->start == 0x1000);
 }
