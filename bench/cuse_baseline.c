@@ -19,14 +19,12 @@
 
 #include "bench/bench_ioctl.h"
 
-static void bench_open(fuse_req_t req, struct fuse_file_info *fi)
-{
+static void bench_open(fuse_req_t req, struct fuse_file_info* fi) {
     fuse_reply_open(req, fi);
 }
 
-static void bench_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi,
-                        unsigned flags, const void *in_buf, size_t in_size, size_t out_size)
-{
+static void bench_ioctl(fuse_req_t req, int cmd, void* arg, struct fuse_file_info* fi,
+                        unsigned flags, const void* in_buf, size_t in_size, size_t out_size) {
     (void)fi;
     (void)flags;
     (void)in_buf;
@@ -41,7 +39,7 @@ static void bench_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_inf
         return;
     }
     unsigned char buf[BENCH_RW_SIZE];
-    struct iovec local = { buf, sizeof(buf) }, remote = { arg, sizeof(buf) };
+    struct iovec local = {buf, sizeof(buf)}, remote = {arg, sizeof(buf)};
     pid_t pid = fuse_req_ctx(req)->pid;
     if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(buf)) {
         fuse_reply_err(req, EFAULT);
@@ -55,14 +53,13 @@ static void bench_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_inf
     fuse_reply_ioctl(req, 0, NULL, 0);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     char devarg[128];
     snprintf(devarg, sizeof(devarg), "DEVNAME=%s", argc > 1 ? argv[1] : "ioasid-bench");
-    const char *dev_info[] = { devarg };
-    struct cuse_info ci = { .dev_info_argc = 1, .dev_info_argv = dev_info,
-                            .flags = CUSE_UNRESTRICTED_IOCTL };
-    struct cuse_lowlevel_ops ops = { .open = bench_open, .ioctl = bench_ioctl };
-    char *args[] = { argv[0], "-f", "-s", NULL };
+    const char* dev_info[] = {devarg};
+    struct cuse_info ci = {
+        .dev_info_argc = 1, .dev_info_argv = dev_info, .flags = CUSE_UNRESTRICTED_IOCTL};
+    struct cuse_lowlevel_ops ops = {.open = bench_open, .ioctl = bench_ioctl};
+    char* args[] = {argv[0], "-f", "-s", NULL};
     return cuse_lowlevel_main(3, args, &ci, &ops, NULL);
 }

@@ -87,9 +87,8 @@ int main() {
     std::printf("%10s %14s %16s %16s %12s %12s\n", "areas", "bytes/area", "fixed map+unmap",
                 "alloc map+unmap", "fixed/1K", "alloc/1K");
     for (const Result& r : results)
-        std::printf("%10zu %14.1f %13.0f ns %13.0f ns %11.2fx %11.2fx\n", r.areas,
-                    r.bytes_per_area, r.fixed_ns, r.alloc_ns, r.fixed_ns / base.fixed_ns,
-                    r.alloc_ns / base.alloc_ns);
+        std::printf("%10zu %14.1f %13.0f ns %13.0f ns %11.2fx %11.2fx\n", r.areas, r.bytes_per_area,
+                    r.fixed_ns, r.alloc_ns, r.fixed_ns / base.fixed_ns, r.alloc_ns / base.alloc_ns);
     std::printf("targets: <= 2x from 1K to 1M, <= 128 bytes per area\n");
     const Result& big = results.back();
     bool ok = big.fixed_ns <= 2 * base.fixed_ns && big.alloc_ns <= 2 * base.alloc_ns &&

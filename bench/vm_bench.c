@@ -21,26 +21,23 @@
 #include "ioasid/iommufd.h"
 
 enum { IOASIDD, NOOP, RW, KERNEL, SUBJECTS };
-static const char *names[SUBJECTS] = { "ioasidd IOAS_MAP+UNMAP", "(a) 2x no-op ioctl",
-                                       "(b) 2x read+write-back ioctl",
-                                       "kernel /dev/iommu IOAS_MAP+UNMAP" };
+static const char* names[SUBJECTS] = {"ioasidd IOAS_MAP+UNMAP", "(a) 2x no-op ioctl",
+                                      "(b) 2x read+write-back ioctl",
+                                      "kernel /dev/iommu IOAS_MAP+UNMAP"};
 
-static double now_us(void)
-{
+static double now_us(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
 }
 
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
+static int cmp(const void* a, const void* b) {
+    double x = *(const double*)a, y = *(const double*)b;
     return x < y ? -1 : x > y;
 }
 
-static uint32_t alloc_ioas(int fd)
-{
-    struct iommu_ioas_alloc a = { .size = sizeof(a) };
+static uint32_t alloc_ioas(int fd) {
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
     if (ioctl(fd, IOMMU_IOAS_ALLOC, &a)) {
         perror("vm-bench: IOAS_ALLOC");
         exit(1);
@@ -50,15 +47,16 @@ static uint32_t alloc_ioas(int fd)
 
 static char buffer[1 << 16] __attribute__((aligned(4096)));
 
-static double map_unmap(int fd, uint32_t ioas)
-{
-    struct iommu_ioas_map m = { .size = sizeof(m), .ioas_id = ioas,
-                                .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-                                         IOMMU_IOAS_MAP_WRITEABLE,
-                                .user_va = (uintptr_t)buffer, .length = sizeof(buffer),
-                                .iova = 0x100000 };
-    struct iommu_ioas_unmap u = { .size = sizeof(u), .ioas_id = ioas, .iova = 0x100000,
-                                  .length = sizeof(buffer) };
+static double map_unmap(int fd, uint32_t ioas) {
+    struct iommu_ioas_map m = {
+        .size = sizeof(m),
+        .ioas_id = ioas,
+        .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+        .user_va = (uintptr_t)buffer,
+        .length = sizeof(buffer),
+        .iova = 0x100000};
+    struct iommu_ioas_unmap u = {
+        .size = sizeof(u), .ioas_id = ioas, .iova = 0x100000, .length = sizeof(buffer)};
     double t0 = now_us();
     if (ioctl(fd, IOMMU_IOAS_MAP, &m) || ioctl(fd, IOMMU_IOAS_UNMAP, &u)) {
         perror("vm-bench: map/unmap");
@@ -67,9 +65,8 @@ static double map_unmap(int fd, uint32_t ioas)
     return now_us() - t0;
 }
 
-static double two_calls(int fd, unsigned long cmd)
-{
-    unsigned char arg[BENCH_RW_SIZE] = { 0 };
+static double two_calls(int fd, unsigned long cmd) {
+    unsigned char arg[BENCH_RW_SIZE] = {0};
     double t0 = now_us();
     if (ioctl(fd, cmd, arg) || ioctl(fd, cmd, arg)) {
         perror("vm-bench: baseline ioctl");
@@ -78,8 +75,7 @@ static double two_calls(int fd, unsigned long cmd)
     return now_us() - t0;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char** argv) {
     int iters = argc > 1 ? atoi(argv[1]) : 2000;
     int fd_ioasid = open("/dev/ioasid", O_RDWR);
     int fd_bench = open("/dev/ioasid-bench", O_RDWR);
@@ -90,10 +86,9 @@ int main(int argc, char **argv)
     }
     uint32_t ioas = alloc_ioas(fd_ioasid);
     uint32_t kioas = fd_kernel >= 0 ? alloc_ioas(fd_kernel) : 0;
-    double *samples[SUBJECTS];
-    int count[SUBJECTS] = { 0 };
-    for (int s = 0; s < SUBJECTS; s++)
-        samples[s] = calloc(iters, sizeof(double));
+    double* samples[SUBJECTS];
+    int count[SUBJECTS] = {0};
+    for (int s = 0; s < SUBJECTS; s++) samples[s] = calloc(iters, sizeof(double));
 
     const int block = 100;
     for (int warm = 0; warm < 200; warm++) {
@@ -109,10 +104,9 @@ int main(int argc, char **argv)
             for (int i = 0; i < n; i++)
                 samples[KERNEL][count[KERNEL]++] = map_unmap(fd_kernel, kioas);
     }
-    double med[SUBJECTS] = { 0 };
+    double med[SUBJECTS] = {0};
     for (int s = 0; s < SUBJECTS; s++) {
-        if (!count[s])
-            continue;
+        if (!count[s]) continue;
         qsort(samples[s], count[s], sizeof(double), cmp);
         med[s] = samples[s][count[s] / 2];
         printf("bench: %-34s median %8.1f us per pair (%d pairs; p10 %.1f, p90 %.1f)\n", names[s],
@@ -120,7 +114,6 @@ int main(int argc, char **argv)
     }
     printf("bench: ratio ioasidd / (b) = %.2f (target <= 1.2)\n", med[IOASIDD] / med[RW]);
     printf("bench: ratio ioasidd / (a) = %.2f\n", med[IOASIDD] / med[NOOP]);
-    if (count[KERNEL])
-        printf("bench: ratio ioasidd / kernel = %.1f\n", med[IOASIDD] / med[KERNEL]);
+    if (count[KERNEL]) printf("bench: ratio ioasidd / kernel = %.1f\n", med[IOASIDD] / med[KERNEL]);
     return 0;
 }

@@ -29,7 +29,9 @@ void install_wake_handler() {
 
 }  // namespace
 
-Loop::Loop() { install_wake_handler(); }
+Loop::Loop() {
+    install_wake_handler();
+}
 
 Loop::~Loop() {
     stop();
@@ -54,7 +56,9 @@ void Loop::start(unsigned workers_per_node) {
         }
 }
 
-void Loop::stop() { stopping_ = true; }
+void Loop::stop() {
+    stopping_ = true;
+}
 
 void Loop::join() {
     if (workers_.empty()) return;

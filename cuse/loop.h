@@ -20,7 +20,7 @@
 namespace ioasid::cuse {
 
 class Loop {
-public:
+  public:
     Loop();
     ~Loop();
     Loop(const Loop&) = delete;
@@ -36,7 +36,7 @@ public:
     void stop();
     void join();
 
-private:
+  private:
     struct Worker {
         std::thread thread;
         std::atomic<bool> done{false};

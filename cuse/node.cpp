@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <numeric>
 #include <optional>
 #include <vector>
 
@@ -22,7 +21,9 @@ namespace ioasid::cuse {
 
 namespace {
 
-CuseNode& node_of(fuse_req_t req) { return *static_cast<CuseNode*>(fuse_req_userdata(req)); }
+CuseNode& node_of(fuse_req_t req) {
+    return *static_cast<CuseNode*>(fuse_req_userdata(req));
+}
 
 dispatch::Caller caller_of(fuse_req_t req) {
     const fuse_ctx* c = fuse_req_ctx(req);
@@ -39,9 +40,13 @@ ssize_t io_read(int fd, void* buf, size_t len, void*) {
     return n;
 }
 
-ssize_t io_writev(int fd, iovec* iov, int count, void*) { return ::writev(fd, iov, count); }
+ssize_t io_writev(int fd, iovec* iov, int count, void*) {
+    return ::writev(fd, iov, count);
+}
 
-void on_init_done(void* userdata) { static_cast<CuseNode*>(userdata)->mark_ready(); }
+void on_init_done(void* userdata) {
+    static_cast<CuseNode*>(userdata)->mark_ready();
+}
 
 void on_open(fuse_req_t req, fuse_file_info* fi) {
     dispatch::Caller caller = caller_of(req);
@@ -63,7 +68,9 @@ void on_release(fuse_req_t req, fuse_file_info* fi) {
 }
 
 // The kernel's iommufd has no read or write: the VFS answers EINVAL.
-void on_read(fuse_req_t req, size_t, off_t, fuse_file_info*) { fuse_reply_err(req, EINVAL); }
+void on_read(fuse_req_t req, size_t, off_t, fuse_file_info*) {
+    fuse_reply_err(req, EINVAL);
+}
 void on_write(fuse_req_t req, const char*, size_t, off_t, fuse_file_info*) {
     fuse_reply_err(req, EINVAL);
 }
@@ -90,8 +97,8 @@ struct Timer {
 
 // The retry protocol (cuse/retry_plan.h decides what each round does).
 void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, uint64_t arg,
-                    dispatch::Caller& caller, const void* in_buf, size_t in_size,
-                    size_t out_size, const Timer& timer) {
+                    dispatch::Caller& caller, const void* in_buf, size_t in_size, size_t out_size,
+                    const Timer& timer) {
     NodeHandler& h = node.handler();
     auto footprint = [&](dispatch::UserMemory& known) { return h.footprint(fh, cmd, arg, known); };
     RetryPlan plan = plan_retry(footprint, in_buf, in_size, out_size);
@@ -204,9 +211,13 @@ int CuseNode::receive(fuse_buf& buf) {
     return fuse_session_receive_buf(session_, &buf);
 }
 
-void CuseNode::process(const fuse_buf& buf) { fuse_session_process_buf(session_, &buf); }
+void CuseNode::process(const fuse_buf& buf) {
+    fuse_session_process_buf(session_, &buf);
+}
 
-bool CuseNode::exited() const { return fuse_session_exited(session_); }
+bool CuseNode::exited() const {
+    return fuse_session_exited(session_);
+}
 
 void CuseNode::mark_ready() {
     ready_ = true;

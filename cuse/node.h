@@ -35,7 +35,7 @@ struct IoctlRecord {
 };
 
 class NodeHandler {
-public:
+  public:
     virtual ~NodeHandler() = default;
     // Returns 0 and an opaque handle for the new open file, or -errno.
     virtual int open(const dispatch::Caller& caller, uint64_t& fh) = 0;
@@ -60,7 +60,7 @@ struct NodeConfig {
 };
 
 class CuseNode {
-public:
+  public:
     // Takes ownership of `fd`. Returns nullptr (and a reason) on failure.
     static std::unique_ptr<CuseNode> create(NodeConfig config, NodeHandler& handler, int fd,
                                             std::string& error);
@@ -83,8 +83,9 @@ public:
     const NodeConfig& config() const { return config_; }
     void mark_ready();
 
-private:
-    CuseNode(NodeConfig config, NodeHandler& handler) : config_(std::move(config)), handler_(handler) {}
+  private:
+    CuseNode(NodeConfig config, NodeHandler& handler)
+        : config_(std::move(config)), handler_(handler) {}
 
     NodeConfig config_;
     NodeHandler& handler_;

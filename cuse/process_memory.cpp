@@ -48,8 +48,8 @@ int ProcessMemory::write(uint64_t addr, const void* src, size_t len) {
         uint64_t lo = std::max(addr, cache_addr_);
         uint64_t hi = std::min(addr + len, cache_addr_ + cache_len_);
         if (lo < hi)
-            std::memcpy(cache_ + (lo - cache_addr_), static_cast<const unsigned char*>(src) +
-                                                         (lo - addr), hi - lo);
+            std::memcpy(cache_ + (lo - cache_addr_),
+                        static_cast<const unsigned char*>(src) + (lo - addr), hi - lo);
     }
     return rc;
 }

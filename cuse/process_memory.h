@@ -11,7 +11,7 @@
 namespace ioasid::cuse {
 
 class ProcessMemory final : public dispatch::UserMemory {
-public:
+  public:
     explicit ProcessMemory(pid_t tid) : tid_(tid) {}
 
     int read(uint64_t addr, void* dst, size_t len) override;
@@ -23,7 +23,7 @@ public:
     // True once any byte moved: a denial after that cannot be retried.
     bool touched() const { return touched_; }
 
-private:
+  private:
     // The first read of a command is its struct: fetch a little past it in
     // the same system call so the struct's own read costs nothing more.
     static constexpr size_t kReadAhead = 64;

@@ -19,8 +19,8 @@ void RegionMemory::add_piece(uint64_t addr, uint64_t len, const unsigned char* s
     written_.insert(written_.end(), len, 0);
 }
 
-RegionMemory::RegionMemory(const std::vector<dispatch::Region>& in, const void* data,
-                           size_t size, const std::vector<dispatch::Region>& out) {
+RegionMemory::RegionMemory(const std::vector<dispatch::Region>& in, const void* data, size_t size,
+                           const std::vector<dispatch::Region>& out) {
     const auto* src = static_cast<const unsigned char*>(data);
     size_t offset = 0;
     for (const dispatch::Region& r : in) {

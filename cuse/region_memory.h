@@ -20,7 +20,7 @@ namespace ioasid::cuse {
 bool overlap(const dispatch::Region& a, const dispatch::Region& b, uint64_t& skip, uint64_t& n);
 
 class RegionMemory final : public dispatch::UserMemory {
-public:
+  public:
     // `data` holds the concatenated bytes of `in`; it may be shorter, in which
     // case the regions it does not cover are unknown. `out` regions not read
     // in can be written but not read.
@@ -37,7 +37,7 @@ public:
     // A read asked for bytes that did not come.
     bool missed() const { return missed_; }
 
-private:
+  private:
     struct Piece {
         uint64_t addr;
         uint64_t len;

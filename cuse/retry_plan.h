@@ -22,8 +22,7 @@ struct RetryPlan {
 
 using FootprintFn = std::function<dispatch::Footprint(dispatch::UserMemory& known)>;
 
-RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_size,
-                     size_t out_size);
+RetryPlan plan_retry(const FootprintFn& footprint, const void* in, size_t in_size, size_t out_size);
 
 // A footprint as the kernel must carry it. The kernel copies the out regions
 // back in order with no way to skip a byte, so when an out-only region

@@ -11,7 +11,7 @@
 namespace ioasid {
 
 class IommufdNode final : public cuse::NodeHandler {
-public:
+  public:
     ~IommufdNode() override;
 
     int open(const dispatch::Caller& caller, uint64_t& fh) override;
@@ -25,7 +25,7 @@ public:
     size_t open_files() const;
     const CommandStats& stats() const { return stats_; }
 
-private:
+  private:
     struct File {
         model::Context ctx;
         uint32_t opener_tgid = 0;

@@ -16,17 +16,28 @@ const bool g_journal = std::getenv("JOURNAL_STREAM") != nullptr;
 }  // namespace
 
 bool parse_level(const std::string& name, Level& out) {
-    if (name == "error") out = Level::Error;
-    else if (name == "warning") out = Level::Warning;
-    else if (name == "info") out = Level::Info;
-    else if (name == "debug") out = Level::Debug;
-    else return false;
+    if (name == "error")
+        out = Level::Error;
+    else if (name == "warning")
+        out = Level::Warning;
+    else if (name == "info")
+        out = Level::Info;
+    else if (name == "debug")
+        out = Level::Debug;
+    else
+        return false;
     return true;
 }
 
-void set_level(Level level) { g_level = level; }
-Level level() { return g_level; }
-bool enabled(Level level) { return static_cast<int>(level) <= static_cast<int>(g_level.load()); }
+void set_level(Level level) {
+    g_level = level;
+}
+Level level() {
+    return g_level;
+}
+bool enabled(Level level) {
+    return static_cast<int>(level) <= static_cast<int>(g_level.load());
+}
 
 void write(Level level, const char* fmt, ...) {
     char line[1024];

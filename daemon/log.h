@@ -18,9 +18,9 @@ void write(Level level, const char* fmt, ...) __attribute__((format(printf, 2, 3
 
 }  // namespace ioasid::log
 
-#define IOASID_LOG(lvl, ...)                                                          \
-    do {                                                                              \
-        if (::ioasid::log::enabled(lvl)) ::ioasid::log::write(lvl, __VA_ARGS__);      \
+#define IOASID_LOG(lvl, ...)                                                     \
+    do {                                                                         \
+        if (::ioasid::log::enabled(lvl)) ::ioasid::log::write(lvl, __VA_ARGS__); \
     } while (0)
 #define LOG_ERROR(...) IOASID_LOG(::ioasid::log::Level::Error, __VA_ARGS__)
 #define LOG_WARN(...) IOASID_LOG(::ioasid::log::Level::Warning, __VA_ARGS__)

@@ -12,7 +12,7 @@
 namespace ioasid {
 
 class CommandStats {
-public:
+  public:
     static constexpr size_t kSlots = 16;
 
     // `index` < kSlots names the command; `name` labels it in reports.
@@ -20,7 +20,7 @@ public:
                 std::chrono::nanoseconds duration);
     nlohmann::json to_json() const;
 
-private:
+  private:
     struct Slot {
         std::atomic<const char*> name{nullptr};
         std::atomic<uint64_t> calls{0};

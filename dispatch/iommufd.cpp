@@ -25,7 +25,9 @@ uint8_t to_prot(uint32_t flags) {
     return prot;
 }
 
-int do_destroy(Ucmd& u) { return u.ctx.destroy(u.cmd<iommu_destroy>().id); }
+int do_destroy(Ucmd& u) {
+    return u.ctx.destroy(u.cmd<iommu_destroy>().id);
+}
 
 int do_ioas_alloc(Ucmd& u) {
     auto& cmd = u.cmd<iommu_ioas_alloc>();
@@ -179,9 +181,14 @@ int do_option(Ucmd& u) {
     if (cmd.__reserved) return -EOPNOTSUPP;
     int rc;
     switch (cmd.option_id) {
-        case IOMMU_OPTION_RLIMIT_MODE: rc = option_rlimit_mode(u, cmd); break;
-        case IOMMU_OPTION_HUGE_PAGES: rc = option_huge_pages(u, cmd); break;
-        default: return -EOPNOTSUPP;
+        case IOMMU_OPTION_RLIMIT_MODE:
+            rc = option_rlimit_mode(u, cmd);
+            break;
+        case IOMMU_OPTION_HUGE_PAGES:
+            rc = option_huge_pages(u, cmd);
+            break;
+        default:
+            return -EOPNOTSUPP;
     }
     if (rc) return rc;
     // Only val64 goes back, whatever the user's size.
@@ -234,8 +241,10 @@ struct Op {
     const char* name;
 };
 
-#define IOASID_OP(num, fn, type, last, arrays, name) \
-    Op{num, sizeof(type), offsetof(type, last) + sizeof(type::last), fn, arrays, name}
+#define IOASID_OP(num, fn, type, last, arrays, name)                                   \
+    Op {                                                                               \
+        num, sizeof(type), offsetof(type, last) + sizeof(type::last), fn, arrays, name \
+    }
 
 constexpr std::array kOps = {
     IOASID_OP(IOMMU_DESTROY, do_destroy, iommu_destroy, id, nullptr, "DESTROY"),

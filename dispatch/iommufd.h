@@ -13,8 +13,7 @@ namespace ioasid::dispatch {
 
 // Runs one ioctl. Returns the ioctl's result (>= 0) or a negative errno.
 // The caller holds ctx.mutex().
-int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
-                  Caller& caller);
+int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem, Caller& caller);
 
 // The user memory an ioctl will touch, as far as `known` lets us see it.
 // It follows the handler's own checks against the context (a command that

@@ -33,9 +33,7 @@ struct Ucmd {
     }
 
     // iommufd_ucmd_respond(): the struct goes back, cut to the user's size.
-    int respond(size_t len) {
-        return mem.write(arg, buf, std::min<size_t>(user_size, len));
-    }
+    int respond(size_t len) { return mem.write(arg, buf, std::min<size_t>(user_size, len)); }
 };
 
 }  // namespace ioasid::dispatch

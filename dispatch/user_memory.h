@@ -14,7 +14,7 @@
 namespace ioasid::dispatch {
 
 class UserMemory {
-public:
+  public:
     virtual ~UserMemory() = default;
     // All or nothing: 0, or -EFAULT when any byte is not accessible.
     virtual int read(uint64_t addr, void* dst, size_t len) = 0;

@@ -44,10 +44,18 @@ struct Inner : AreaTree::Node {
     AreaTree::Node* child[kFanout];
 };
 
-Leaf* as_leaf(AreaTree::Node* n) { return static_cast<Leaf*>(n); }
-const Leaf* as_leaf(const AreaTree::Node* n) { return static_cast<const Leaf*>(n); }
-Inner* as_inner(AreaTree::Node* n) { return static_cast<Inner*>(n); }
-const Inner* as_inner(const AreaTree::Node* n) { return static_cast<const Inner*>(n); }
+Leaf* as_leaf(AreaTree::Node* n) {
+    return static_cast<Leaf*>(n);
+}
+const Leaf* as_leaf(const AreaTree::Node* n) {
+    return static_cast<const Leaf*>(n);
+}
+Inner* as_inner(AreaTree::Node* n) {
+    return static_cast<Inner*>(n);
+}
+const Inner* as_inner(const AreaTree::Node* n) {
+    return static_cast<const Inner*>(n);
+}
 
 Summary summarize(const AreaTree::Node* node) {
     if (node->leaf) {
@@ -289,7 +297,9 @@ bool fits(uint64_t start, uint64_t last, uint64_t min_size) {
 }  // namespace
 
 AreaTree::AreaTree() = default;
-AreaTree::~AreaTree() { destroy(root_); }
+AreaTree::~AreaTree() {
+    destroy(root_);
+}
 
 AreaTree::AreaTree(AreaTree&& o) noexcept : root_(o.root_), size_(o.size_) {
     o.root_ = nullptr;
@@ -342,7 +352,9 @@ void AreaTree::clear() {
     size_ = 0;
 }
 
-const Area* AreaTree::first() const { return root_ ? leftmost(root_) : nullptr; }
+const Area* AreaTree::first() const {
+    return root_ ? leftmost(root_) : nullptr;
+}
 
 const Area* AreaTree::next_after(uint64_t start) const {
     return root_ ? upper_bound_start(root_, start) : nullptr;

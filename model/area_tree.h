@@ -21,7 +21,7 @@ struct Area {
     uint64_t last = 0;  // inclusive
     uint64_t user_va = 0;
     uint32_t source = 0;
-    uint8_t prot = 0;  // kProtRead | kProtWrite
+    uint8_t prot = 0;             // kProtRead | kProtWrite
     bool pages_writable = false;  // the memory was mapped writeable when first mapped
 
     uint64_t length() const { return last - start + 1; }
@@ -37,7 +37,7 @@ struct Hole {
 };
 
 class AreaTree {
-public:
+  public:
     AreaTree();
     ~AreaTree();
     AreaTree(const AreaTree&) = delete;
@@ -71,7 +71,7 @@ public:
 
     struct Node;  // opaque; public only so the tree's helpers can name it
 
-private:
+  private:
     Node* root_ = nullptr;
     size_t size_ = 0;
 };

@@ -10,7 +10,9 @@ Ioas* Context::ioas(uint32_t id) const {
     return o ? &o->ioas : nullptr;
 }
 
-uint32_t Context::alloc_ioas() { return objects_.add(std::make_unique<IoasObject>()); }
+uint32_t Context::alloc_ioas() {
+    return objects_.add(std::make_unique<IoasObject>());
+}
 
 int Context::destroy(uint32_t id) {
     int rc = objects_.destroy(id);

@@ -14,7 +14,7 @@ namespace ioasid::model {
 enum class AccountMode : uint8_t { User = 0, Mm = 1 };
 
 class Context {
-public:
+  public:
     ObjectTable& objects() { return objects_; }
     const ObjectTable& objects() const { return objects_; }
 
@@ -40,7 +40,7 @@ public:
     // Serialises the context's commands (the daemon serves many threads).
     std::mutex& mutex() { return mutex_; }
 
-private:
+  private:
     ObjectTable objects_;
     AccountMode account_mode_ = AccountMode::User;
     uint32_t vfio_ioas_ = 0;

@@ -11,7 +11,9 @@ namespace {
 
 constexpr uint64_t kU64Max = std::numeric_limits<uint64_t>::max();
 
-uint64_t roundup_pow_of_two(uint64_t v) { return v <= 1 ? 1 : uint64_t{1} << std::bit_width(v - 1); }
+uint64_t roundup_pow_of_two(uint64_t v) {
+    return v <= 1 ? 1 : uint64_t{1} << std::bit_width(v - 1);
+}
 
 // The kernel's __alloc_iova_check_range(): align the start up, keep the
 // user pointer's offset in the page, and see whether length still fits.
@@ -74,8 +76,8 @@ int Ioas::check_iova(uint64_t iova, uint64_t length) const {
     return 0;
 }
 
-int Ioas::map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot,
-                       bool fixed, uint64_t& iova) {
+int Ioas::map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot, bool fixed,
+                       uint64_t& iova) {
     if ((length & (iova_alignment_ - 1)) || length == 0) return -EINVAL;
     int rc = fixed ? check_iova(iova, length) : alloc_iova(segs.front().user_va, length, iova);
     if (rc) return rc;
@@ -164,8 +166,8 @@ int Ioas::get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out
     const Area* a = areas_.first_ending_at_or_after(cur);
     while (a && a->start <= cur) {
         uint64_t seg_last = std::min(last, a->last);
-        out.push_back({a->user_va + (cur - a->start), seg_last - cur + 1, a->source,
-                       a->pages_writable});
+        out.push_back(
+            {a->user_va + (cur - a->start), seg_last - cur + 1, a->source, a->pages_writable});
         if (seg_last == last) return 0;
         cur = seg_last + 1;
         a = areas_.next_after(a->start);
@@ -232,7 +234,9 @@ void Ioas::remove_reserved(uint64_t owner) {
     std::erase_if(reserved_, [&](const Reserved& r) { return r.owner == owner; });
 }
 
-std::vector<IovaRange> Ioas::usable_ranges() const { return windows(0, kU64Max); }
+std::vector<IovaRange> Ioas::usable_ranges() const {
+    return windows(0, kU64Max);
+}
 
 int Ioas::check_alignment(uint64_t align) const {
     const uint64_t mask = align - 1;

@@ -37,7 +37,7 @@ struct Segment {
 int validate_ranges(const std::vector<IovaRange>& ranges);
 
 class Ioas {
-public:
+  public:
     // IOAS_MAP. On success `iova` holds the IOVA used (allocated unless fixed).
     int map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint32_t source,
             uint64_t& iova);
@@ -69,7 +69,7 @@ public:
 
     const AreaTree& areas() const { return areas_; }
 
-private:
+  private:
     struct Reserved {
         uint64_t start;
         uint64_t last;
@@ -77,7 +77,7 @@ private:
     };
 
     AreaTree areas_;
-    std::vector<IovaRange> allowed_;   // sorted, disjoint
+    std::vector<IovaRange> allowed_;  // sorted, disjoint
     std::vector<Reserved> reserved_;  // sorted by start, may overlap
     uint64_t iova_alignment_ = 1;     // software tables start unaligned
     bool disable_large_pages_ = false;

@@ -37,7 +37,7 @@ struct IoasObject final : Object {
 };
 
 class ObjectTable {
-public:
+  public:
     // The kernel's xarray limit (xa_limit_31b).
     static constexpr uint32_t kMaxId = 0x7fffffff;
 
@@ -60,7 +60,7 @@ public:
     size_t size() const { return objects_.size(); }
     const std::map<uint32_t, std::unique_ptr<Object>>& all() const { return objects_; }
 
-private:
+  private:
     std::map<uint32_t, std::unique_ptr<Object>> objects_;
     std::set<uint32_t> free_ids_;  // ids below next_id_ that are free again
     uint32_t next_id_ = 1;

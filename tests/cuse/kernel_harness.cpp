@@ -20,8 +20,8 @@ bool copy_in(const std::vector<fuse_ioctl_iovec>& iovs, std::vector<unsigned cha
         out.resize(at + v.len);
         iovec local{out.data() + at, v.len};
         iovec remote{reinterpret_cast<void*>(v.base), v.len};
-        if (v.len && process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-                         static_cast<ssize_t>(v.len))
+        if (v.len &&
+            process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != static_cast<ssize_t>(v.len))
             return false;
     }
     return true;
@@ -65,8 +65,8 @@ void KernelHarness::hang_up() {
 }
 
 int KernelHarness::transact(uint32_t opcode, uint64_t nodeid, const void* arg, size_t arg_len,
-                            const void* extra, size_t extra_len,
-                            std::vector<unsigned char>& reply, uint32_t pid) {
+                            const void* extra, size_t extra_len, std::vector<unsigned char>& reply,
+                            uint32_t pid) {
     fuse_in_header h{};
     h.len = static_cast<uint32_t>(sizeof(h) + arg_len + extra_len);
     h.opcode = opcode;
@@ -75,9 +75,8 @@ int KernelHarness::transact(uint32_t opcode, uint64_t nodeid, const void* arg, s
     h.uid = getuid();
     h.gid = getgid();
     h.pid = pid;
-    iovec iov[3] = {{&h, sizeof(h)},
-                    {const_cast<void*>(arg), arg_len},
-                    {const_cast<void*>(extra), extra_len}};
+    iovec iov[3] = {
+        {&h, sizeof(h)}, {const_cast<void*>(arg), arg_len}, {const_cast<void*>(extra), extra_len}};
     msghdr msg{};
     msg.msg_iov = iov;
     msg.msg_iovlen = 3;

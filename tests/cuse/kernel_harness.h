@@ -13,7 +13,7 @@
 namespace ioasid::test {
 
 class KernelHarness {
-public:
+  public:
     KernelHarness();
     ~KernelHarness();
 
@@ -44,7 +44,7 @@ public:
     // Closes the kernel's end: the daemon sees the connection go.
     void hang_up();
 
-private:
+  private:
     int fds_[2] = {-1, -1};
     uint64_t unique_ = 1;
     std::vector<unsigned char> rx_;

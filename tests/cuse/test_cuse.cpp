@@ -1,11 +1,11 @@
 // The CUSE transport end to end, against a harness playing the kernel.
-#include <catch2/catch.hpp>
 #include <linux/fuse.h>
+#include <catch2/catch.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <thread>
 
@@ -79,8 +79,13 @@ TEST_CASE("one round trip per ioctl when the caller's memory is reachable", "[cu
     CHECK(alloc.out_ioas_id == 1);
 
     static char buffer[1 << 16];
-    iommu_ioas_map map{sizeof(map), IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE, 1, 0,
-                       reinterpret_cast<uint64_t>(buffer), sizeof(buffer), 0};
+    iommu_ioas_map map{sizeof(map),
+                       IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+                       1,
+                       0,
+                       reinterpret_cast<uint64_t>(buffer),
+                       sizeof(buffer),
+                       0};
     r = s.harness.ioctl(fh, IOMMU_IOAS_MAP, &map);
     CHECK(r.result == 0);
     CHECK(r.rounds == 1);
@@ -134,8 +139,13 @@ TEST_CASE("the retry protocol serves the same answers", "[cuse]") {
     r = s.harness.ioctl(fh, IOMMU_IOAS_ALLOW_IOVAS, &a, false);
     CHECK(r.result == 0);
     static char buffer[0x2000];
-    iommu_ioas_map map{sizeof(map), IOMMU_IOAS_MAP_READABLE, 1, 0,
-                       reinterpret_cast<uint64_t>(buffer), sizeof(buffer), 0};
+    iommu_ioas_map map{sizeof(map),
+                       IOMMU_IOAS_MAP_READABLE,
+                       1,
+                       0,
+                       reinterpret_cast<uint64_t>(buffer),
+                       sizeof(buffer),
+                       0};
     r = s.harness.ioctl(fh, IOMMU_IOAS_MAP, &map, false);
     CHECK(r.result == 0);
     CHECK(map.iova >= 0x100000);
@@ -154,12 +164,13 @@ TEST_CASE("a range buffer shorter than num_iovas claims is fine when fewer exist
     REQUIRE(s.harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, visible).result == 0);
     // One element right before an inaccessible page; the caller claims four.
     const long page = sysconf(_SC_PAGESIZE);
-    auto* mem = static_cast<char*>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE,
-                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    auto* mem = static_cast<char*>(
+        mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     REQUIRE(mem != MAP_FAILED);
     REQUIRE(mprotect(mem + page, page, PROT_NONE) == 0);
     auto* one = reinterpret_cast<iommu_iova_range*>(mem + page - sizeof(iommu_iova_range));
-    iommu_ioas_iova_ranges q{sizeof(q), alloc.out_ioas_id, 4, 0, reinterpret_cast<uint64_t>(one), 0};
+    iommu_ioas_iova_ranges q{sizeof(q), alloc.out_ioas_id, 4, 0, reinterpret_cast<uint64_t>(one),
+                             0};
     auto r = s.harness.ioctl(fh, IOMMU_IOAS_IOVA_RANGES, &q, visible);
     CHECK(r.result == 0);
     CHECK(q.num_iovas == 1);

@@ -52,7 +52,8 @@ TEST_CASE("out data runs to the last byte written and needs every byte before it
     CHECK(w->at(0).iov_len == 8);
 }
 
-TEST_CASE("an out-only region overlapping another out region is read in up to the overlap", "[retry]") {
+TEST_CASE("an out-only region overlapping another out region is read in up to the overlap",
+          "[retry]") {
     Footprint fp{{{0x1010, 32}}, {{0x1010, 32}, {0x1000, 4096}}};
     Footprint c = cuse::carried(fp);
     // Only up to the end of the struct: the rest of a claimed array may not

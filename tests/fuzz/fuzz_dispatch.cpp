@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "cuse/retry_plan.h"
 #include "dispatch/iommufd.h"
 #include "ioasid/iommufd.h"
+#include "unit/fake_memory.h"
 
 namespace {
 
@@ -28,33 +28,14 @@ constexpr uint64_t kArrayAt = 0x20000;
 constexpr size_t kStructLen = 256;
 constexpr size_t kArrayLen = 4096;
 
-// Two mapped regions; everything else faults.
-struct Memory final : dispatch::UserMemory {
-    std::vector<uint8_t> s = std::vector<uint8_t>(kStructLen);
-    std::vector<uint8_t> a = std::vector<uint8_t>(kArrayLen);
-
-    uint8_t* at(uint64_t addr, size_t len) {
-        if (addr >= kStructAt && addr - kStructAt <= kStructLen && len <= kStructLen - (addr - kStructAt))
-            return s.data() + (addr - kStructAt);
-        if (addr >= kArrayAt && addr - kArrayAt <= kArrayLen && len <= kArrayLen - (addr - kArrayAt))
-            return a.data() + (addr - kArrayAt);
-        return nullptr;
+// The caller's memory: a struct page and an array page, faults elsewhere.
+struct Memory : test::FakeMemory {
+    Memory() {
+        map_at(kStructAt, kStructLen);
+        map_at(kArrayAt, kArrayLen);
     }
-    // A zero-length copy succeeds at any address, as the kernel's does.
-    int read(uint64_t addr, void* dst, size_t len) override {
-        if (!len) return 0;
-        uint8_t* p = at(addr, len);
-        if (!p) return -EFAULT;
-        std::memcpy(dst, p, len);
-        return 0;
-    }
-    int write(uint64_t addr, const void* src, size_t len) override {
-        if (!len) return 0;
-        uint8_t* p = at(addr, len);
-        if (!p) return -EFAULT;
-        std::memcpy(p, src, len);
-        return 0;
-    }
+    std::vector<uint8_t>& s() { return region(kStructAt); }
+    std::vector<uint8_t>& a() { return region(kArrayAt); }
 };
 
 // The kernel's fs/fuse/ioctl.c with cuse/node.cpp's use of the retry plan,
@@ -114,10 +95,10 @@ bool retry_limit(uint32_t cmd, uint64_t arg, Memory& mem, int rc_retry) {
     return mem.read(a.allowed_iovas, all.data(), all.size()) != 0;
 }
 
-const uint32_t kCommands[] = {IOMMU_DESTROY,     IOMMU_IOAS_ALLOC,       IOMMU_IOAS_ALLOW_IOVAS,
-                              IOMMU_IOAS_COPY,   IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
-                              IOMMU_IOAS_UNMAP,  IOMMU_OPTION,           IOMMU_VFIO_IOAS,
-                              IOMMU_HWPT_ALLOC,  _IOW(';', 0x85, int),   _IO('x', 0x81)};
+const uint32_t kCommands[] = {IOMMU_DESTROY,    IOMMU_IOAS_ALLOC,       IOMMU_IOAS_ALLOW_IOVAS,
+                              IOMMU_IOAS_COPY,  IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
+                              IOMMU_IOAS_UNMAP, IOMMU_OPTION,           IOMMU_VFIO_IOAS,
+                              IOMMU_HWPT_ALLOC, _IOW(';', 0x85, int),   _IO('x', 0x81)};
 
 }  // namespace
 
@@ -131,26 +112,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The input's tail seeds the array region; the rest is records of
     // selector, length, then that many bytes of struct.
     size_t seed = std::min<size_t>(size / 4, kArrayLen);
-    std::memcpy(direct_mem.a.data(), data + size - seed, seed);
-    retry_mem.a = direct_mem.a;
+    std::memcpy(direct_mem.a().data(), data + size - seed, seed);
+    retry_mem.a() = direct_mem.a();
     size -= seed;
     size_t pos = 0;
     while (pos + 2 <= size) {
         uint8_t sel = data[pos], len = data[pos + 1];
         pos += 2;
         size_t n = std::min<size_t>(len, size - pos);
-        std::memset(direct_mem.s.data(), 0, kStructLen);
-        std::memcpy(direct_mem.s.data(), data + pos, std::min(n, kStructLen));
+        std::memset(direct_mem.s().data(), 0, kStructLen);
+        std::memcpy(direct_mem.s().data(), data + pos, std::min(n, kStructLen));
         pos += n;
         if (sel & 0x80) {  // point the struct's array field at the array region
             uint64_t a = kArrayAt + (sel & 0x40 ? 8 : 0);
-            std::memcpy(direct_mem.s.data() + 16, &a, sizeof(a));
+            std::memcpy(direct_mem.s().data() + 16, &a, sizeof(a));
         }
         if (sel & 0x20) {  // a plausible size field most of the time
             uint32_t sz = 8 + 4 * (sel & 0x0f);
-            std::memcpy(direct_mem.s.data(), &sz, sizeof(sz));
+            std::memcpy(direct_mem.s().data(), &sz, sizeof(sz));
         }
-        retry_mem.s = direct_mem.s;
+        retry_mem.s() = direct_mem.s();
         uint32_t cmd = kCommands[sel % (sizeof(kCommands) / sizeof(kCommands[0]))];
         uint64_t arg = (sel & 0x10) ? kStructAt + 200 : kStructAt;
 
@@ -165,9 +146,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             return 0;
         }
         if (rc_direct != rc_retry && !retry_limit(cmd, arg, direct_mem, rc_retry)) {
-            std::fprintf(stderr, "divergence: cmd %#x arg %#lx direct %d retry %d struct", cmd,
+            std::fprintf(stderr, "divergence: cmd %#x arg %#lx direct %d retry %d, struct:", cmd,
                          static_cast<unsigned long>(arg), rc_direct, rc_retry);
-            for (size_t i = 0; i < 40; ++i) std::fprintf(stderr, " %02x", retry_mem.s[arg - kStructAt + i < kStructLen ? arg - kStructAt + i : 0]);
+            for (size_t i = arg - kStructAt; i < arg - kStructAt + 40 && i < kStructLen; ++i)
+                std::fprintf(stderr, " %02x", direct_mem.s()[i]);
             std::fprintf(stderr, "\n");
             abort();
         }
@@ -175,7 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // the caller's memory only when the call did not fault.
         if (rc_direct == -EFAULT)
             retry_mem = direct_mem;
-        else if (direct_mem.s != retry_mem.s || direct_mem.a != retry_mem.a)
+        else if (!(direct_mem == retry_mem))
             abort();
     }
     if (direct_ctx.objects().size() != retry_ctx.objects().size()) abort();

@@ -14,7 +14,7 @@
 namespace ioasid::test {
 
 class FakeMemory : public dispatch::UserMemory {
-public:
+  public:
     // Places a copy of `value` at a fresh address and returns the address.
     template <typename T>
     uint64_t put(const T& value) {
@@ -28,6 +28,12 @@ public:
         r.assign(static_cast<const uint8_t*>(src), static_cast<const uint8_t*>(src) + len);
         return addr;
     }
+    // A zeroed region at a chosen address.
+    void map_at(uint64_t addr, size_t len) { regions_[addr].assign(len, 0); }
+    // The bytes of the region that starts at `addr`.
+    std::vector<uint8_t>& region(uint64_t addr) { return regions_.at(addr); }
+    bool operator==(const FakeMemory& o) const { return regions_ == o.regions_; }
+
     template <typename T>
     T get(uint64_t addr) {
         T v{};
@@ -56,7 +62,7 @@ public:
     int reads = 0;
     int writes = 0;
 
-private:
+  private:
     std::map<uint64_t, std::vector<uint8_t>> regions_;
     uint64_t next_ = 0x10000;
 

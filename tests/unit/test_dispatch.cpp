@@ -1,8 +1,8 @@
 // The argument rules of the iommufd ioctls, errno for errno.
+#include <linux/capability.h>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
-#include <linux/capability.h>
 
 #include "dispatch/iommufd.h"
 #include "ioasid/iommufd.h"
@@ -81,8 +81,7 @@ TEST_CASE("a larger size needs a zero tail", "[dispatch]") {
 
 TEST_CASE("a faulting argument is EFAULT", "[dispatch]") {
     Fixture f;
-    CHECK(dispatch::iommufd_ioctl(f.ctx, IOMMU_IOAS_ALLOC, 0xdead0000, f.mem, f.caller) ==
-          -EFAULT);
+    CHECK(dispatch::iommufd_ioctl(f.ctx, IOMMU_IOAS_ALLOC, 0xdead0000, f.mem, f.caller) == -EFAULT);
     // Size says 40 bytes, only 12 are there.
     iommu_ioas_alloc a{40, 0, 0};
     CHECK(f.call(IOMMU_IOAS_ALLOC, a) == -EFAULT);
