@@ -18,7 +18,14 @@ wait_node() {
     done
 }
 
-"$daemon" -f --log-level warning --stats-file "$results/stats-$tag.json" &
+# READY=1 must come through sd_notify once the node exists.
+here=$(dirname "$0")
+python3 "$here/notify-listener.py" /run/notify.sock /dev/ioasid "$results/notify-$tag.txt" &
+listener=$!
+i=0
+while [ ! -S /run/notify.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+NOTIFY_SOCKET=/run/notify.sock "$daemon" -f --log-level warning \
+    --stats-file "$results/stats-$tag.json" &
 direct=$!
 "$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory \
     --stats-file "$results/stats-retry-$tag.json" &
@@ -32,6 +39,7 @@ if [ -c /dev/iommu ]; then
     "$client" /dev/iommu > "$results/kernel-$tag.txt" 2>&1 || status=1
 fi
 
+wait $listener
 kill -TERM $direct $retry
 wait $direct; rc1=$?
 wait $retry; rc2=$?
