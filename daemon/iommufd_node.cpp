@@ -40,14 +40,21 @@ int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMe
                        dispatch::Caller& caller) {
     File& f = file(fh);
     std::lock_guard lock(f.ctx.mutex());
-    auto resolve = caller.tgid;
-    caller.tgid = [&f, &caller, resolve] {
-        if (f.last_tid != caller.tid || !f.last_tgid) {
-            f.last_tid = caller.tid;
-            f.last_tgid = resolve();
+    // Put the file's cache in front of the transport's resolver. The lambda
+    // holds one pointer, so std::function keeps it without allocating.
+    struct Cached {
+        File& f;
+        uint32_t tid;
+        std::function<uint32_t()> resolve;
+        uint32_t operator()() {
+            if (f.last_tid != tid || !f.last_tgid) {
+                f.last_tid = tid;
+                f.last_tgid = resolve();
+            }
+            return f.last_tgid;
         }
-        return f.last_tgid;
-    };
+    } cached{f, caller.tid, std::move(caller.tgid)};
+    caller.tgid = [&cached] { return cached(); };
     return dispatch::iommufd_ioctl(f.ctx, cmd, arg, mem, caller);
 }
 

@@ -63,8 +63,8 @@ int Ioas::map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint3
     if (length == 0 || length > kU64Max - kPageSize) return -EINVAL;
     uint64_t end;
     if (__builtin_add_overflow(user_va, length, &end)) return -EOVERFLOW;
-    Segment seg{user_va, length, source, (prot & kProtWrite) != 0};
-    return map_segments({seg}, length, prot, fixed, iova);
+    const Segment seg{user_va, length, source, (prot & kProtWrite) != 0};
+    return map_segments({&seg, 1}, length, prot, fixed, iova);
 }
 
 int Ioas::check_iova(uint64_t iova, uint64_t length) const {
@@ -76,7 +76,7 @@ int Ioas::check_iova(uint64_t iova, uint64_t length) const {
     return 0;
 }
 
-int Ioas::map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot, bool fixed,
+int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t prot, bool fixed,
                        uint64_t& iova) {
     if ((length & (iova_alignment_ - 1)) || length == 0) return -EINVAL;
     int rc = fixed ? check_iova(iova, length) : alloc_iova(segs.front().user_va, length, iova);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "model/area_tree.h"
@@ -45,7 +46,7 @@ class Ioas {
     // contiguous areas (the first half of IOAS_COPY).
     int get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out) const;
     // Maps segments back to back (the second half of IOAS_COPY).
-    int map_segments(const std::vector<Segment>& segs, uint64_t length, uint8_t prot, bool fixed,
+    int map_segments(std::span<const Segment> segs, uint64_t length, uint8_t prot, bool fixed,
                      uint64_t& iova);
     // IOAS_UNMAP of [iova, iova + length): whole areas only. Areas are removed
     // in IOVA order until one sticks out of the range, as the kernel does.
