@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ class Context {
     uint32_t source_for(uint32_t tgid);
     uint32_t source_pid(uint32_t source) const;
 
+    // The kernel's iommufd_group: per group, the HWPT its attached devices
+    // share and which devices are attached.
+    struct AttachedGroup {
+        uint32_t hwpt = 0;
+        std::vector<uint32_t> devices;
+    };
+    std::map<uint32_t, AttachedGroup>& attached_groups() { return attached_; }
+
     // Serialises the context's commands (the daemon serves many threads).
     std::mutex& mutex() { return mutex_; }
 
@@ -45,6 +54,7 @@ class Context {
     AccountMode account_mode_ = AccountMode::User;
     uint32_t vfio_ioas_ = 0;
     std::vector<uint32_t> sources_{0};
+    std::map<uint32_t, AttachedGroup> attached_;
     std::mutex mutex_;
 };
 

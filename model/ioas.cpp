@@ -248,8 +248,34 @@ int Ioas::check_alignment(uint64_t align) const {
     return rc;
 }
 
+int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
+    const uint64_t align = std::max(g.page_size, iova_alignment_);
+    if (align > kPageSize) return -EINVAL;
+    if (align != iova_alignment_) {
+        int rc = check_alignment(align);
+        if (rc) return rc;
+    }
+    int rc = 0;
+    if (g.aperture_start != 0) rc = add_reserved(0, g.aperture_start - 1, key);
+    if (!rc && g.aperture_last != kU64Max) rc = add_reserved(g.aperture_last + 1, kU64Max, key);
+    if (rc) {
+        remove_reserved(key);
+        return rc;
+    }
+    domains_.push_back({key, g.page_size});
+    iova_alignment_ = align;
+    return 0;
+}
+
+void Ioas::remove_domain(uint64_t key) {
+    remove_reserved(key);
+    std::erase_if(domains_, [&](const Domain& d) { return d.key == key; });
+    recalculate_alignment();  // only ever shrinks here, so it cannot fail
+}
+
 int Ioas::recalculate_alignment() {
     uint64_t align = disable_large_pages_ ? kPageSize : 1;
+    for (const Domain& d : domains_) align = std::max(align, d.page_size);
     if (align > iova_alignment_) {
         int rc = check_alignment(align);
         if (rc) return rc;

@@ -33,6 +33,19 @@ struct Segment {
     bool writable;
 };
 
+// Owners of reserved ranges, apart from those a test adds: the reserved
+// regions of an attached device, and the outside of a domain's aperture.
+inline constexpr uint64_t device_key(uint32_t device_id) { return (1ull << 32) | device_id; }
+inline constexpr uint64_t domain_key(uint32_t hwpt_id) { return (2ull << 32) | hwpt_id; }
+
+// What an IOMMU domain asks of the IOAS it maps (iommu_domain geometry and
+// the smallest page size of its pgsize_bitmap).
+struct DomainGeometry {
+    uint64_t page_size = kPageSize;
+    uint64_t aperture_start = 0;
+    uint64_t aperture_last = ~0ull;
+};
+
 // The checks IOAS_ALLOW_IOVAS applies to the user's list: every range must
 // have start < last and no two may overlap. 0 or -EINVAL.
 int validate_ranges(const std::vector<IovaRange>& ranges);
@@ -60,6 +73,13 @@ class Ioas {
     // Reserved ranges belong to an owner (a device, a test) that removes them.
     int add_reserved(uint64_t start, uint64_t last, uint64_t owner);
     void remove_reserved(uint64_t owner);
+    // iopt_table_add_domain(): the IOVA alignment grows to the domain's page
+    // size (EADDRINUSE if an area does not fit it; EINVAL above PAGE_SIZE)
+    // and IOVAs outside the aperture become reserved.
+    int add_domain(uint64_t key, const DomainGeometry& geometry);
+    void remove_domain(uint64_t key);
+    size_t domains() const { return domains_.size(); }
+
     // IOAS_IOVA_RANGES: the holes between reserved ranges.
     std::vector<IovaRange> usable_ranges() const;
     uint64_t iova_alignment() const { return iova_alignment_; }
@@ -80,7 +100,12 @@ class Ioas {
     AreaTree areas_;
     std::vector<IovaRange> allowed_;  // sorted, disjoint
     std::vector<Reserved> reserved_;  // sorted by start, may overlap
-    uint64_t iova_alignment_ = 1;     // software tables start unaligned
+    struct Domain {
+        uint64_t key;
+        uint64_t page_size;
+    };
+    std::vector<Domain> domains_;
+    uint64_t iova_alignment_ = 1;  // software tables start unaligned
     bool disable_large_pages_ = false;
 
     bool reserved_intersects(uint64_t start, uint64_t last) const;

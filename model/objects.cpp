@@ -46,7 +46,9 @@ int ObjectTable::destroy(uint32_t id) {
     auto it = objects_.find(id);
     if (it == objects_.end()) return -ENOENT;
     if (it->second->users) return -EBUSY;
+    std::unique_ptr<Object> obj = std::move(it->second);
     objects_.erase(it);
+    obj->release_refs(*this);
     release_id(id);
     return 0;
 }
@@ -62,6 +64,15 @@ void ObjectTable::destroy_all() {
     objects_.clear();
     free_ids_.clear();
     next_id_ = 1;
+}
+
+// Domains are keyed apart from devices and test owners in the IOAS's list
+// of reserved ranges.
+void HwptPagingObject::release_refs(ObjectTable& table) {
+    auto* ioas = table.get<IoasObject>(ioas_id, ObjectType::Ioas);
+    if (!ioas) return;
+    ioas->users--;
+    ioas->ioas.remove_domain(domain_key(id));
 }
 
 }  // namespace ioasid::model

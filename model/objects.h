@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
 
 #include "model/ioas.h"
 
@@ -29,11 +30,35 @@ struct Object {
     const ObjectType type;
     uint32_t id = 0;
     uint32_t users = 0;  // references held by other objects
+
+    // Drops the references this object holds on others, just before it goes.
+    virtual void release_refs(class ObjectTable&) {}
 };
 
 struct IoasObject final : Object {
     IoasObject() : Object(ObjectType::Ioas) {}
     Ioas ioas;
+};
+
+// A paging domain over an IOAS: the kernel's iommufd_hwpt_paging. It holds a
+// reference on its IOAS and puts its domain's constraints (page size,
+// aperture) on it for as long as it exists.
+struct HwptPagingObject final : Object {
+    explicit HwptPagingObject(uint32_t ioas) : Object(ObjectType::HwptPaging), ioas_id(ioas) {}
+    uint32_t ioas_id;
+    bool auto_domain = false;  // created by an attach to the IOAS itself
+    void release_refs(ObjectTable& table) override;
+};
+
+// A device bound to the context (VFIO_DEVICE_BIND_IOMMUFD): the kernel's
+// iommufd_device. Its binding holds one user until unbind; an attachment
+// holds another.
+struct DeviceObject final : Object {
+    DeviceObject(std::string addr, uint32_t grp)
+        : Object(ObjectType::Device), address(std::move(addr)), group(grp) {}
+    std::string address;
+    uint32_t group;
+    uint32_t hwpt = 0;  // the attached HWPT, 0 when detached
 };
 
 class ObjectTable {

@@ -95,3 +95,105 @@ TEST_CASE("iommufd struct layouts are the kernel's", "[uapi]") {
     PIN(iommu_vfio_ioas, op, 8);
     PIN(iommu_vfio_ioas, __reserved, 10);
 }
+
+// ---- VFIO device ABI (include/uapi/linux/vfio.h of 6.12) ----
+#include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
+
+TEST_CASE("VFIO ioctl numbers are the kernel's", "[uapi]") {
+    CHECK(VFIO_TYPE == 0x3b);
+    CHECK(VFIO_GET_API_VERSION == 0x3b64);
+    CHECK(VFIO_CHECK_EXTENSION == 0x3b65);
+    CHECK(VFIO_SET_IOMMU == 0x3b66);
+    CHECK(VFIO_GROUP_GET_STATUS == 0x3b67);
+    CHECK(VFIO_GROUP_SET_CONTAINER == 0x3b68);
+    CHECK(VFIO_GROUP_UNSET_CONTAINER == 0x3b69);
+    CHECK(VFIO_GROUP_GET_DEVICE_FD == 0x3b6a);
+    CHECK(VFIO_DEVICE_GET_INFO == 0x3b6b);
+    CHECK(VFIO_DEVICE_GET_REGION_INFO == 0x3b6c);
+    CHECK(VFIO_DEVICE_GET_IRQ_INFO == 0x3b6d);
+    CHECK(VFIO_DEVICE_SET_IRQS == 0x3b6e);
+    CHECK(VFIO_DEVICE_RESET == 0x3b6f);
+    CHECK(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO == 0x3b70);
+    CHECK(VFIO_DEVICE_PCI_HOT_RESET == 0x3b71);
+    CHECK(VFIO_DEVICE_IOEVENTFD == 0x3b74);
+    CHECK(VFIO_DEVICE_FEATURE == 0x3b75);
+    CHECK(VFIO_DEVICE_BIND_IOMMUFD == 0x3b76);
+    CHECK(VFIO_DEVICE_ATTACH_IOMMUFD_PT == 0x3b77);
+    CHECK(VFIO_DEVICE_DETACH_IOMMUFD_PT == 0x3b78);
+    CHECK(VFIO_IOMMU_GET_INFO == 0x3b70);
+    CHECK(VFIO_IOMMU_MAP_DMA == 0x3b71);
+    CHECK(VFIO_IOMMU_UNMAP_DMA == 0x3b72);
+}
+
+TEST_CASE("VFIO flags and indexes are the kernel's", "[uapi]") {
+    CHECK(VFIO_DEVICE_FLAGS_RESET == 1);
+    CHECK(VFIO_DEVICE_FLAGS_PCI == 2);
+    CHECK(VFIO_DEVICE_FLAGS_CAPS == 0x80);
+    CHECK(VFIO_REGION_INFO_FLAG_READ == 1);
+    CHECK(VFIO_REGION_INFO_FLAG_WRITE == 2);
+    CHECK(VFIO_REGION_INFO_FLAG_MMAP == 4);
+    CHECK(VFIO_REGION_INFO_FLAG_CAPS == 8);
+    CHECK(VFIO_REGION_INFO_CAP_TYPE == 2);
+    CHECK(VFIO_IRQ_INFO_EVENTFD == 1);
+    CHECK(VFIO_IRQ_INFO_MASKABLE == 2);
+    CHECK(VFIO_IRQ_INFO_AUTOMASKED == 4);
+    CHECK(VFIO_IRQ_INFO_NORESIZE == 8);
+    CHECK(VFIO_IRQ_SET_DATA_NONE == 1);
+    CHECK(VFIO_IRQ_SET_DATA_BOOL == 2);
+    CHECK(VFIO_IRQ_SET_DATA_EVENTFD == 4);
+    CHECK(VFIO_IRQ_SET_ACTION_MASK == 8);
+    CHECK(VFIO_IRQ_SET_ACTION_UNMASK == 0x10);
+    CHECK(VFIO_IRQ_SET_ACTION_TRIGGER == 0x20);
+    CHECK(VFIO_PCI_CONFIG_REGION_INDEX == 7);
+    CHECK(VFIO_PCI_VGA_REGION_INDEX == 8);
+    CHECK(VFIO_PCI_NUM_REGIONS == 9);
+    CHECK(VFIO_PCI_MSIX_IRQ_INDEX == 2);
+    CHECK(VFIO_PCI_REQ_IRQ_INDEX == 4);
+    CHECK(VFIO_PCI_NUM_IRQS == 5);
+    CHECK(VFIO_DEVICE_FEATURE_MASK == 0xffff);
+    CHECK(VFIO_DEVICE_FEATURE_GET == 0x10000);
+    CHECK(VFIO_DEVICE_FEATURE_SET == 0x20000);
+    CHECK(VFIO_DEVICE_FEATURE_PROBE == 0x40000);
+    CHECK(VFIO_DEVICE_FEATURE_LOW_POWER_EXIT == 5);
+    CHECK(IOASID_VFIO_PCI_INDEX_TO_OFFSET(7) == 0x70000000000ull);
+}
+
+TEST_CASE("VFIO struct layouts are the kernel's", "[uapi]") {
+    CHECK(sizeof(vfio_info_cap_header) == 8);
+    PIN(vfio_info_cap_header, next, 4);
+    CHECK(sizeof(vfio_device_info) == 24);
+    PIN(vfio_device_info, num_regions, 8);
+    PIN(vfio_device_info, num_irqs, 12);
+    PIN(vfio_device_info, cap_offset, 16);
+    CHECK(sizeof(vfio_region_info) == 32);
+    PIN(vfio_region_info, index, 8);
+    PIN(vfio_region_info, cap_offset, 12);
+    PIN(vfio_region_info, size, 16);
+    PIN(vfio_region_info, offset, 24);
+    CHECK(sizeof(vfio_region_info_cap_type) == 16);
+    CHECK(sizeof(vfio_irq_info) == 16);
+    PIN(vfio_irq_info, count, 12);
+    CHECK(sizeof(vfio_irq_set) == 20);
+    PIN(vfio_irq_set, data, 20);
+    CHECK(sizeof(vfio_device_feature) == 8);
+    CHECK(sizeof(vfio_device_bind_iommufd) == 16);
+    PIN(vfio_device_bind_iommufd, iommufd, 8);
+    PIN(vfio_device_bind_iommufd, out_devid, 12);
+    CHECK(sizeof(vfio_device_attach_iommufd_pt) == 12);
+    PIN(vfio_device_attach_iommufd_pt, pt_id, 8);
+    CHECK(sizeof(vfio_device_detach_iommufd_pt) == 8);
+}
+
+TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
+    CHECK(IOASIDD_GROUP_STATUS == 0xa501);
+    CHECK(IOASIDD_FILE_ID == 0xa502);
+    CHECK(IOASIDD_REGION_RW == 0xa510);
+    CHECK(sizeof(ioasidd_group_status) == 32);
+    PIN(ioasidd_group_status, out_flags, 16);
+    PIN(ioasidd_group_status, out_num_blocking, 24);
+    CHECK(sizeof(ioasidd_region_rw) == 32);
+    PIN(ioasidd_region_rw, offset, 8);
+    PIN(ioasidd_region_rw, length, 16);
+    PIN(ioasidd_region_rw, data, 24);
+}

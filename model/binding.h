@@ -1,0 +1,42 @@
+// Devices in an iommufd context: bind, attach to an IOAS or HWPT, replace,
+// detach, unbind, and HWPT_ALLOC, with the IOMMU group rules of the kernel
+// (drivers/iommu/iommufd/device.c and iommu_device_claim_dma_owner()):
+//
+//  - binding claims the device's group for the context: EPERM when the group
+//    is not viable or another context owns it;
+//  - all devices of a group that are attached share one HWPT: attaching a
+//    sibling elsewhere is EINVAL;
+//  - attaching puts the device's reserved regions into the IOAS (EADDRINUSE
+//    when a mapping is in the way), and a new domain its page size and
+//    aperture.
+//
+// The caller holds the context's lock and the topology's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/context.h"
+#include "model/topology.h"
+
+namespace ioasid::model {
+
+// The domain an emulated or forwarded device's IOMMU gives (see Group).
+DomainGeometry group_geometry(const Group& group);
+
+int bind_device(Context& ctx, Topology& topo, const std::string& address, uint32_t& dev_id);
+void unbind_device(Context& ctx, Topology& topo, uint32_t dev_id);
+
+// VFIO_DEVICE_ATTACH_IOMMUFD_PT: pt_id names an IOAS (an automatic HWPT is
+// found or created) or a HWPT; on success pt_id holds the HWPT. A device
+// already attached is moved (iommufd_device_replace()).
+int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id);
+void detach_device(Context& ctx, Topology& topo, uint32_t dev_id);
+
+// IOMMU_HWPT_ALLOC of a paging HWPT (no data, flags checked by the caller).
+int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id);
+
+// The IOAS a bound device's DMA goes through, or nullptr when it is detached.
+Ioas* device_ioas(const Context& ctx, uint32_t dev_id);
+
+}  // namespace ioasid::model

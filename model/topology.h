@@ -1,0 +1,89 @@
+// The host's PCI devices and IOMMU groups as ioasidd sees them: read from
+// sysfs, kept current from uevents, plus the devices ioasidd emulates.
+//
+// Pure data and rules, no I/O. A group also carries the kernel's DMA-owner
+// state (iommu_group->owner/owner_cnt): which iommufd context has claimed it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ioasid::model {
+
+class Context;
+
+// /sys/kernel/iommu_groups/N/reserved_regions, one line.
+struct ReservedRegion {
+    uint64_t start;
+    uint64_t last;     // inclusive
+    std::string type;  // direct, direct-relaxable, reserved, msi, sw-msi
+};
+
+struct PciDevice {
+    std::string address;  // "0000:00:03.0"
+    uint16_t vendor = 0;
+    uint16_t device = 0;
+    uint32_t class_code = 0;  // 24 bits: base, sub, prog-if
+    std::string driver;       // empty: no driver
+    uint32_t group = 0;
+    // The emulation model ("edu", "membar"); empty for a device of the host.
+    std::string model;
+    uint64_t bar_size = 0;  // model parameter; 0 is the model's default
+
+    bool emulated() const { return !model.empty(); }
+    bool is_bridge() const { return (class_code >> 8) == 0x0604; }
+};
+
+// Whether the kernel lets the group of this device be owned by userspace
+// while the device is in this state: bound to a VFIO driver, emulated by
+// ioasidd, driverless, or bound to a driver that declares driver_managed_dma
+// (pci-stub; pcieport, which binds only to bridges).
+bool tolerates_user_dma(const PciDevice& dev);
+
+struct Group {
+    uint32_t id = 0;
+    std::vector<std::string> devices;  // addresses, in the order they came
+    std::vector<ReservedRegion> reserved;
+    // The IOMMU's domain for this group: page size and aperture. The default
+    // is a 48-bit VT-d; QEMU's VT-d has 39 bits unless told otherwise.
+    uint64_t aperture_last = (1ull << 48) - 1;
+    const Context* owner = nullptr;  // the context whose devices claim its DMA
+    uint32_t owner_count = 0;        // bound devices of that context
+};
+
+class Topology {
+  public:
+    // -EEXIST for an address already known.
+    int add_device(PciDevice dev);
+    // Returns the device's group, or -ENOENT.
+    int remove_device(const std::string& address);
+    // -ENOENT if unknown. Returns 1 when the driver changed, else 0.
+    int set_driver(const std::string& address, const std::string& driver);
+    void set_reserved(uint32_t group, std::vector<ReservedRegion> regions);
+
+    const PciDevice* device(const std::string& address) const;
+    const Group* group(uint32_t id) const;
+    Group* group(uint32_t id);
+    const std::map<std::string, PciDevice>& devices() const { return devices_; }
+    const std::map<uint32_t, Group>& groups() const { return groups_; }
+
+    // Devices of the group that keep it from being given to userspace.
+    uint32_t blocking_devices(uint32_t group) const;
+    bool viable(uint32_t group) const;
+
+    // iommu_device_claim_dma_owner(): 0, -ENODEV (no group), -EPERM (not
+    // viable, or owned by another context).
+    int claim(uint32_t group, const Context* owner);
+    void release(uint32_t group, const Context* owner);
+
+    // The lowest group id >= `from` that names no group yet.
+    uint32_t free_group_id(uint32_t from) const;
+
+  private:
+    std::map<std::string, PciDevice> devices_;
+    std::map<uint32_t, Group> groups_;
+};
+
+}  // namespace ioasid::model

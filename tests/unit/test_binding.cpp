@@ -1,0 +1,183 @@
+// Group rules of device binding and attachment, against the kernel's
+// choices in drivers/iommu/iommufd/device.c.
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "model/binding.h"
+
+using namespace ioasid::model;
+
+namespace {
+
+PciDevice dev(const char* addr, uint32_t group, const char* model = "membar",
+              const char* driver = "") {
+    PciDevice d;
+    d.address = addr;
+    d.group = group;
+    d.model = model;
+    d.driver = driver;
+    d.vendor = 0x1234;
+    d.device = 0x11e8;
+    return d;
+}
+
+struct Fixture {
+    Topology topo;
+    Context a, b;
+    Fixture() {
+        topo.add_device(dev("0000:00:03.0", 1));
+        topo.add_device(dev("0000:01:00.0", 2));
+        topo.add_device(dev("0000:01:00.1", 2));
+        topo.set_reserved(1, {{0xfee00000, 0xfeefffff, "msi"}});
+    }
+};
+
+}  // namespace
+
+TEST_CASE("viability follows the drivers of every device in the group", "[topology]") {
+    Topology t;
+    t.add_device(dev("0000:02:00.0", 5));
+    t.add_device(dev("0000:02:00.1", 5, "", "e1000e"));
+    CHECK_FALSE(t.viable(5));
+    CHECK(t.blocking_devices(5) == 1);
+    CHECK(t.set_driver("0000:02:00.1", "vfio-pci") == 1);
+    CHECK(t.viable(5));
+    CHECK(t.set_driver("0000:02:00.1", "") == 1);
+    CHECK(t.viable(5));
+    t.set_driver("0000:02:00.1", "pci-stub");
+    CHECK(t.viable(5));
+    t.set_driver("0000:02:00.1", "pcieport");
+    CHECK_FALSE(t.viable(5));  // pcieport is tolerated on bridges only
+    PciDevice bridge = dev("0000:00:1c.0", 6, "", "pcieport");
+    bridge.class_code = 0x060400;
+    t.add_device(bridge);
+    CHECK(t.viable(6));
+    CHECK(t.set_driver("nope", "x") == -ENOENT);
+    CHECK(t.add_device(dev("0000:02:00.0", 7)) == -EEXIST);
+}
+
+TEST_CASE("one context owns a group; a non-viable group cannot be bound", "[binding]") {
+    Fixture f;
+    uint32_t d1 = 0, d2 = 0;
+    REQUIRE(bind_device(f.a, f.topo, "0000:01:00.0", d1) == 0);
+    CHECK(d1 == 1);
+    CHECK(f.topo.group(2)->owner == &f.a);
+    // The sibling from another context: the kernel's claim says EPERM.
+    CHECK(bind_device(f.b, f.topo, "0000:01:00.1", d2) == -EPERM);
+    // From the owner it is fine.
+    REQUIRE(bind_device(f.a, f.topo, "0000:01:00.1", d2) == 0);
+    CHECK(f.topo.group(2)->owner_count == 2);
+    unbind_device(f.a, f.topo, d1);
+    CHECK(f.topo.group(2)->owner == &f.a);
+    unbind_device(f.a, f.topo, d2);
+    CHECK(f.topo.group(2)->owner == nullptr);
+    CHECK(bind_device(f.b, f.topo, "0000:01:00.1", d2) == 0);
+
+    PciDevice nic = dev("0000:03:00.1", 9, "", "e1000e");
+    f.topo.add_device(dev("0000:03:00.0", 9));
+    f.topo.add_device(nic);
+    CHECK(bind_device(f.a, f.topo, "0000:03:00.0", d1) == -EPERM);
+    f.topo.set_driver("0000:03:00.1", "vfio-pci");
+    CHECK(bind_device(f.a, f.topo, "0000:03:00.0", d1) == 0);
+    CHECK(bind_device(f.a, f.topo, "0000:99:00.0", d1) == -ENODEV);
+}
+
+TEST_CASE("attaching to an IOAS creates or reuses an automatic HWPT", "[binding]") {
+    Fixture f;
+    uint32_t d = 0, ioas = f.a.alloc_ioas();
+    REQUIRE(bind_device(f.a, f.topo, "0000:00:03.0", d) == 0);
+    uint32_t pt = ioas;
+    REQUIRE(attach_device(f.a, f.topo, d, pt) == 0);
+    CHECK(pt != ioas);
+    CHECK(f.a.objects().find(pt, ObjectType::HwptPaging));
+    // The domain asks for 4 KiB alignment and the group's MSI window is reserved.
+    Ioas& io = *f.a.ioas(ioas);
+    CHECK(io.iova_alignment() == 4096);
+    auto ranges = io.usable_ranges();
+    REQUIRE(ranges.size() == 2);
+    CHECK(ranges[0].start == 0);
+    CHECK(ranges[0].last == 0xfedfffff);
+    CHECK(ranges[1].start == 0xfef00000);
+    CHECK(ranges[1].last == (1ull << 48) - 1);
+    // Neither the IOAS nor the HWPT nor the device can be destroyed now.
+    CHECK(f.a.destroy(ioas) == -EBUSY);
+    CHECK(f.a.destroy(pt) == -EBUSY);
+    CHECK(f.a.destroy(d) == -EBUSY);
+    // A mapping over the reserved window is refused (iopt_insert_area: EINVAL).
+    uint64_t iova = 0xfee00000;
+    CHECK(io.map(0x10000, 0x1000, kProtRead, true, 1, iova) == -EINVAL);
+
+    // Detach: the automatic HWPT goes, the IOAS is plain again.
+    detach_device(f.a, f.topo, d);
+    CHECK_FALSE(f.a.objects().find_any(pt));
+    CHECK(io.usable_ranges().size() == 1);
+    CHECK(io.iova_alignment() == 1);
+    CHECK(f.a.destroy(ioas) == 0);
+}
+
+TEST_CASE("devices of one group share one HWPT", "[binding]") {
+    Fixture f;
+    uint32_t d1 = 0, d2 = 0;
+    uint32_t ioas1 = f.a.alloc_ioas(), ioas2 = f.a.alloc_ioas();
+    REQUIRE(bind_device(f.a, f.topo, "0000:01:00.0", d1) == 0);
+    REQUIRE(bind_device(f.a, f.topo, "0000:01:00.1", d2) == 0);
+    uint32_t pt1 = ioas1, pt2 = ioas2;
+    REQUIRE(attach_device(f.a, f.topo, d1, pt1) == 0);
+    // The sibling to another IOAS: a new automatic HWPT would differ, EINVAL.
+    CHECK(attach_device(f.a, f.topo, d2, pt2) == -EINVAL);
+    CHECK(f.a.objects().size() == 5);  // the failed attach left nothing behind
+    // To the same IOAS it finds the group's HWPT.
+    pt2 = ioas1;
+    REQUIRE(attach_device(f.a, f.topo, d2, pt2) == 0);
+    CHECK(pt2 == pt1);
+    // Re-attach replaces, for the whole group.
+    uint32_t pt3 = ioas2;
+    REQUIRE(attach_device(f.a, f.topo, d1, pt3) == 0);
+    CHECK(pt3 != pt1);
+    CHECK_FALSE(f.a.objects().find_any(pt1));  // the old automatic HWPT went
+    CHECK(device_ioas(f.a, d2) == f.a.ioas(ioas2));
+    unbind_device(f.a, f.topo, d1);
+    unbind_device(f.a, f.topo, d2);
+    CHECK_FALSE(f.a.objects().find_any(pt3));
+    CHECK(f.topo.group(2)->owner == nullptr);
+}
+
+TEST_CASE("HWPT_ALLOC and attaching to a HWPT", "[binding]") {
+    Fixture f;
+    uint32_t d = 0, ioas = f.a.alloc_ioas(), hwpt = 0;
+    REQUIRE(bind_device(f.a, f.topo, "0000:00:03.0", d) == 0);
+    CHECK(alloc_hwpt(f.a, f.topo, 99, ioas, hwpt) == -ENOENT);
+    CHECK(alloc_hwpt(f.a, f.topo, d, 99, hwpt) == -EINVAL);
+    CHECK(alloc_hwpt(f.a, f.topo, d, d, hwpt) == -EINVAL);
+    REQUIRE(alloc_hwpt(f.a, f.topo, d, ioas, hwpt) == 0);
+    CHECK(alloc_hwpt(f.a, f.topo, d, hwpt, hwpt) == -EOPNOTSUPP);
+    uint32_t pt = hwpt;
+    REQUIRE(attach_device(f.a, f.topo, d, pt) == 0);
+    CHECK(pt == hwpt);
+    detach_device(f.a, f.topo, d);
+    // A HWPT the user made stays after the detach, and holds its IOAS.
+    REQUIRE(f.a.objects().find_any(hwpt));
+    CHECK(f.a.destroy(ioas) == -EBUSY);
+    CHECK(f.a.destroy(hwpt) == 0);
+    CHECK(f.a.destroy(ioas) == 0);
+    // A domain does not take an IOAS whose areas are not page aligned.
+    ioas = f.a.alloc_ioas();
+    uint64_t iova = 0x1000;
+    REQUIRE(f.a.ioas(ioas)->map(0x10000, 0x800, kProtRead, true, 1, iova) == 0);
+    CHECK(alloc_hwpt(f.a, f.topo, d, ioas, hwpt) == -EADDRINUSE);
+    pt = ioas;
+    CHECK(attach_device(f.a, f.topo, d, pt) == -EADDRINUSE);
+    CHECK(f.a.objects().size() == 2);
+}
+
+TEST_CASE("a mapping in a device's reserved window keeps it from attaching", "[binding]") {
+    Fixture f;
+    uint32_t d = 0, ioas = f.a.alloc_ioas();
+    uint64_t iova = 0xfee00000;
+    REQUIRE(f.a.ioas(ioas)->map(0x10000, 0x1000, kProtRead, true, 1, iova) == 0);
+    REQUIRE(bind_device(f.a, f.topo, "0000:00:03.0", d) == 0);
+    uint32_t pt = ioas;
+    CHECK(attach_device(f.a, f.topo, d, pt) == -EADDRINUSE);
+    CHECK(f.a.objects().size() == 2);
+    CHECK(f.a.attached_groups().empty());
+}
