@@ -70,8 +70,7 @@ int do_replace(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObjec
     auto it = ctx.attached_groups().find(dev.group);
     if (it == ctx.attached_groups().end()) return -EINVAL;
     Context::AttachedGroup& ag = it->second;
-    if (std::find(ag.devices.begin(), ag.devices.end(), dev.id) == ag.devices.end())
-        return -EINVAL;
+    if (std::find(ag.devices.begin(), ag.devices.end(), dev.id) == ag.devices.end()) return -EINVAL;
     if (hwpt.id == ag.hwpt) return 0;
     HwptPagingObject& old = *find_hwpt(ctx, ag.hwpt);
     Ioas& new_ioas = *ctx.ioas(hwpt.ioas_id);

@@ -248,6 +248,22 @@ int Ioas::check_alignment(uint64_t align) const {
     return rc;
 }
 
+int Ioas::translate(uint64_t iova, uint64_t length, bool write, std::vector<Segment>& out) const {
+    out.clear();
+    if (!length) return 0;
+    if (iova > kU64Max - (length - 1)) return -EFAULT;
+    const uint64_t last = iova + length - 1;
+    const uint8_t need = write ? kProtWrite : kProtRead;
+    for (uint64_t at = iova;;) {
+        const Area* a = areas_.first_ending_at_or_after(at);
+        if (!a || a->start > at || !(a->prot & need)) return -EFAULT;
+        const uint64_t end = std::min(last, a->last);
+        out.push_back({a->user_va + (at - a->start), end - at + 1, a->source, a->pages_writable});
+        if (end == last) return 0;
+        at = end + 1;
+    }
+}
+
 int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
     const uint64_t align = std::max(g.page_size, iova_alignment_);
     if (align > kPageSize) return -EINVAL;

@@ -61,6 +61,10 @@ class Ioas {
     // Maps segments back to back (the second half of IOAS_COPY).
     int map_segments(std::span<const Segment> segs, uint64_t length, uint8_t prot, bool fixed,
                      uint64_t& iova);
+    // A device's DMA through this IOAS: the user memory behind
+    // [iova, iova + length), or -EFAULT if any of it is unmapped or lacks
+    // the permission (an IOMMU fault).
+    int translate(uint64_t iova, uint64_t length, bool write, std::vector<Segment>& out) const;
     // IOAS_UNMAP of [iova, iova + length): whole areas only. Areas are removed
     // in IOVA order until one sticks out of the range, as the kernel does.
     int unmap(uint64_t iova, uint64_t length, uint64_t& unmapped);

@@ -10,7 +10,8 @@ namespace {
 bool is_vfio_driver(const std::string& d) {
     auto ends_with = [&](const char* s) {
         const std::string suffix(s);
-        return d.size() > suffix.size() && d.compare(d.size() - suffix.size(), suffix.size(), suffix) == 0;
+        return d.size() > suffix.size() &&
+               d.compare(d.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     // vfio-pci and its variant drivers (mlx5_vfio_pci, nvgrace-gpu-vfio-pci).
     return d == "vfio-pci" || ends_with("_vfio_pci") || ends_with("-vfio-pci");
@@ -79,9 +80,9 @@ Group* Topology::group(uint32_t id) {
 uint32_t Topology::blocking_devices(uint32_t id) const {
     const Group* g = group(id);
     if (!g) return 0;
-    return static_cast<uint32_t>(std::count_if(g->devices.begin(), g->devices.end(), [&](const std::string& a) {
-        return !tolerates_user_dma(devices_.at(a));
-    }));
+    return static_cast<uint32_t>(
+        std::count_if(g->devices.begin(), g->devices.end(),
+                      [&](const std::string& a) { return !tolerates_user_dma(devices_.at(a)); }));
 }
 
 bool Topology::viable(uint32_t id) const {

@@ -1,0 +1,308 @@
+#include "dispatch/vfio_device.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
+
+namespace ioasid::dispatch {
+
+namespace {
+
+#define MINSZ(type, field) (offsetof(type, field) + sizeof(type::field))
+
+constexpr uint64_t kMaxRegionRw = 0x7fffffff;
+
+int do_bind(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_bind_iommufd bind;
+    if (mem.read(arg, &bind, MINSZ(vfio_device_bind_iommufd, out_devid))) return -EFAULT;
+    if (bind.argsz < MINSZ(vfio_device_bind_iommufd, out_devid) || bind.flags || bind.iommufd < 0)
+        return -EINVAL;
+    uint32_t devid = 0;
+    int rc = be.bind(bind.iommufd, devid);
+    if (rc) return rc;
+    if (mem.write(arg + offsetof(vfio_device_bind_iommufd, out_devid), &devid, sizeof(devid))) {
+        be.unbind();
+        return -EFAULT;
+    }
+    return 0;
+}
+
+int do_attach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_attach_iommufd_pt at;
+    if (mem.read(arg, &at, MINSZ(vfio_device_attach_iommufd_pt, pt_id))) return -EFAULT;
+    if (at.argsz < MINSZ(vfio_device_attach_iommufd_pt, pt_id) || at.flags) return -EINVAL;
+    int rc = be.attach(at.pt_id);
+    if (rc) return rc;
+    if (mem.write(arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), &at.pt_id, 4)) {
+        be.detach();
+        return -EFAULT;
+    }
+    return 0;
+}
+
+int do_detach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_detach_iommufd_pt dt;
+    if (mem.read(arg, &dt, MINSZ(vfio_device_detach_iommufd_pt, flags))) return -EFAULT;
+    if (dt.argsz < MINSZ(vfio_device_detach_iommufd_pt, flags) || dt.flags) return -EINVAL;
+    be.detach();
+    return 0;
+}
+
+// vfio_ioctl_device_feature(): no migration, no DMA logging, and none of
+// vfio-pci's own features (low power, VF token) on an emulated device.
+int do_feature(uint64_t arg, UserMemory& mem) {
+    vfio_device_feature f;
+    if (mem.read(arg, &f, MINSZ(vfio_device_feature, flags))) return -EFAULT;
+    if (f.argsz < MINSZ(vfio_device_feature, flags)) return -EINVAL;
+    constexpr uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
+                               VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE;
+    if (f.flags & ~known) return -EINVAL;
+    if (!(f.flags & VFIO_DEVICE_FEATURE_PROBE) && (f.flags & VFIO_DEVICE_FEATURE_SET) &&
+        (f.flags & VFIO_DEVICE_FEATURE_GET))
+        return -EINVAL;
+    return -ENOTTY;
+}
+
+int do_get_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_info info{};
+    if (mem.read(arg, &info, MINSZ(vfio_device_info, num_irqs))) return -EFAULT;
+    if (info.argsz < MINSZ(vfio_device_info, num_irqs)) return -EINVAL;
+    const devices::EmulatedPci& dev = be.device();
+    info.flags = dev.info_flags();
+    info.num_regions = dev.num_regions();
+    info.num_irqs = dev.num_irqs();
+    return mem.write(arg, &info, std::min<size_t>(info.argsz, sizeof(info))) ? -EFAULT : 0;
+}
+
+int do_region_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_region_info info;
+    if (mem.read(arg, &info, sizeof(info))) return -EFAULT;
+    if (info.argsz < sizeof(info)) return -EINVAL;
+    devices::RegionInfo r;
+    int rc = be.device().region_info(info.index, r);
+    if (rc) return rc;
+    // No region here has capabilities: cap_offset goes back as it came.
+    info.flags = r.flags;
+    info.size = r.size;
+    info.offset = IOASID_VFIO_PCI_INDEX_TO_OFFSET(info.index);
+    return mem.write(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+int do_irq_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_irq_info info;
+    if (mem.read(arg, &info, sizeof(info))) return -EFAULT;
+    if (info.argsz < sizeof(info) || info.index >= VFIO_PCI_NUM_IRQS) return -EINVAL;
+    devices::IrqInfo r;
+    int rc = be.device().irq_info(info.index, r);
+    if (rc) return rc;
+    info.flags = r.flags;
+    info.count = r.count;
+    return mem.write(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+// vfio_set_irqs_validate_and_prepare(): 0 and the data size, or -EINVAL.
+int validate_irq_set(const vfio_irq_set& hdr, uint32_t max, size_t& data_size) {
+    constexpr uint32_t minsz = MINSZ(vfio_irq_set, count);
+    if (hdr.argsz < minsz || hdr.index >= VFIO_PCI_NUM_IRQS ||
+        hdr.count >= UINT32_MAX - hdr.start ||
+        (hdr.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)))
+        return -EINVAL;
+    data_size = 0;
+    if (hdr.start >= max || hdr.start + hdr.count > max) return -EINVAL;
+    size_t size;
+    switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+        case VFIO_IRQ_SET_DATA_NONE:
+            size = 0;
+            break;
+        case VFIO_IRQ_SET_DATA_BOOL:
+            size = 1;
+            break;
+        case VFIO_IRQ_SET_DATA_EVENTFD:
+            size = 4;
+            break;
+        default:
+            return -EINVAL;
+    }
+    if (size) {
+        if (hdr.argsz - minsz < uint64_t{hdr.count} * size) return -EINVAL;
+        data_size = hdr.count * size;
+    }
+    return 0;
+}
+
+int do_set_irqs(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_irq_set hdr;
+    if (mem.read(arg, &hdr, MINSZ(vfio_irq_set, count))) return -EFAULT;
+    devices::PciIrqs& irqs = be.device().irqs();
+    size_t data_size = 0;
+    int rc = validate_irq_set(hdr, irqs.count(hdr.index), data_size);
+    if (rc) return rc;
+    std::vector<uint8_t> data(data_size);
+    if (data_size && mem.read(arg + offsetof(vfio_irq_set, data), data.data(), data_size))
+        return -EFAULT;
+    return irqs.set(hdr.flags, hdr.index, hdr.start, hdr.count, data.data(), be.eventfds());
+}
+
+int do_region_rw(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    ioasidd_region_rw rw;
+    if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
+    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
+        return -EINVAL;
+    devices::EmulatedPci& dev = be.device();
+    const auto index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
+    const uint64_t off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
+    devices::RegionInfo r;
+    if (dev.region_info(index, r) || off >= r.size) return -EINVAL;
+    const bool write = rw.flags & IOASIDD_REGION_WRITE;
+    if (!(r.flags & (write ? VFIO_REGION_INFO_FLAG_WRITE : VFIO_REGION_INFO_FLAG_READ)))
+        return -EINVAL;
+    std::vector<uint8_t> buf(std::min<uint64_t>(rw.length, r.size - off));
+    if (write) {
+        if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
+        return static_cast<int>(dev.region_write(index, off, buf.data(), buf.size()));
+    }
+    int64_t n = dev.region_read(index, off, buf.data(), buf.size());
+    if (n < 0) return static_cast<int>(n);
+    return mem.write(rw.data, buf.data(), static_cast<size_t>(n)) ? -EFAULT : static_cast<int>(n);
+}
+
+// How many bytes the handler reads of the struct at `arg` first.
+size_t struct_size(uint32_t cmd) {
+    switch (cmd) {
+        case VFIO_DEVICE_BIND_IOMMUFD:
+            return MINSZ(vfio_device_bind_iommufd, out_devid);
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            return MINSZ(vfio_device_attach_iommufd_pt, pt_id);
+        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+            return MINSZ(vfio_device_detach_iommufd_pt, flags);
+        case VFIO_DEVICE_FEATURE:
+            return MINSZ(vfio_device_feature, flags);
+        case VFIO_DEVICE_GET_INFO:
+            return MINSZ(vfio_device_info, num_irqs);
+        case VFIO_DEVICE_GET_REGION_INFO:
+            return sizeof(vfio_region_info);
+        case VFIO_DEVICE_GET_IRQ_INFO:
+            return sizeof(vfio_irq_info);
+        case VFIO_DEVICE_SET_IRQS:
+            return MINSZ(vfio_irq_set, count);
+        case IOASIDD_REGION_RW:
+            return sizeof(ioasidd_region_rw);
+        default:
+            return 0;
+    }
+}
+
+}  // namespace
+
+int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
+    if (cmd == VFIO_DEVICE_BIND_IOMMUFD) return do_bind(be, arg, mem);
+    if (!be.bound()) return -EINVAL;  // no access before BIND
+    switch (cmd) {
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            return do_attach(be, arg, mem);
+        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+            return do_detach(be, arg, mem);
+        case VFIO_DEVICE_FEATURE:
+            return do_feature(arg, mem);
+        case VFIO_DEVICE_GET_INFO:
+            return do_get_info(be, arg, mem);
+        case VFIO_DEVICE_GET_REGION_INFO:
+            return do_region_info(be, arg, mem);
+        case VFIO_DEVICE_GET_IRQ_INFO:
+            return do_irq_info(be, arg, mem);
+        case VFIO_DEVICE_SET_IRQS:
+            return do_set_irqs(be, arg, mem);
+        case VFIO_DEVICE_RESET:
+            return be.device().reset();
+        case IOASIDD_REGION_RW:
+            return do_region_rw(be, arg, mem);
+        default:
+            return -ENOTTY;
+    }
+}
+
+Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& known) {
+    Footprint fp;
+    const size_t size = struct_size(cmd);
+    if (!size || (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound())) return fp;
+    fp.in.push_back({arg, size});
+    uint8_t buf[32];
+    if (known.read(arg, buf, size)) return fp;
+    uint32_t argsz;
+    std::memcpy(&argsz, buf, 4);
+    switch (cmd) {
+        case VFIO_DEVICE_BIND_IOMMUFD:
+            fp.out.push_back({arg + 12, 4});
+            break;
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            fp.out.push_back({arg + 8, 4});
+            break;
+        case VFIO_DEVICE_GET_INFO:
+            fp.out.push_back({arg, std::min<uint64_t>(argsz, sizeof(vfio_device_info))});
+            break;
+        case VFIO_DEVICE_GET_REGION_INFO:
+        case VFIO_DEVICE_GET_IRQ_INFO:
+            fp.out.push_back({arg, size});
+            break;
+        case VFIO_DEVICE_SET_IRQS: {
+            vfio_irq_set hdr;
+            std::memcpy(&hdr, buf, sizeof(hdr));
+            size_t data_size = 0;
+            if (!validate_irq_set(hdr, be.device().irqs().count(hdr.index), data_size) && data_size)
+                fp.in.push_back({arg + offsetof(vfio_irq_set, data), data_size});
+            break;
+        }
+        case IOASIDD_REGION_RW: {
+            ioasidd_region_rw rw;
+            std::memcpy(&rw, buf, sizeof(rw));
+            const auto index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
+            const uint64_t off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
+            devices::RegionInfo r;
+            if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) ||
+                rw.length > kMaxRegionRw || be.device().region_info(index, r) || off >= r.size)
+                break;
+            const Region data{rw.data, std::min<uint64_t>(rw.length, r.size - off)};
+            if (rw.flags & IOASIDD_REGION_WRITE)
+                fp.in.push_back(data);
+            else
+                fp.out.push_back(data);
+            break;
+        }
+        default:
+            break;
+    }
+    return fp;
+}
+
+const char* vfio_device_command_name(uint32_t cmd) {
+    switch (cmd) {
+        case VFIO_DEVICE_BIND_IOMMUFD:
+            return "BIND_IOMMUFD";
+        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
+            return "ATTACH_IOMMUFD_PT";
+        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
+            return "DETACH_IOMMUFD_PT";
+        case VFIO_DEVICE_FEATURE:
+            return "FEATURE";
+        case VFIO_DEVICE_GET_INFO:
+            return "GET_INFO";
+        case VFIO_DEVICE_GET_REGION_INFO:
+            return "GET_REGION_INFO";
+        case VFIO_DEVICE_GET_IRQ_INFO:
+            return "GET_IRQ_INFO";
+        case VFIO_DEVICE_SET_IRQS:
+            return "SET_IRQS";
+        case VFIO_DEVICE_RESET:
+            return "RESET";
+        case IOASIDD_REGION_RW:
+            return "REGION_RW";
+        default:
+            return nullptr;
+    }
+}
+
+}  // namespace ioasid::dispatch

@@ -1,0 +1,39 @@
+// The ioctls of a device node: the VFIO device cdev ABI of Linux 6.12
+// (drivers/vfio/device_cdev.c, vfio_main.c, pci/vfio_pci_core.c) and
+// ioasidd's region access, decoded and checked here with the kernel's
+// argument rules; what they do to the device and the model is the
+// DeviceBackend's business.
+#pragma once
+
+#include <cstdint>
+
+#include "devices/emulated.h"
+#include "dispatch/user_memory.h"
+
+namespace ioasid::dispatch {
+
+class DeviceBackend {
+  public:
+    virtual ~DeviceBackend() = default;
+    // Whether this open file has been bound (access is granted only then).
+    virtual bool bound() const = 0;
+    // BIND_IOMMUFD after the argument checks: EINVAL when already bound, the
+    // errno of the fd lookup (EBADF, EBADFD), or of the model's bind.
+    virtual int bind(int32_t iommufd, uint32_t& dev_id) = 0;
+    virtual void unbind() = 0;
+    virtual int attach(uint32_t& pt_id) = 0;
+    virtual void detach() = 0;
+    virtual devices::EmulatedPci& device() = 0;
+    virtual const devices::EventfdResolver& eventfds() = 0;
+};
+
+// Runs one ioctl: its result (>= 0) or a negative errno. The caller
+// serialises the commands of one device.
+int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem);
+
+// The user memory the ioctl will touch, as far as `known` shows it.
+Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& known);
+
+const char* vfio_device_command_name(uint32_t cmd);
+
+}  // namespace ioasid::dispatch

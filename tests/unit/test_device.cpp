@@ -1,0 +1,299 @@
+// The device node's commands against an emulated edu, as a VMM drives it:
+// bind, attach, map, program a DMA through the region ioctl, get the IRQ.
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "devices/edu.h"
+#include "dispatch/vfio_device.h"
+#include "fake_memory.h"
+#include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
+#include "model/binding.h"
+
+using namespace ioasid;
+using test::FakeMemory;
+
+namespace {
+
+constexpr int32_t kIommufd = 7;  // the test's only iommufd fd number
+
+struct Counter : devices::IrqSignal {
+    int count = 0;
+    void signal() override { ++count; }
+};
+
+// DMA through the device's IOAS into the test's memory.
+struct IoasDma : devices::DmaPort {
+    model::Context& ctx;
+    uint32_t& dev_id;
+    FakeMemory& mem;
+    IoasDma(model::Context& c, uint32_t& d, FakeMemory& m) : ctx(c), dev_id(d), mem(m) {}
+    int access(uint64_t iova, void* buf, uint64_t len, bool write) {
+        model::Ioas* ioas = model::device_ioas(ctx, dev_id);
+        std::vector<model::Segment> segs;
+        if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
+        auto* p = static_cast<uint8_t*>(buf);
+        for (const auto& s : segs) {
+            int rc = write ? mem.write(s.user_va, p, s.length) : mem.read(s.user_va, p, s.length);
+            if (rc) return rc;
+            p += s.length;
+        }
+        return 0;
+    }
+    int read(uint64_t iova, void* dst, uint64_t len) override {
+        return access(iova, dst, len, false);
+    }
+    int write(uint64_t iova, const void* src, uint64_t len) override {
+        return access(iova, const_cast<void*>(src), len, true);
+    }
+};
+
+struct Backend : dispatch::DeviceBackend {
+    model::Topology topo;
+    model::Context ctx;
+    devices::Edu edu;
+    uint32_t dev_id = 0;
+    bool is_bound = false;
+    std::map<int32_t, std::shared_ptr<Counter>> fds;
+    devices::EventfdResolver resolver = [this](int32_t fd,
+                                               std::shared_ptr<devices::IrqSignal>& out) {
+        auto it = fds.find(fd);
+        if (it == fds.end()) return -EBADF;
+        out = it->second;
+        return 0;
+    };
+
+    Backend() {
+        model::PciDevice d;
+        d.address = "0000:00:10.0";
+        d.model = "edu";
+        d.group = 3;
+        topo.add_device(d);
+        topo.set_reserved(3, {{0xfee00000, 0xfeefffff, "msi"}});
+    }
+    bool bound() const override { return is_bound; }
+    int bind(int32_t fd, uint32_t& id) override {
+        if (is_bound) return -EINVAL;
+        if (fd != kIommufd) return -EBADF;
+        int rc = model::bind_device(ctx, topo, "0000:00:10.0", id);
+        if (rc == 0) {
+            dev_id = id;
+            is_bound = true;
+        }
+        return rc;
+    }
+    void unbind() override {
+        model::unbind_device(ctx, topo, dev_id);
+        is_bound = false;
+    }
+    int attach(uint32_t& pt) override { return model::attach_device(ctx, topo, dev_id, pt); }
+    void detach() override { model::detach_device(ctx, topo, dev_id); }
+    devices::EmulatedPci& device() override { return edu; }
+    const devices::EventfdResolver& eventfds() override { return resolver; }
+};
+
+struct Vmm {
+    Backend be;
+    FakeMemory mem;
+    IoasDma dma{be.ctx, be.dev_id, mem};
+    Vmm() { be.edu.set_dma(&dma); }
+
+    template <typename T>
+    int ioctl(uint32_t cmd, T& arg) {
+        uint64_t at = mem.put(arg);
+        int rc = dispatch::vfio_device_ioctl(be, cmd, at, mem);
+        arg = mem.get<T>(at);
+        return rc;
+    }
+    // VFIO_DEVICE_SET_IRQS with `data` after the header; argsz can be cut.
+    int set_irqs(uint32_t flags, uint32_t index, uint32_t start, uint32_t count,
+                 std::vector<int32_t> data = {}, uint32_t cut = 0) {
+        std::vector<uint8_t> bytes(sizeof(vfio_irq_set) + data.size() * 4);
+        vfio_irq_set hdr{static_cast<uint32_t>(bytes.size()) - cut, flags, index, start, count};
+        std::memcpy(bytes.data(), &hdr, sizeof(hdr));
+        if (!data.empty()) std::memcpy(bytes.data() + sizeof(hdr), data.data(), data.size() * 4);
+        return dispatch::vfio_device_ioctl(be, VFIO_DEVICE_SET_IRQS,
+                                           mem.put_bytes(bytes.data(), bytes.size()), mem);
+    }
+    int region(bool write, uint32_t index, uint64_t off, void* buf, uint64_t len) {
+        uint64_t data = mem.put_bytes(buf, len);
+        ioasidd_region_rw rw{sizeof(rw), write ? IOASIDD_REGION_WRITE : 0u,
+                             IOASID_VFIO_PCI_INDEX_TO_OFFSET(index) + off, len, data};
+        int rc = ioctl(IOASIDD_REGION_RW, rw);
+        if (!write) std::memcpy(buf, mem.region(data).data(), len);
+        return rc;
+    }
+    uint32_t bar_read32(uint64_t off) {
+        uint32_t v = 0;
+        REQUIRE(region(false, 0, off, &v, 4) == 4);
+        return v;
+    }
+    void bar_write64(uint64_t off, uint64_t v) { REQUIRE(region(true, 0, off, &v, 8) == 8); }
+};
+
+}  // namespace
+
+TEST_CASE("device commands before BIND are EINVAL; BIND once", "[device]") {
+    Vmm v;
+    vfio_device_info info{sizeof(info), 0, 0, 0, 0, 0};
+    CHECK(v.ioctl(VFIO_DEVICE_GET_INFO, info) == -EINVAL);
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, 99, 0};
+    CHECK(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == -EBADF);
+    bind.iommufd = -1;
+    CHECK(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == -EINVAL);
+    bind = {sizeof(bind), 1, kIommufd, 0};
+    CHECK(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == -EINVAL);  // flags
+    bind.flags = 0;
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    CHECK(bind.out_devid == 1);
+    CHECK(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == -EINVAL);
+    CHECK(v.ioctl(VFIO_DEVICE_GET_INFO, info) == 0);
+    uint32_t unknown = 8;
+    CHECK(v.ioctl(VFIO_GET_API_VERSION, unknown) == -ENOTTY);
+}
+
+TEST_CASE("edu answers GET_INFO, REGION_INFO and IRQ_INFO as the real one does", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    vfio_device_info info{sizeof(info), 0, 0, 0, 0, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_GET_INFO, info) == 0);
+    CHECK(info.flags == VFIO_DEVICE_FLAGS_PCI);
+    CHECK(info.num_regions == 9);
+    CHECK(info.num_irqs == 5);
+    vfio_region_info r{sizeof(r), 0, 0, 0, 0, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_GET_REGION_INFO, r) == 0);
+    CHECK(r.flags == 0x7);
+    CHECK(r.size == 0x100000);
+    CHECK(r.offset == 0);
+    r.index = 7;
+    REQUIRE(v.ioctl(VFIO_DEVICE_GET_REGION_INFO, r) == 0);
+    CHECK(r.flags == 0x3);
+    CHECK(r.size == 0x100);
+    CHECK(r.offset == 7ull << 40);
+    r.index = 8;
+    CHECK(v.ioctl(VFIO_DEVICE_GET_REGION_INFO, r) == -EINVAL);
+    const uint32_t flags[] = {0x7, 0x9, 0x9, 0, 0x9}, counts[] = {1, 1, 0, 0, 1};
+    for (uint32_t i = 0; i < 5; ++i) {
+        vfio_irq_info irq{sizeof(irq), 0, i, 0};
+        if (i == VFIO_PCI_ERR_IRQ_INDEX) {
+            CHECK(v.ioctl(VFIO_DEVICE_GET_IRQ_INFO, irq) == -EINVAL);
+            continue;
+        }
+        REQUIRE(v.ioctl(VFIO_DEVICE_GET_IRQ_INFO, irq) == 0);
+        CHECK(irq.flags == flags[i]);
+        CHECK(irq.count == counts[i]);
+    }
+    CHECK(v.ioctl(VFIO_DEVICE_RESET, info) == -EINVAL);  // edu has no reset
+    vfio_device_feature f{sizeof(f), VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_MIGRATION};
+    CHECK(v.ioctl(VFIO_DEVICE_FEATURE, f) == -ENOTTY);
+    f.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | 1;
+    CHECK(v.ioctl(VFIO_DEVICE_FEATURE, f) == -EINVAL);
+}
+
+TEST_CASE("config space: BAR sizing by the all-ones probe", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    uint32_t id = 0;
+    REQUIRE(v.region(false, 7, 0, &id, 4) == 4);
+    CHECK(id == 0x11e81234);
+    uint32_t ones = 0xffffffff;
+    REQUIRE(v.region(true, 7, 0x10, &ones, 4) == 4);
+    uint32_t bar = 0;
+    REQUIRE(v.region(false, 7, 0x10, &bar, 4) == 4);
+    CHECK(bar == 0xfff00000);  // 1 MiB, 32-bit memory
+    uint8_t big[300];
+    CHECK(v.region(false, 7, 0, big, sizeof(big)) == 256);  // short at the end
+    CHECK(v.region(false, 7, 256, big, 4) == -EINVAL);
+    CHECK(v.region(false, 3, 0, big, 4) == -EINVAL);  // BAR3 does not exist
+}
+
+TEST_CASE("an edu DMA goes through the IOAS into the client's memory and raises MSI", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    uint32_t ioas = v.be.ctx.alloc_ioas();
+    vfio_device_attach_iommufd_pt at{sizeof(at), 0, ioas};
+    REQUIRE(v.ioctl(VFIO_DEVICE_ATTACH_IOMMUFD_PT, at) == 0);
+    CHECK(at.pt_id != ioas);
+
+    // The client's buffer, mapped at IOVA 0x100000.
+    std::vector<uint8_t> pattern(4096);
+    for (size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<uint8_t>(i * 7 + 1);
+    uint64_t buf = v.mem.put_bytes(pattern.data(), pattern.size());
+    uint64_t back = v.mem.put_bytes(std::vector<uint8_t>(4096).data(), 4096);
+    uint64_t iova = 0x100000, iova2 = 0x200000;
+    auto& io = *v.be.ctx.ioas(ioas);
+    REQUIRE(io.map(buf, 4096, model::kProtRead | model::kProtWrite, true, 1, iova) == 0);
+    REQUIRE(io.map(back, 4096, model::kProtRead | model::kProtWrite, true, 1, iova2) == 0);
+
+    CHECK(v.bar_read32(0) == 0x010000ed);
+    uint32_t live = 0x12345678;
+    REQUIRE(v.region(true, 0, 4, &live, 4) == 4);
+    CHECK(v.bar_read32(4) == ~0x12345678u);
+
+    auto msi = std::make_shared<Counter>();
+    v.be.fds[11] = msi;
+    constexpr uint32_t kEventfdTrigger = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    REQUIRE(v.set_irqs(kEventfdTrigger, 1, 0, 1, {11}) == 0);
+
+    // Without bus mastering the device does not DMA.
+    v.bar_write64(0x80, iova);
+    v.bar_write64(0x88, 0x40000);
+    v.bar_write64(0x90, 4096);
+    v.bar_write64(0x98, 0x1 | 0x4);
+    CHECK(v.be.edu.dropped_dmas() == 1);
+    uint16_t cmd = 0x6;  // memory + master
+    REQUIRE(v.region(true, 7, 4, &cmd, 2) == 2);
+
+    v.bar_write64(0x98, 0x1 | 0x4);  // RAM -> device buffer, IRQ
+    v.bar_write64(0x80, 0x40000);
+    v.bar_write64(0x88, iova2);
+    v.bar_write64(0x98, 0x1 | 0x2 | 0x4);  // device buffer -> RAM, IRQ
+    CHECK(v.mem.region(back) == pattern);
+    CHECK(msi->count == 3);
+    CHECK(v.bar_read32(0x24) == 0x100);
+
+    // After UNMAP the IOVA faults and the buffer is untouched.
+    uint64_t unmapped = 0;
+    REQUIRE(io.unmap(iova2, 4096, unmapped) == 0);
+    std::fill(v.mem.region(back).begin(), v.mem.region(back).end(), 0);
+    v.bar_write64(0x98, 0x1 | 0x2);
+    CHECK(v.be.edu.dma_faults() == 1);
+    CHECK(v.mem.region(back) == std::vector<uint8_t>(4096));
+}
+
+TEST_CASE("INTx is automasked and fires again on unmask while asserted", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    auto intx = std::make_shared<Counter>();
+    v.be.fds[5] = intx;
+    constexpr uint32_t kEventfdTrigger = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    CHECK(v.set_irqs(kEventfdTrigger, 0, 0, 1, {6}) == -EBADF);
+    REQUIRE(v.set_irqs(kEventfdTrigger, 0, 0, 1, {5}) == 0);
+    CHECK(v.set_irqs(kEventfdTrigger, 1, 0, 1, {5}) == -EINVAL);     // not MSI while INTx is on
+    CHECK(v.set_irqs(kEventfdTrigger, 0, 1, 1, {5}) == -EINVAL);     // start past the count
+    CHECK(v.set_irqs(kEventfdTrigger, 0, 0, 1, {5}, 4) == -EINVAL);  // argsz without the data
+    CHECK(v.set_irqs(kEventfdTrigger, 9, 0, 1, {5}) == -EINVAL);
+    CHECK(v.set_irqs(VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK, 1, 0, 1, {5}) ==
+          -ENOTTY);
+
+    uint32_t raise = 0x1;
+    REQUIRE(v.region(true, 0, 0x60, &raise, 4) == 4);
+    CHECK(intx->count == 1);
+    CHECK(v.be.edu.irqs().intx_masked());
+    const uint32_t unmask = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK;
+    REQUIRE(v.set_irqs(unmask, 0, 0, 1) == 0);
+    CHECK(intx->count == 2);                           // still asserted
+    REQUIRE(v.region(true, 0, 0x64, &raise, 4) == 4);  // acknowledge: line drops
+    REQUIRE(v.set_irqs(unmask, 0, 0, 1) == 0);
+    CHECK(intx->count == 2);
+    CHECK_FALSE(v.be.edu.irqs().intx_masked());
+    // Loopback trigger.
+    REQUIRE(v.set_irqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, 1) == 0);
+    CHECK(intx->count == 3);
+    REQUIRE(v.set_irqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, 0) == 0);
+    CHECK_FALSE(v.be.edu.irqs().intx_enabled());
+}
