@@ -13,6 +13,8 @@
 #include "cuse/loop.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
+#include "host/sysfs.h"
+#include "host/topology_file.h"
 
 namespace ioasid {
 
@@ -43,7 +45,39 @@ void write_stats(const std::string& path, const IommufdNode& node) {
 
 }  // namespace
 
-int run_daemon(const Options& opts, int ready_fd) {
+bool build_topology(const Options& opts, model::Topology& topo, std::string& error) {
+    std::vector<std::string> notes;
+    host::scan_sysfs(opts.sysfs_root, topo, notes);
+    for (const std::string& n : notes) LOG_DEBUG("sysfs: %s", n.c_str());
+    std::string text = host::default_topology_json();
+    if (!opts.topology_file.empty()) {
+        std::ifstream in(opts.topology_file);
+        if (!in) {
+            error = "cannot read " + opts.topology_file;
+            return false;
+        }
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    if (!host::load_topology_json(text, topo, error)) {
+        error =
+            (opts.topology_file.empty() ? std::string("built-in topology") : opts.topology_file) +
+            ": " + error;
+        return false;
+    }
+    return true;
+}
+
+std::string describe_topology(const model::Topology& topo) {
+    size_t host = 0, emulated = 0, viable = 0;
+    for (const auto& [addr, d] : topo.devices()) (d.emulated() ? emulated : host)++;
+    for (const auto& [id, g] : topo.groups()) viable += topo.viable(id);
+    return std::to_string(host) + " host and " + std::to_string(emulated) +
+           " emulated devices in " + std::to_string(topo.groups().size()) + " IOMMU groups, " +
+           std::to_string(viable) + " of them viable";
+}
+
+int run_daemon(const Options& opts, model::Topology& topo, int ready_fd) {
+    LOG_INFO("topology: %s", describe_topology(topo).c_str());
     sigset_t sigs = waited_signals();
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by every worker
     signal(SIGPIPE, SIG_IGN);

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "model/topology.h"
+
 namespace ioasid {
 
 struct Options {
@@ -11,10 +13,17 @@ struct Options {
     unsigned threads = 4;
     bool direct_memory = true;
     std::string stats_file;
+    std::string sysfs_root = "/sys";
+    std::string topology_file;  // empty: the built-in demo
 };
+
+// The host's devices from sysfs plus the emulated ones of the topology file
+// (or the built-in demo). False and a message when the file is unusable.
+bool build_topology(const Options& opts, model::Topology& topo, std::string& error);
+std::string describe_topology(const model::Topology& topo);
 
 // Runs until SIGTERM/SIGINT or a node fails; returns the exit status.
 // `ready_fd`, when >= 0, gets one byte once every node exists.
-int run_daemon(const Options& opts, int ready_fd);
+int run_daemon(const Options& opts, model::Topology& topo, int ready_fd);
 
 }  // namespace ioasid

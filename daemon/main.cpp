@@ -16,7 +16,7 @@ namespace {
 
 // Forks into the background; the parent exits once the child is serving (0)
 // or has failed (1), so "ioasidd && use /dev/ioasid" works without a race.
-int daemonize_and_run(const ioasid::Options& opts) {
+int daemonize_and_run(const ioasid::Options& opts, ioasid::model::Topology& topo) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC)) {
         perror("ioasidd: pipe");
@@ -41,7 +41,7 @@ int daemonize_and_run(const ioasid::Options& opts) {
         dup2(null, STDOUT_FILENO);
         if (null > STDERR_FILENO) close(null);
     }
-    return ioasid::run_daemon(opts, pipefd[1]);
+    return ioasid::run_daemon(opts, topo, pipefd[1]);
 }
 
 }  // namespace
@@ -64,6 +64,12 @@ int main(int argc, char** argv) {
                  "ioctl retry protocol");
     app.add_option("--stats-file", opts.stats_file,
                    "Write per-command statistics as JSON here on exit");
+    app.add_option("--sysfs-root", opts.sysfs_root,
+                   "Where sysfs is mounted (a fake tree for tests)")
+        ->capture_default_str();
+    app.add_option("--topology", opts.topology_file,
+                   "JSON file of emulated devices and groups (default: a built-in demo with an "
+                   "edu device and a group of two memory-BAR devices)");
     CLI11_PARSE(app, argc, argv);
 
     ioasid::log::Level lvl;
@@ -77,5 +83,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ioasidd: --iommufd-node wants a name under /dev, like 'ioasid'\n");
         return 2;
     }
-    return opts.foreground ? ioasid::run_daemon(opts, -1) : daemonize_and_run(opts);
+    ioasid::model::Topology topo;
+    std::string error;
+    if (!ioasid::build_topology(opts, topo, error)) {
+        std::fprintf(stderr, "ioasidd: %s\n", error.c_str());
+        return 2;
+    }
+    return opts.foreground ? ioasid::run_daemon(opts, topo, -1) : daemonize_and_run(opts, topo);
 }
