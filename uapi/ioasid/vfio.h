@@ -17,6 +17,16 @@
 
 #ifndef _UAPIVFIO_H
 
+/* Two structs end in a flexible array, which ISO C++ lacks (GCC and clang
+ * accept it as an extension, as they do in the kernel's own header). */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#ifdef __clang__
+#pragma GCC diagnostic ignored "-Wc99-extensions"
+#endif
+#endif
+
 #define VFIO_API_VERSION 0
 #define VFIO_TYPE (';')
 #define VFIO_BASE 100
@@ -120,7 +130,7 @@ struct vfio_irq_set {
     __u32 index;
     __u32 start;
     __u32 count;
-    __extension__ __u8 data[]; /* flexible: pedantic C++ needs __extension__ */
+    __u8 data[];
 };
 #define VFIO_IRQ_SET_DATA_TYPE_MASK \
     (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_DATA_EVENTFD)
@@ -157,7 +167,7 @@ struct vfio_device_feature {
 #define VFIO_DEVICE_FEATURE_GET (1 << 16)
 #define VFIO_DEVICE_FEATURE_SET (1 << 17)
 #define VFIO_DEVICE_FEATURE_PROBE (1 << 18)
-    __extension__ __u8 data[]; /* flexible: pedantic C++ needs __extension__ */
+    __u8 data[];
 };
 #define VFIO_DEVICE_FEATURE_MIGRATION 1
 #define VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE 2
@@ -187,6 +197,10 @@ struct vfio_device_detach_iommufd_pt {
     __u32 argsz;
     __u32 flags;
 };
+
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif /* _UAPIVFIO_H */
 
