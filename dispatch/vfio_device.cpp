@@ -54,7 +54,7 @@ int do_detach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 
 // vfio_ioctl_device_feature(): no migration, no DMA logging, and none of
 // vfio-pci's own features (low power, VF token) on an emulated device.
-int do_feature(uint64_t arg, UserMemory& mem) {
+int do_feature(DeviceBackend&, uint64_t arg, UserMemory& mem) {
     vfio_device_feature f;
     if (mem.read(arg, &f, MINSZ(vfio_device_feature, flags))) return -EFAULT;
     if (f.argsz < MINSZ(vfio_device_feature, flags)) return -EINVAL;
@@ -147,87 +147,94 @@ int do_set_irqs(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     return irqs.set(hdr.flags, hdr.index, hdr.start, hdr.count, data.data(), be.eventfds());
 }
 
+// Where a REGION_RW goes: the region, the offset in it, and how many bytes
+// (short at the region's end). 0 or -EINVAL; the handler and the footprint
+// both ask, so the retry path never asks for a buffer the handler refuses.
+struct RegionAccess {
+    uint32_t index;
+    uint64_t off;
+    uint64_t len;
+    bool write;
+};
+
+int resolve_region_rw(devices::EmulatedPci& dev, const ioasidd_region_rw& rw, RegionAccess& out) {
+    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
+        return -EINVAL;
+    out.index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
+    out.off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
+    out.write = rw.flags & IOASIDD_REGION_WRITE;
+    devices::RegionInfo r;
+    if (dev.region_info(out.index, r) || out.off >= r.size) return -EINVAL;
+    if (!(r.flags & (out.write ? VFIO_REGION_INFO_FLAG_WRITE : VFIO_REGION_INFO_FLAG_READ)))
+        return -EINVAL;
+    out.len = std::min<uint64_t>(rw.length, r.size - out.off);
+    return 0;
+}
+
 int do_region_rw(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
-    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
-        return -EINVAL;
     devices::EmulatedPci& dev = be.device();
-    const auto index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
-    const uint64_t off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
-    devices::RegionInfo r;
-    if (dev.region_info(index, r) || off >= r.size) return -EINVAL;
-    const bool write = rw.flags & IOASIDD_REGION_WRITE;
-    if (!(r.flags & (write ? VFIO_REGION_INFO_FLAG_WRITE : VFIO_REGION_INFO_FLAG_READ)))
-        return -EINVAL;
-    std::vector<uint8_t> buf(std::min<uint64_t>(rw.length, r.size - off));
-    if (write) {
+    RegionAccess a;
+    int rc = resolve_region_rw(dev, rw, a);
+    if (rc) return rc;
+    std::vector<uint8_t> buf(a.len);
+    if (a.write) {
         if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
-        return static_cast<int>(dev.region_write(index, off, buf.data(), buf.size()));
+        return static_cast<int>(dev.region_write(a.index, a.off, buf.data(), buf.size()));
     }
-    int64_t n = dev.region_read(index, off, buf.data(), buf.size());
+    int64_t n = dev.region_read(a.index, a.off, buf.data(), buf.size());
     if (n < 0) return static_cast<int>(n);
     return mem.write(rw.data, buf.data(), static_cast<size_t>(n)) ? -EFAULT : static_cast<int>(n);
 }
 
-// How many bytes the handler reads of the struct at `arg` first.
-size_t struct_size(uint32_t cmd) {
-    switch (cmd) {
-        case VFIO_DEVICE_BIND_IOMMUFD:
-            return MINSZ(vfio_device_bind_iommufd, out_devid);
-        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-            return MINSZ(vfio_device_attach_iommufd_pt, pt_id);
-        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
-            return MINSZ(vfio_device_detach_iommufd_pt, flags);
-        case VFIO_DEVICE_FEATURE:
-            return MINSZ(vfio_device_feature, flags);
-        case VFIO_DEVICE_GET_INFO:
-            return MINSZ(vfio_device_info, num_irqs);
-        case VFIO_DEVICE_GET_REGION_INFO:
-            return sizeof(vfio_region_info);
-        case VFIO_DEVICE_GET_IRQ_INFO:
-            return sizeof(vfio_irq_info);
-        case VFIO_DEVICE_SET_IRQS:
-            return MINSZ(vfio_irq_set, count);
-        case IOASIDD_REGION_RW:
-            return sizeof(ioasidd_region_rw);
-        default:
-            return 0;
-    }
+int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {
+    return be.device().reset();
+}
+
+// One row per command: the dispatch, the footprint and the statistics all
+// read this table. `struct_size` is what the handler reads at `arg` first.
+struct DeviceOp {
+    uint32_t cmd;
+    const char* name;
+    size_t struct_size;
+    int (*run)(DeviceBackend&, uint64_t, UserMemory&);
+};
+
+constexpr DeviceOp kOps[] = {
+    {VFIO_DEVICE_BIND_IOMMUFD, "BIND_IOMMUFD", MINSZ(vfio_device_bind_iommufd, out_devid), do_bind},
+    {VFIO_DEVICE_ATTACH_IOMMUFD_PT, "ATTACH_IOMMUFD_PT",
+     MINSZ(vfio_device_attach_iommufd_pt, pt_id), do_attach},
+    {VFIO_DEVICE_DETACH_IOMMUFD_PT, "DETACH_IOMMUFD_PT",
+     MINSZ(vfio_device_detach_iommufd_pt, flags), do_detach},
+    {VFIO_DEVICE_FEATURE, "FEATURE", MINSZ(vfio_device_feature, flags), do_feature},
+    {VFIO_DEVICE_GET_INFO, "GET_INFO", MINSZ(vfio_device_info, num_irqs), do_get_info},
+    {VFIO_DEVICE_GET_REGION_INFO, "GET_REGION_INFO", sizeof(vfio_region_info), do_region_info},
+    {VFIO_DEVICE_GET_IRQ_INFO, "GET_IRQ_INFO", sizeof(vfio_irq_info), do_irq_info},
+    {VFIO_DEVICE_SET_IRQS, "SET_IRQS", MINSZ(vfio_irq_set, count), do_set_irqs},
+    {VFIO_DEVICE_RESET, "RESET", 0, do_reset},
+    {IOASIDD_REGION_RW, "REGION_RW", sizeof(ioasidd_region_rw), do_region_rw},
+};
+
+const DeviceOp* lookup(uint32_t cmd) {
+    for (const DeviceOp& op : kOps)
+        if (op.cmd == cmd) return &op;
+    return nullptr;
 }
 
 }  // namespace
 
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
-    if (cmd == VFIO_DEVICE_BIND_IOMMUFD) return do_bind(be, arg, mem);
-    if (!be.bound()) return -EINVAL;  // no access before BIND
-    switch (cmd) {
-        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-            return do_attach(be, arg, mem);
-        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
-            return do_detach(be, arg, mem);
-        case VFIO_DEVICE_FEATURE:
-            return do_feature(arg, mem);
-        case VFIO_DEVICE_GET_INFO:
-            return do_get_info(be, arg, mem);
-        case VFIO_DEVICE_GET_REGION_INFO:
-            return do_region_info(be, arg, mem);
-        case VFIO_DEVICE_GET_IRQ_INFO:
-            return do_irq_info(be, arg, mem);
-        case VFIO_DEVICE_SET_IRQS:
-            return do_set_irqs(be, arg, mem);
-        case VFIO_DEVICE_RESET:
-            return be.device().reset();
-        case IOASIDD_REGION_RW:
-            return do_region_rw(be, arg, mem);
-        default:
-            return -ENOTTY;
-    }
+    // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
+    if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
+    const DeviceOp* op = lookup(cmd);
+    return op ? op->run(be, arg, mem) : -ENOTTY;
 }
 
 Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& known) {
     Footprint fp;
-    const size_t size = struct_size(cmd);
+    const DeviceOp* op = lookup(cmd);
+    const size_t size = op ? op->struct_size : 0;
     if (!size || (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound())) return fp;
     fp.in.push_back({arg, size});
     uint8_t buf[32];
@@ -236,10 +243,10 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
     std::memcpy(&argsz, buf, 4);
     switch (cmd) {
         case VFIO_DEVICE_BIND_IOMMUFD:
-            fp.out.push_back({arg + 12, 4});
+            fp.out.push_back({arg + offsetof(vfio_device_bind_iommufd, out_devid), 4});
             break;
         case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-            fp.out.push_back({arg + 8, 4});
+            fp.out.push_back({arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), 4});
             break;
         case VFIO_DEVICE_GET_INFO:
             fp.out.push_back({arg, std::min<uint64_t>(argsz, sizeof(vfio_device_info))});
@@ -259,17 +266,9 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
         case IOASIDD_REGION_RW: {
             ioasidd_region_rw rw;
             std::memcpy(&rw, buf, sizeof(rw));
-            const auto index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
-            const uint64_t off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
-            devices::RegionInfo r;
-            if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) ||
-                rw.length > kMaxRegionRw || be.device().region_info(index, r) || off >= r.size)
-                break;
-            const Region data{rw.data, std::min<uint64_t>(rw.length, r.size - off)};
-            if (rw.flags & IOASIDD_REGION_WRITE)
-                fp.in.push_back(data);
-            else
-                fp.out.push_back(data);
+            RegionAccess a;
+            if (resolve_region_rw(be.device(), rw, a)) break;
+            (a.write ? fp.in : fp.out).push_back({rw.data, a.len});
             break;
         }
         default:
@@ -279,30 +278,8 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
 }
 
 const char* vfio_device_command_name(uint32_t cmd) {
-    switch (cmd) {
-        case VFIO_DEVICE_BIND_IOMMUFD:
-            return "BIND_IOMMUFD";
-        case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-            return "ATTACH_IOMMUFD_PT";
-        case VFIO_DEVICE_DETACH_IOMMUFD_PT:
-            return "DETACH_IOMMUFD_PT";
-        case VFIO_DEVICE_FEATURE:
-            return "FEATURE";
-        case VFIO_DEVICE_GET_INFO:
-            return "GET_INFO";
-        case VFIO_DEVICE_GET_REGION_INFO:
-            return "GET_REGION_INFO";
-        case VFIO_DEVICE_GET_IRQ_INFO:
-            return "GET_IRQ_INFO";
-        case VFIO_DEVICE_SET_IRQS:
-            return "SET_IRQS";
-        case VFIO_DEVICE_RESET:
-            return "RESET";
-        case IOASIDD_REGION_RW:
-            return "REGION_RW";
-        default:
-            return nullptr;
-    }
+    const DeviceOp* op = lookup(cmd);
+    return op ? op->name : nullptr;
 }
 
 }  // namespace ioasid::dispatch

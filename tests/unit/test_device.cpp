@@ -297,3 +297,25 @@ TEST_CASE("INTx is automasked and fires again on unmask while asserted", "[devic
     REQUIRE(v.set_irqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, 0) == 0);
     CHECK_FALSE(v.be.edu.irqs().intx_enabled());
 }
+
+TEST_CASE("REGION_RW's footprint asks for the data only when the handler would use it",
+          "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    auto footprint = [&](uint32_t flags, uint32_t index, uint64_t off, uint64_t len) {
+        ioasidd_region_rw rw{sizeof(rw), flags, IOASID_VFIO_PCI_INDEX_TO_OFFSET(index) + off, len,
+                             0xdead0000};
+        uint64_t at = v.mem.put(rw);
+        return dispatch::vfio_device_footprint(v.be, IOASIDD_REGION_RW, at, v.mem);
+    };
+    auto fp = footprint(0, 7, 0xf0, 64);  // read, short at the end of config space
+    REQUIRE(fp.out.size() == 1);
+    CHECK(fp.out[0] == dispatch::Region{0xdead0000, 16});
+    fp = footprint(IOASIDD_REGION_WRITE, 0, 0, 8);
+    REQUIRE(fp.in.size() == 2);
+    CHECK(fp.in[1] == dispatch::Region{0xdead0000, 8});
+    // BAR3 does not exist and flag 2 is unknown: EINVAL before the data.
+    CHECK(footprint(0, 3, 0, 8).out.empty());
+    CHECK(footprint(2, 0, 0, 8).in.size() == 1);
+}
