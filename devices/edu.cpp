@@ -158,8 +158,10 @@ void MemBar::device_reset() {
     std::fill(mem_.begin(), mem_.end(), 0);
 }
 
-bool known_model(const std::string& model) {
-    return model == "edu" || model == "membar";
+const PciIdentity* model_identity(const std::string& model) {
+    if (model == "edu") return &kEduId;
+    if (model == "membar") return &kMemBarId;
+    return nullptr;
 }
 
 std::unique_ptr<EmulatedPci> make_device(const std::string& model, uint64_t bar_size) {

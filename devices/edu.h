@@ -69,6 +69,7 @@ class MemBar final : public EmulatedPci {
 
 // The models a topology can name; nullptr for an unknown one.
 std::unique_ptr<EmulatedPci> make_device(const std::string& model, uint64_t bar_size);
-bool known_model(const std::string& model);
+// The PCI ids a model presents; nullptr for an unknown model.
+const PciIdentity* model_identity(const std::string& model);
 
 }  // namespace ioasid::devices

@@ -35,7 +35,8 @@ model::PciDevice parse_device(const json& j, uint32_t group) {
     d.group = group;
     d.model = j.value("model", "");
     d.driver = j.value("driver", "");
-    if (!d.model.empty() && !devices::known_model(d.model))
+    const devices::PciIdentity* id = nullptr;
+    if (!d.model.empty() && !(id = devices::model_identity(d.model)))
         throw std::runtime_error("unknown model '" + d.model + "' (known: edu, membar)");
     if (!d.model.empty() && !d.driver.empty())
         throw std::runtime_error("an emulated device has no host driver");
@@ -43,14 +44,10 @@ model::PciDevice parse_device(const json& j, uint32_t group) {
     if (d.bar_size &&
         (!std::has_single_bit(d.bar_size) || d.bar_size < 4096 || d.bar_size > (1u << 30)))
         throw std::runtime_error("bar_size must be a power of two from 4 KiB to 1 GiB");
-    // The models' own ids by default; a stand-in host device names its own.
-    const bool edu = d.model == "edu", membar = d.model == "membar";
-    d.vendor = static_cast<uint16_t>(number_or(j, "vendor", edu || membar ? 0x1234 : 0));
-    d.device = static_cast<uint16_t>(number_or(j, "device", edu ? 0x11e8 : membar ? 0x10f0 : 0));
-    d.class_code = static_cast<uint32_t>(number_or(j, "class",
-                                                   edu      ? 0x00ff00
-                                                   : membar ? 0x050000
-                                                            : 0));
+    // The model's own ids by default; a stand-in host device names its own.
+    d.vendor = static_cast<uint16_t>(number_or(j, "vendor", id ? id->vendor : 0));
+    d.device = static_cast<uint16_t>(number_or(j, "device", id ? id->device : 0));
+    d.class_code = static_cast<uint32_t>(number_or(j, "class", id ? id->class_code : 0));
     return d;
 }
 
