@@ -15,6 +15,14 @@ int32_t fd_at(const uint8_t* data, uint32_t i) {
     return fd;
 }
 
+// The eventfd behind element i of an EVENTFD array; a negative fd means
+// "none" (it de-assigns), which is not an error.
+int eventfd_at(const uint8_t* data, uint32_t i, const EventfdResolver& resolve,
+               std::shared_ptr<IrqSignal>& out) {
+    const int32_t fd = fd_at(data, i);
+    return fd < 0 ? 0 : resolve(fd, out);
+}
+
 // DATA_NONE always; DATA_BOOL only when the element is true.
 bool wanted(uint32_t flags, const uint8_t* data, uint32_t i) {
     return (flags & VFIO_IRQ_SET_DATA_NONE) || ((flags & VFIO_IRQ_SET_DATA_BOOL) && data[i]);
@@ -77,11 +85,8 @@ int PciIrqs::intx_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint
     if (!(is_intx || type_ == Type::None) || start != 0 || n != 1) return -EINVAL;
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
         std::shared_ptr<IrqSignal> trigger;
-        const int32_t fd = fd_at(data, 0);
-        if (fd >= 0) {
-            int rc = resolve(fd, trigger);
-            if (rc) return rc;
-        }
+        int rc = eventfd_at(data, 0, resolve, trigger);
+        if (rc) return rc;
         if (!is_intx) {
             type_ = Type::Intx;
             intx_masked_ = false;
@@ -124,9 +129,7 @@ int PciIrqs::msi_trigger(Type type, uint32_t flags, uint32_t start, uint32_t n, 
         // Resolve every fd first so that a bad one changes nothing.
         std::vector<std::shared_ptr<IrqSignal>> fds(n);
         for (uint32_t i = 0; i < n; ++i) {
-            const int32_t fd = fd_at(data, i);
-            if (fd < 0) continue;
-            int rc = resolve(fd, fds[i]);
+            int rc = eventfd_at(data, i, resolve, fds[i]);
             if (rc) return rc;
         }
         if (type_ != type) {
@@ -151,11 +154,8 @@ int PciIrqs::req_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint8
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
         if (!n) return -EINVAL;
         std::shared_ptr<IrqSignal> trigger;
-        const int32_t fd = fd_at(data, 0);
-        if (fd >= 0) {
-            int rc = resolve(fd, trigger);
-            if (rc) return rc;
-        }
+        int rc = eventfd_at(data, 0, resolve, trigger);
+        if (rc) return rc;
         req_ = std::move(trigger);
         return 0;
     }
