@@ -161,19 +161,24 @@ int Ioas::get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out
     if (length == 0) return -EINVAL;
     uint64_t last;
     if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
+    return covering_segments(iova, last, 0, out) ? 0 : -ENOENT;
+}
+
+bool Ioas::covering_segments(uint64_t iova, uint64_t last, uint8_t need,
+                             std::vector<Segment>& out) const {
     out.clear();
     uint64_t cur = iova;
     const Area* a = areas_.first_ending_at_or_after(cur);
-    while (a && a->start <= cur) {
+    while (a && a->start <= cur && (a->prot & need) == need) {
         uint64_t seg_last = std::min(last, a->last);
         out.push_back(
             {a->user_va + (cur - a->start), seg_last - cur + 1, a->source, a->pages_writable});
-        if (seg_last == last) return 0;
+        if (seg_last == last) return true;
         cur = seg_last + 1;
         a = areas_.next_after(a->start);
     }
     out.clear();
-    return -ENOENT;
+    return false;
 }
 
 int Ioas::unmap(uint64_t iova, uint64_t length, uint64_t& unmapped) {
@@ -251,17 +256,9 @@ int Ioas::check_alignment(uint64_t align) const {
 int Ioas::translate(uint64_t iova, uint64_t length, bool write, std::vector<Segment>& out) const {
     out.clear();
     if (!length) return 0;
-    if (iova > kU64Max - (length - 1)) return -EFAULT;
-    const uint64_t last = iova + length - 1;
-    const uint8_t need = write ? kProtWrite : kProtRead;
-    for (uint64_t at = iova;;) {
-        const Area* a = areas_.first_ending_at_or_after(at);
-        if (!a || a->start > at || !(a->prot & need)) return -EFAULT;
-        const uint64_t end = std::min(last, a->last);
-        out.push_back({a->user_va + (at - a->start), end - at + 1, a->source, a->pages_writable});
-        if (end == last) return 0;
-        at = end + 1;
-    }
+    uint64_t last;
+    if (__builtin_add_overflow(iova, length - 1, &last)) return -EFAULT;
+    return covering_segments(iova, last, write ? kProtWrite : kProtRead, out) ? 0 : -EFAULT;
 }
 
 int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {

@@ -35,8 +35,12 @@ struct Segment {
 
 // Owners of reserved ranges, apart from those a test adds: the reserved
 // regions of an attached device, and the outside of a domain's aperture.
-inline constexpr uint64_t device_key(uint32_t device_id) { return (1ull << 32) | device_id; }
-inline constexpr uint64_t domain_key(uint32_t hwpt_id) { return (2ull << 32) | hwpt_id; }
+inline constexpr uint64_t device_key(uint32_t device_id) {
+    return (1ull << 32) | device_id;
+}
+inline constexpr uint64_t domain_key(uint32_t hwpt_id) {
+    return (2ull << 32) | hwpt_id;
+}
 
 // What an IOMMU domain asks of the IOAS it maps (iommu_domain geometry and
 // the smallest page size of its pgsize_bitmap).
@@ -112,6 +116,10 @@ class Ioas {
     uint64_t iova_alignment_ = 1;  // software tables start unaligned
     bool disable_large_pages_ = false;
 
+    // The areas' memory behind [iova, last] when contiguous areas with at
+    // least the `need` protection cover all of it; else false and nothing.
+    bool covering_segments(uint64_t iova, uint64_t last, uint8_t need,
+                           std::vector<Segment>& out) const;
     bool reserved_intersects(uint64_t start, uint64_t last) const;
     bool allowed_intersects(uint64_t start, uint64_t last) const;
     int check_iova(uint64_t iova, uint64_t length) const;
