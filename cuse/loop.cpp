@@ -38,22 +38,29 @@ Loop::~Loop() {
     join();
 }
 
-int Loop::add(CuseNode& node) {
+int Loop::add(CuseNode& node, unsigned workers) {
     auto served = std::make_unique<Served>();
     served->node = &node;
+    std::lock_guard lock(mutex_);
+    if (started_) spawn(*served, workers ? workers : workers_per_node_);
     nodes_.push_back(std::move(served));
     return 0;
 }
 
 void Loop::start(unsigned workers_per_node) {
-    for (auto& served : nodes_)
-        for (unsigned i = 0; i < workers_per_node; ++i) {
-            auto w = std::make_unique<Worker>();
-            Worker& self = *w;
-            Served& s = *served;
-            w->thread = std::thread([this, &s, &self] { work(s, self); });
-            workers_.push_back(std::move(w));
-        }
+    std::lock_guard lock(mutex_);
+    workers_per_node_ = workers_per_node ? workers_per_node : 1;
+    started_ = true;
+    for (auto& served : nodes_) spawn(*served, workers_per_node_);
+}
+
+void Loop::spawn(Served& served, unsigned count) {
+    for (unsigned i = 0; i < count; ++i) {
+        auto w = std::make_unique<Worker>();
+        Worker& self = *w;
+        w->thread = std::thread([this, &served, &self] { work(served, self); });
+        workers_.push_back(std::move(w));
+    }
 }
 
 void Loop::stop() {
@@ -61,6 +68,7 @@ void Loop::stop() {
 }
 
 void Loop::join() {
+    std::lock_guard lock(mutex_);
     if (workers_.empty()) return;
     stopping_ = true;
     for (auto& w : workers_) {

@@ -26,8 +26,9 @@ class Loop {
     Loop(const Loop&) = delete;
     Loop& operator=(const Loop&) = delete;
 
-    // The node must outlive the loop's run.
-    int add(CuseNode& node);
+    // The node must outlive the loop's run. A node added after start() is
+    // served at once, by `workers` threads (0: as many as start() gave).
+    int add(CuseNode& node, unsigned workers = 0);
     // Called once per node (from a worker) when its session ends.
     void on_node_exit(std::function<void(CuseNode&)> fn) { on_exit_ = std::move(fn); }
 
@@ -46,12 +47,16 @@ class Loop {
         std::atomic<bool> exited{false};
     };
 
+    std::mutex mutex_;  // nodes_, workers_, started_
+    unsigned workers_per_node_ = 1;
+    bool started_ = false;
     std::vector<std::unique_ptr<Served>> nodes_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::atomic<bool> stopping_{false};
     std::function<void(CuseNode&)> on_exit_;
     std::mutex exit_mutex_;
 
+    void spawn(Served& served, unsigned count);
     void work(Served& served, Worker& self);
 };
 

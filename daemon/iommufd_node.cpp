@@ -1,44 +1,67 @@
 #include "daemon/iommufd_node.h"
 
+#include <unistd.h>
+
+#include <climits>
+
 #include "daemon/log.h"
 #include "dispatch/iommufd.h"
+#include "ioasid/ioasidd.h"
 
 namespace ioasid {
 
-IommufdNode::~IommufdNode() {
-    std::lock_guard lock(files_mutex_);
-    for (auto& [fh, f] : files_) f->ctx.objects().destroy_all();
+IommufdFile::~IommufdFile() {
+    // Closing the context destroys everything in it, leaves first.
+    LOG_DEBUG("ioasid: context of pid %u ends with %zu objects", opener_tgid, ctx.objects().size());
+    ctx.objects().destroy_all();
 }
 
+IommufdNode::~IommufdNode() = default;
+
 int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
-    auto f = std::make_unique<File>();
+    std::lock_guard lock(files_mutex_);
+    // File ids are not reused while the daemon runs, so a stale id a
+    // device node holds can never name a newer file.
+    if (next_id_ > INT32_MAX) return -EMFILE;
+    auto f = std::make_shared<File>(next_id_++);
     f->opener_tgid = caller.tgid ? caller.tgid() : 0;
+    f->ctx.set_topology(topology_);
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("ioasid: open by pid %u uid %u", f->opener_tgid, caller.uid);
-    std::lock_guard lock(files_mutex_);
+    by_id_.emplace(f->id, fh);
     files_.emplace(fh, std::move(f));
     return 0;
 }
 
 void IommufdNode::release(uint64_t fh) {
-    std::unique_ptr<File> f;
+    std::shared_ptr<File> f;
     {
         std::lock_guard lock(files_mutex_);
         auto it = files_.find(fh);
         if (it == files_.end()) return;
         f = std::move(it->second);
         files_.erase(it);
+        by_id_.erase(f->id);
     }
-    // Closing the context destroys everything in it, leaves first.
-    std::lock_guard lock(f->ctx.mutex());
-    LOG_DEBUG("ioasid: release of pid %u's context with %zu objects", f->opener_tgid,
-              f->ctx.objects().size());
-    f->ctx.objects().destroy_all();
+    // Bound devices keep the context; otherwise it ends here.
+    if (f.use_count() > 1)
+        LOG_DEBUG("ioasid: pid %u closed a context its devices still hold", f->opener_tgid);
+}
+
+std::shared_ptr<IommufdFile> IommufdNode::find(uint32_t file_id) const {
+    std::lock_guard lock(files_mutex_);
+    auto it = by_id_.find(file_id);
+    return it == by_id_.end() ? nullptr : files_.at(it->second);
 }
 
 int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
                        dispatch::Caller& caller) {
     File& f = file(fh);
+    if (cmd == IOASIDD_FILE_ID) {
+        // Only the daemon asks, about a duplicate it took of a client's fd.
+        uint32_t tgid = caller.tgid ? caller.tgid() : 0;
+        return tgid == static_cast<uint32_t>(::getpid()) ? static_cast<int>(f.id) : -EPERM;
+    }
     std::lock_guard lock(f.ctx.mutex());
     // Put the file's cache in front of the transport's resolver. The lambda
     // holds one pointer, so std::function keeps it without allocating.

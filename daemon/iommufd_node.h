@@ -1,6 +1,8 @@
 // /dev/ioasid: one iommufd context per open file.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -10,8 +12,24 @@
 
 namespace ioasid {
 
+// One open of /dev/ioasid. A device bound to it holds it too, as the
+// kernel's device holds its iommufd_ctx: the context outlives the client's
+// close until its last device is unbound, and dies with everything in it.
+struct IommufdFile {
+    explicit IommufdFile(uint32_t file_id) : id(file_id) {}
+    ~IommufdFile();
+    const uint32_t id;  // what IOASIDD_FILE_ID answers
+    model::Context ctx;
+    uint32_t opener_tgid = 0;
+    // The last thread seen and its process, so MAP need not read /proc
+    // every time. A thread id only changes owner when its thread dies.
+    uint32_t last_tid = 0;
+    uint32_t last_tgid = 0;
+};
+
 class IommufdNode final : public cuse::NodeHandler {
   public:
+    explicit IommufdNode(model::SharedTopology* topology = nullptr) : topology_(topology) {}
     ~IommufdNode() override;
 
     int open(const dispatch::Caller& caller, uint64_t& fh) override;
@@ -24,20 +42,18 @@ class IommufdNode final : public cuse::NodeHandler {
 
     size_t open_files() const;
     const CommandStats& stats() const { return stats_; }
+    // The open file IOASIDD_FILE_ID named, while the kernel still has it open.
+    std::shared_ptr<IommufdFile> find(uint32_t file_id) const;
 
   private:
-    struct File {
-        model::Context ctx;
-        uint32_t opener_tgid = 0;
-        // The last thread seen and its process, so MAP need not read /proc
-        // every time. A thread id only changes owner when its thread dies.
-        uint32_t last_tid = 0;
-        uint32_t last_tgid = 0;
-    };
+    using File = IommufdFile;
+    model::SharedTopology* topology_;
 
-    // The fh handed to the kernel is the File's address; the set owns them.
+    // The fh handed to the kernel is the File's address; the maps hold it.
     mutable std::mutex files_mutex_;
-    std::unordered_map<uint64_t, std::unique_ptr<File>> files_;
+    std::unordered_map<uint64_t, std::shared_ptr<File>> files_;
+    std::map<uint32_t, uint64_t> by_id_;
+    uint32_t next_id_ = 1;
     CommandStats stats_;
 
     static File& file(uint64_t fh) { return *reinterpret_cast<File*>(fh); }

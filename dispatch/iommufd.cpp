@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <limits>
 
+#include "dispatch/iommufd_devices.h"
 #include "dispatch/ucmd.h"
+#include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
 
 namespace ioasid::dispatch {
@@ -232,6 +234,14 @@ void ranges_out(const model::Context& ctx, const void* c, Footprint& fp) {
     fp.out.push_back({cmd->allowed_iovas, uint64_t{cmd->num_iovas} * sizeof(iommu_iova_range)});
 }
 
+// GET_HW_INFO zeroes the user's data buffer: written from its start.
+void hw_info_out(const model::Context& ctx, const void* c, Footprint& fp) {
+    auto* cmd = static_cast<const iommu_hw_info*>(c);
+    if (cmd->flags || cmd->__reserved[0] || cmd->__reserved[1] || cmd->__reserved[2]) return;
+    if (!ctx.objects().find(cmd->dev_id, model::ObjectType::Device) || !cmd->data_len) return;
+    fp.out.push_back({cmd->data_uptr, cmd->data_len});
+}
+
 struct Op {
     uint32_t ioctl_num;
     uint32_t size;
@@ -259,6 +269,9 @@ constexpr std::array kOps = {
     IOASID_OP(IOMMU_IOAS_UNMAP, do_ioas_unmap, iommu_ioas_unmap, length, nullptr, "IOAS_UNMAP"),
     IOASID_OP(IOMMU_OPTION, do_option, iommu_option, val64, nullptr, "OPTION"),
     IOASID_OP(IOMMU_VFIO_IOAS, do_vfio_ioas, iommu_vfio_ioas, __reserved, nullptr, "VFIO_IOAS"),
+    IOASID_OP(IOMMU_HWPT_ALLOC, do_hwpt_alloc, iommu_hwpt_alloc, __reserved, nullptr, "HWPT_ALLOC"),
+    IOASID_OP(IOMMU_GET_HW_INFO, do_get_hw_info, iommu_hw_info, __reserved, hw_info_out,
+              "GET_HW_INFO"),
 };
 static_assert(kOps.size() == kIommufdCommandCount);
 
@@ -290,6 +303,7 @@ int copy_struct_from_user(void* dst, size_t ksize, UserMemory& mem, uint64_t src
 
 int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
                   Caller& caller) {
+    if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_ioctl(ctx, cmd, arg, mem);
     const Op* op = lookup(cmd);
     if (!op) return -ENOTTY;
     uint32_t user_size;
@@ -304,6 +318,7 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
 
 Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
                             UserMemory& known) {
+    if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_footprint(cmd, arg);
     Footprint fp;
     const Op* op = lookup(cmd);
     if (!op) return fp;  // answered without touching memory

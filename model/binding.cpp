@@ -222,7 +222,8 @@ void detach_device(Context& ctx, Topology& topo, uint32_t dev_id) {
     put_hwpt(ctx, *hwpt);
 }
 
-int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id) {
+int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id,
+               bool options) {
     DeviceObject* dev = find_device(ctx, dev_id);
     if (!dev) return -ENOENT;
     Object* pt = ctx.objects().find_any(pt_id);
@@ -230,6 +231,7 @@ int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, ui
     // Nesting needs driver data (a later data_type); there is none here.
     if (pt->type == ObjectType::HwptPaging) return -EOPNOTSUPP;
     if (pt->type != ObjectType::Ioas) return -EINVAL;
+    if (options) return -EOPNOTSUPP;
     const Group* g = topo.group(dev->group);
     HwptPagingObject* hwpt = nullptr;
     int rc = new_hwpt(ctx, topo, pt_id, nullptr, g ? group_geometry(*g) : DomainGeometry{}, hwpt);

@@ -33,8 +33,11 @@ void unbind_device(Context& ctx, Topology& topo, uint32_t dev_id);
 int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id);
 void detach_device(Context& ctx, Topology& topo, uint32_t dev_id);
 
-// IOMMU_HWPT_ALLOC of a paging HWPT (no data, flags checked by the caller).
-int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id);
+// IOMMU_HWPT_ALLOC of a paging HWPT. `options` says the user asked for
+// flags or driver data, which the emulated IOMMU has none of (EOPNOTSUPP,
+// checked where the kernel's iommufd_hwpt_paging_alloc() checks them).
+int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id,
+               bool options = false);
 
 // The IOAS a bound device's DMA goes through, or nullptr when it is detached.
 Ioas* device_ioas(const Context& ctx, uint32_t dev_id);

@@ -14,8 +14,15 @@ namespace ioasid::model {
 // How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE).
 enum class AccountMode : uint8_t { User = 0, Mm = 1 };
 
+struct SharedTopology;
+
 class Context {
   public:
+    // The devices this context's commands may name (HWPT_ALLOC, GROUP_STATUS);
+    // none in contexts made for tests of the address-space commands alone.
+    SharedTopology* topology() const { return topology_; }
+    void set_topology(SharedTopology* t) { topology_ = t; }
+
     ObjectTable& objects() { return objects_; }
     const ObjectTable& objects() const { return objects_; }
 
@@ -56,6 +63,7 @@ class Context {
     std::vector<uint32_t> sources_{0};
     std::map<uint32_t, AttachedGroup> attached_;
     std::mutex mutex_;
+    SharedTopology* topology_ = nullptr;
 };
 
 }  // namespace ioasid::model

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,13 @@ class Topology {
   private:
     std::map<std::string, PciDevice> devices_;
     std::map<uint32_t, Group> groups_;
+};
+
+// The topology as the daemon shares it between its nodes. Its lock comes
+// after a device's and a context's (device -> context -> topology).
+struct SharedTopology {
+    std::mutex mutex;
+    Topology topo;
 };
 
 }  // namespace ioasid::model

@@ -94,6 +94,39 @@ TEST_CASE("iommufd struct layouts are the kernel's", "[uapi]") {
     PIN(iommu_vfio_ioas, ioas_id, 4);
     PIN(iommu_vfio_ioas, op, 8);
     PIN(iommu_vfio_ioas, __reserved, 10);
+
+    CHECK(sizeof(iommu_hwpt_alloc) == 48);
+    PIN(iommu_hwpt_alloc, flags, 4);
+    PIN(iommu_hwpt_alloc, dev_id, 8);
+    PIN(iommu_hwpt_alloc, pt_id, 12);
+    PIN(iommu_hwpt_alloc, out_hwpt_id, 16);
+    PIN(iommu_hwpt_alloc, __reserved, 20);
+    PIN(iommu_hwpt_alloc, data_type, 24);
+    PIN(iommu_hwpt_alloc, data_len, 28);
+    PIN(iommu_hwpt_alloc, data_uptr, 32);
+    PIN(iommu_hwpt_alloc, fault_id, 40);
+    PIN(iommu_hwpt_alloc, __reserved2, 44);
+
+    CHECK(sizeof(iommu_hw_info) == 40);
+    PIN(iommu_hw_info, flags, 4);
+    PIN(iommu_hw_info, dev_id, 8);
+    PIN(iommu_hw_info, data_len, 12);
+    PIN(iommu_hw_info, data_uptr, 16);
+    PIN(iommu_hw_info, out_data_type, 24);
+    PIN(iommu_hw_info, out_max_pasid_log2, 28);
+    PIN(iommu_hw_info, __reserved, 29);
+    PIN(iommu_hw_info, out_capabilities, 32);
+}
+
+TEST_CASE("HWPT and hw-info enum values are the kernel's", "[uapi]") {
+    CHECK(IOMMU_HWPT_ALLOC_NEST_PARENT == 1);
+    CHECK(IOMMU_HWPT_ALLOC_DIRTY_TRACKING == 2);
+    CHECK(IOMMU_HWPT_FAULT_ID_VALID == 4);
+    CHECK(IOMMU_HWPT_DATA_NONE == 0);
+    CHECK(IOMMU_HWPT_DATA_VTD_S1 == 1);
+    CHECK(IOMMU_HW_INFO_TYPE_NONE == 0);
+    CHECK(IOMMU_HW_INFO_TYPE_INTEL_VTD == 1);
+    CHECK(IOMMU_HW_CAP_DIRTY_TRACKING == 1);
 }
 
 // ---- VFIO device ABI (include/uapi/linux/vfio.h of 6.12) ----

@@ -157,9 +157,61 @@ struct iommu_vfio_ioas {
 #define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
 /*
- * Commands 0x89..0x8e. Their numbers are fixed by the ABI; ioasidd serves them
- * as the device-node work lands (HWPT_ALLOC, GET_HW_INFO, dirty tracking,
- * invalidation, fault queues). Until then /dev/ioasid answers them ENOTTY.
+ * IOMMU_HWPT_ALLOC: a paging HWPT over an IOAS for a bound device (or a
+ * nested one over a paging HWPT, with driver data). ioasidd's emulated
+ * IOMMU takes no flags and no driver data (EOPNOTSUPP).
+ */
+enum iommufd_hwpt_alloc_flags {
+    IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+    IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+    IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+enum iommu_hwpt_data_type {
+    IOMMU_HWPT_DATA_NONE = 0,
+    IOMMU_HWPT_DATA_VTD_S1 = 1,
+};
+struct iommu_hwpt_alloc {
+    __u32 size;
+    __u32 flags;
+    __u32 dev_id;
+    __u32 pt_id;
+    __u32 out_hwpt_id;
+    __u32 __reserved;
+    __u32 data_type;
+    __u32 data_len;
+    __aligned_u64 data_uptr;
+    __u32 fault_id;
+    __u32 __reserved2;
+};
+
+/*
+ * IOMMU_GET_HW_INFO: what the IOMMU behind a bound device is. An IOMMU
+ * without driver data (ioasidd's emulated one) answers TYPE_NONE and
+ * data_len 0, and zeroes the user's data buffer.
+ */
+enum iommu_hw_info_type {
+    IOMMU_HW_INFO_TYPE_NONE = 0,
+    IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
+};
+enum iommufd_hw_capabilities {
+    IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+};
+struct iommu_hw_info {
+    __u32 size;
+    __u32 flags;
+    __u32 dev_id;
+    __u32 data_len;
+    __aligned_u64 data_uptr;
+    __u32 out_data_type;
+    __u8 out_max_pasid_log2;
+    __u8 __reserved[3];
+    __aligned_u64 out_capabilities;
+};
+
+/*
+ * Commands 0x8b..0x8e. Their numbers are fixed by the ABI; ioasidd serves
+ * them as the work that needs them lands (dirty tracking, invalidation,
+ * fault queues). Until then /dev/ioasid answers them ENOTTY.
  */
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)

@@ -1,0 +1,204 @@
+#include "daemon/device_node.h"
+
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "daemon/log.h"
+#include "dispatch/vfio_device.h"
+#include "host/process.h"
+#include "ioasid/ioasidd.h"
+#include "model/binding.h"
+
+namespace ioasid {
+
+// One open of the node: the kernel's vfio_device_file. Its commands run
+// with the node's lock held.
+class DeviceNode::File final : public dispatch::DeviceBackend {
+  public:
+    explicit File(DeviceNode& node) : node_(node) {}
+
+    void begin_call(const dispatch::Caller& caller) { tgid_ = caller.tgid; }
+
+    bool bound() const override { return iommufd_ != nullptr; }
+    int bind(int32_t fd, uint32_t& dev_id) override;
+    void unbind() override;
+    int attach(uint32_t& pt_id) override;
+    void detach() override;
+    devices::EmulatedPci& device() override { return *node_.device_; }
+    const devices::EventfdResolver& eventfds() override { return resolver_; }
+
+    model::Context* context() const { return iommufd_ ? &iommufd_->ctx : nullptr; }
+    uint32_t dev_id() const { return dev_id_; }
+
+  private:
+    DeviceNode& node_;
+    std::shared_ptr<IommufdFile> iommufd_;
+    uint32_t dev_id_ = 0;
+    std::function<uint32_t()> tgid_;
+
+    uint32_t caller_tgid() const { return tgid_ ? tgid_() : 0; }
+    int resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const;
+    devices::EventfdResolver resolver_ = [this](int32_t fd, auto& out) {
+        return resolve_eventfd(fd, out);
+    };
+};
+
+int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
+    if (bound()) return -EINVAL;  // one device cannot be bound twice
+    std::shared_ptr<IommufdFile> iommufd;
+    int rc = node_.find_iommufd(caller_tgid(), fd, iommufd);
+    if (rc) return rc;
+    // vfio_df_open(): the cdev path opens a device for one file only.
+    if (node_.bound_) return -EINVAL;
+    {
+        std::lock_guard ctx_lock(iommufd->ctx.mutex());
+        std::lock_guard topo_lock(node_.topology_.mutex);
+        rc = model::bind_device(iommufd->ctx, node_.topology_.topo, node_.address_, dev_id_);
+    }
+    if (rc) return rc;
+    iommufd_ = std::move(iommufd);
+    node_.bound_ = this;
+    node_.device_->set_dma(&node_.dma_);
+    dev_id = dev_id_;
+    LOG_INFO("%s: bound to pid %u's context as device %u", node_.address_.c_str(), caller_tgid(),
+             dev_id_);
+    return 0;
+}
+
+void DeviceNode::File::unbind() {
+    if (!bound()) return;
+    // vfio-pci's close: interrupts off, DMA stopped, the device reset.
+    node_.device_->quiesce();
+    node_.bound_ = nullptr;
+    {
+        std::lock_guard ctx_lock(iommufd_->ctx.mutex());
+        std::lock_guard topo_lock(node_.topology_.mutex);
+        model::unbind_device(iommufd_->ctx, node_.topology_.topo, dev_id_);
+    }
+    LOG_INFO("%s: unbound from device %u", node_.address_.c_str(), dev_id_);
+    // The last holder of a context its client closed destroys it here.
+    iommufd_.reset();
+    dev_id_ = 0;
+}
+
+int DeviceNode::File::attach(uint32_t& pt_id) {
+    std::lock_guard ctx_lock(iommufd_->ctx.mutex());
+    std::lock_guard topo_lock(node_.topology_.mutex);
+    return model::attach_device(iommufd_->ctx, node_.topology_.topo, dev_id_, pt_id);
+}
+
+void DeviceNode::File::detach() {
+    std::lock_guard ctx_lock(iommufd_->ctx.mutex());
+    std::lock_guard topo_lock(node_.topology_.mutex);
+    model::detach_device(iommufd_->ctx, node_.topology_.topo, dev_id_);
+}
+
+// eventfd_ctx_fdget() on the caller's fd: EBADF for no fd, EINVAL for a
+// file that is not an eventfd.
+int DeviceNode::File::resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const {
+    host::UniqueFd dup;
+    if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), fd, dup)) return -EBADF;
+    if (!host::is_eventfd(dup.get())) return -EINVAL;
+    out = std::make_shared<host::EventfdSignal>(std::move(dup));
+    return 0;
+}
+
+int DeviceNode::Dma::read(uint64_t iova, void* dst, uint64_t len) {
+    return access(iova, dst, len, false);
+}
+
+int DeviceNode::Dma::write(uint64_t iova, const void* src, uint64_t len) {
+    return access(iova, const_cast<void*>(src), len, true);
+}
+
+// Runs inside a device command, with the node's lock held. The context's
+// lock is held across the copy so that an UNMAP cannot complete while a
+// DMA still reaches the pages it unmapped.
+int DeviceNode::Dma::access(uint64_t iova, void* buf, uint64_t len, bool write) {
+    File* f = node_.bound_;
+    model::Context* ctx = f ? f->context() : nullptr;
+    if (!ctx) return -EFAULT;
+    std::lock_guard lock(ctx->mutex());
+    model::Ioas* ioas = model::device_ioas(*ctx, f->dev_id());
+    std::vector<model::Segment> segs;
+    if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
+    auto* p = static_cast<char*>(buf);
+    for (const model::Segment& s : segs) {
+        auto pid = static_cast<pid_t>(ctx->source_pid(s.source));
+        int rc = write ? host::process_write(pid, s.user_va, p, s.length)
+                       : host::process_read(pid, s.user_va, p, s.length);
+        if (rc) return rc;
+        p += s.length;
+    }
+    return 0;
+}
+
+DeviceNode::DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
+                       model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev)
+    : address_(std::move(address)),
+      topology_(topology),
+      iommufd_(iommufd),
+      iommufd_rdev_(iommufd_rdev),
+      device_(std::move(device)) {}
+
+DeviceNode::~DeviceNode() {
+    std::lock_guard lock(mutex_);
+    for (auto& [fh, f] : files_) f->unbind();
+}
+
+int DeviceNode::find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdFile>& out) const {
+    host::UniqueFd dup;
+    if (host::fd_from_process(static_cast<pid_t>(tgid), fd, dup)) return -EBADF;
+    struct stat st;
+    if (::fstat(dup.get(), &st) || !S_ISCHR(st.st_mode) || st.st_rdev != iommufd_rdev_)
+        return -EBADFD;
+    // Served by /dev/ioasid's own workers; a CUSE ioctl, not a VFIO one.
+    int id = ::ioctl(dup.get(), IOASIDD_FILE_ID);
+    if (id <= 0) return -EBADFD;
+    out = iommufd_.find(static_cast<uint32_t>(id));
+    return out ? 0 : -EBADFD;
+}
+
+int DeviceNode::open(const dispatch::Caller& caller, uint64_t& fh) {
+    auto f = std::make_unique<File>(*this);
+    fh = reinterpret_cast<uint64_t>(f.get());
+    LOG_DEBUG("%s: open by thread %u uid %u", address_.c_str(), caller.tid, caller.uid);
+    std::lock_guard lock(mutex_);
+    files_.emplace(fh, std::move(f));
+    return 0;
+}
+
+void DeviceNode::release(uint64_t fh) {
+    std::unique_ptr<File> f;
+    std::lock_guard lock(mutex_);
+    auto it = files_.find(fh);
+    if (it == files_.end()) return;
+    f = std::move(it->second);
+    files_.erase(it);
+    f->unbind();
+}
+
+int DeviceNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
+                      dispatch::Caller& caller) {
+    auto& f = *reinterpret_cast<File*>(fh);
+    std::lock_guard lock(mutex_);
+    f.begin_call(caller);
+    return dispatch::vfio_device_ioctl(f, cmd, arg, mem);
+}
+
+dispatch::Footprint DeviceNode::footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
+                                          dispatch::UserMemory& known) {
+    auto& f = *reinterpret_cast<File*>(fh);
+    std::lock_guard lock(mutex_);
+    return dispatch::vfio_device_footprint(f, cmd, arg, known);
+}
+
+void DeviceNode::completed(const cuse::IoctlRecord& rec) {
+    const char* name = dispatch::vfio_device_command_name(rec.cmd);
+    LOG_DEBUG("%s: %s (0x%x) -> %d in %u round trip(s)", address_.c_str(), name ? name : "other",
+              rec.cmd, rec.result, rec.round_trips);
+}
+
+}  // namespace ioasid

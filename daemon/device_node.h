@@ -1,0 +1,71 @@
+// /dev/vfio/deviceN: one emulated device behind the VFIO device cdev ABI.
+//
+// Locks, in the only order they are taken: the node's (the device and who
+// is bound to it), then the bound context's, then the topology's. A BIND
+// asks /dev/ioasid's node which open file the caller's fd is; that node's
+// workers take none of these locks for it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "cuse/node.h"
+#include "daemon/iommufd_node.h"
+#include "devices/emulated.h"
+#include "model/topology.h"
+
+namespace ioasid {
+
+class DeviceNode final : public cuse::NodeHandler {
+  public:
+    // `iommufd_rdev` is /dev/ioasid's device number: a BIND fd must be it.
+    DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
+               model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev);
+    ~DeviceNode() override;
+
+    int open(const dispatch::Caller& caller, uint64_t& fh) override;
+    void release(uint64_t fh) override;
+    int ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
+              dispatch::Caller& caller) override;
+    dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
+                                  dispatch::UserMemory& known) override;
+    void completed(const cuse::IoctlRecord& rec) override;
+
+    const std::string& address() const { return address_; }
+
+  private:
+    class File;
+    // The device's DMA: through the bound context's IOAS into the memory of
+    // the process that mapped each page.
+    class Dma final : public devices::DmaPort {
+      public:
+        explicit Dma(DeviceNode& node) : node_(node) {}
+        int read(uint64_t iova, void* dst, uint64_t len) override;
+        int write(uint64_t iova, const void* src, uint64_t len) override;
+
+      private:
+        DeviceNode& node_;
+        int access(uint64_t iova, void* buf, uint64_t len, bool write);
+    };
+
+    const std::string address_;
+    model::SharedTopology& topology_;
+    IommufdNode& iommufd_;
+    const dev_t iommufd_rdev_;
+
+    std::mutex mutex_;
+    std::unique_ptr<devices::EmulatedPci> device_;
+    Dma dma_{*this};
+    File* bound_ = nullptr;  // the one file the device is open for (cdev rule)
+    std::unordered_map<uint64_t, std::unique_ptr<File>> files_;
+
+    // The /dev/ioasid open file behind fd `fd` of process `tgid`: 0, -EBADF
+    // (no such fd), -EBADFD (not an open of our /dev/ioasid).
+    int find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdFile>& out) const;
+};
+
+}  // namespace ioasid

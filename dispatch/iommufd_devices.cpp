@@ -1,0 +1,112 @@
+#include "dispatch/iommufd_devices.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <mutex>
+
+#include "ioasid/ioasidd.h"
+#include "ioasid/iommufd.h"
+#include "model/binding.h"
+
+namespace ioasid::dispatch {
+
+namespace {
+
+bool device_bound(const model::Context& ctx, uint32_t dev_id) {
+    return ctx.objects().find(dev_id, model::ObjectType::Device) != nullptr;
+}
+
+// Zeroes `len` user bytes (clear_user()) a page-sized piece at a time.
+int clear_user(UserMemory& mem, uint64_t at, uint64_t len) {
+    static const unsigned char zeros[4096] = {};
+    while (len) {
+        size_t n = std::min<uint64_t>(len, sizeof(zeros));
+        if (mem.write(at, zeros, n)) return -EFAULT;
+        at += n;
+        len -= n;
+    }
+    return 0;
+}
+
+}  // namespace
+
+// iommufd_hwpt_alloc() for an IOMMU without domain_alloc_user: any flag or
+// driver data is EOPNOTSUPP once the device and the IOAS are found.
+int do_hwpt_alloc(Ucmd& u) {
+    auto& cmd = u.cmd<iommu_hwpt_alloc>();
+    if (cmd.__reserved) return -EOPNOTSUPP;
+    if ((cmd.data_type == IOMMU_HWPT_DATA_NONE) != (cmd.data_len == 0)) return -EINVAL;
+    model::SharedTopology* shared = u.ctx.topology();
+    if (!shared) return -ENOENT;  // no device can be bound here
+    uint32_t id = 0;
+    {
+        std::lock_guard lock(shared->mutex);
+        const bool options = cmd.flags || cmd.data_len;
+        int rc = model::alloc_hwpt(u.ctx, shared->topo, cmd.dev_id, cmd.pt_id, id, options);
+        if (rc) return rc;
+    }
+    cmd.out_hwpt_id = id;
+    int rc = u.respond(sizeof(cmd));
+    if (rc) u.ctx.destroy(id);
+    return rc;
+}
+
+// iommufd_get_hw_info() for an IOMMU without hw_info (TYPE_NONE).
+int do_get_hw_info(Ucmd& u) {
+    auto& cmd = u.cmd<iommu_hw_info>();
+    if (cmd.flags || cmd.__reserved[0] || cmd.__reserved[1] || cmd.__reserved[2])
+        return -EOPNOTSUPP;
+    if (!device_bound(u.ctx, cmd.dev_id)) return -ENOENT;
+    if (cmd.data_len && clear_user(u.mem, cmd.data_uptr, cmd.data_len)) return -EFAULT;
+    cmd.out_data_type = IOMMU_HW_INFO_TYPE_NONE;
+    cmd.data_len = 0;
+    cmd.out_capabilities = 0;
+    cmd.out_max_pasid_log2 = 0;
+    return u.respond(sizeof(cmd));
+}
+
+namespace {
+
+int group_status(model::Context& ctx, ioasidd_group_status& st) {
+    uint32_t group = st.id;
+    if (st.flags & IOASIDD_GROUP_BY_DEVID) {
+        auto* dev = ctx.objects().get<model::DeviceObject>(st.id, model::ObjectType::Device);
+        if (!dev) return -ENOENT;
+        group = dev->group;
+    }
+    model::SharedTopology* shared = ctx.topology();
+    if (!shared) return -ENOENT;
+    std::lock_guard lock(shared->mutex);
+    const model::Group* g = shared->topo.group(group);
+    if (!g) return -ENOENT;
+    st.out_group = group;
+    st.out_flags = 0;
+    if (shared->topo.viable(group)) st.out_flags |= IOASIDD_GROUP_VIABLE;
+    if (g->owner == &ctx) st.out_flags |= IOASIDD_GROUP_OWNED;
+    if (g->owner && g->owner != &ctx) st.out_flags |= IOASIDD_GROUP_OWNED_ELSEWHERE;
+    st.out_num_devices = static_cast<uint32_t>(g->devices.size());
+    st.out_num_blocking = shared->topo.blocking_devices(group);
+    return 0;
+}
+
+}  // namespace
+
+int ioasidd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem) {
+    if (cmd != IOASIDD_GROUP_STATUS) return -ENOTTY;
+    ioasidd_group_status st;
+    if (mem.read(arg, &st, sizeof(st))) return -EFAULT;
+    if (st.argsz < sizeof(st) || (st.flags & ~IOASIDD_GROUP_BY_DEVID)) return -EINVAL;
+    int rc = group_status(ctx, st);
+    if (rc) return rc;
+    return mem.write(arg, &st, sizeof(st)) ? -EFAULT : 0;
+}
+
+Footprint ioasidd_footprint(uint32_t cmd, uint64_t arg) {
+    Footprint fp;
+    if (cmd != IOASIDD_GROUP_STATUS) return fp;
+    fp.in.push_back({arg, sizeof(ioasidd_group_status)});
+    fp.out.push_back({arg, sizeof(ioasidd_group_status)});
+    return fp;
+}
+
+}  // namespace ioasid::dispatch
