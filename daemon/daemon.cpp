@@ -5,14 +5,23 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "cuse/loop.h"
+#include "daemon/device_node.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
+#include "devices/edu.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
 
@@ -67,6 +76,22 @@ bool build_topology(const Options& opts, model::Topology& topo, std::string& err
     return true;
 }
 
+bool valid_node_name(const std::string& name) {
+    return !name.empty() && name.front() != '/' && name.back() != '/' &&
+           name.find("..") == std::string::npos && name.find("//") == std::string::npos;
+}
+
+bool valid_node_pattern(const std::string& pattern) {
+    size_t at = pattern.find('%');
+    return at != std::string::npos && pattern.compare(at, 2, "%u") == 0 &&
+           pattern.find('%', at + 1) == std::string::npos && valid_node_name(pattern);
+}
+
+std::string node_name(const std::string& pattern, unsigned index) {
+    size_t at = pattern.find("%u");
+    return pattern.substr(0, at) + std::to_string(index) + pattern.substr(at + 2);
+}
+
 std::string describe_topology(const model::Topology& topo) {
     size_t host = 0, emulated = 0, viable = 0;
     for (const auto& [addr, d] : topo.devices()) (d.emulated() ? emulated : host)++;
@@ -76,8 +101,104 @@ std::string describe_topology(const model::Topology& topo) {
            std::to_string(viable) + " of them viable";
 }
 
-int run_daemon(const Options& opts, model::Topology& topo, int ready_fd) {
-    LOG_INFO("topology: %s", describe_topology(topo).c_str());
+namespace {
+
+// The kernel's answers to our CUSE_INITs: the main thread waits for them
+// before it creates the nodes that depend on them, and before READY=1.
+class Startup {
+  public:
+    void node_ready() {
+        std::lock_guard lock(mutex_);
+        ++ready_;
+        cv_.notify_all();
+    }
+    void node_failed() {
+        std::lock_guard lock(mutex_);
+        failed_ = true;
+        cv_.notify_all();
+    }
+    // True once `count` nodes are ready; false when one failed or time ran out.
+    bool wait(size_t count) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+            return failed_ || ready_ >= count;
+        }) && !failed_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    size_t ready_ = 0;
+    bool failed_ = false;
+};
+
+// The device number the kernel gave a CUSE node, from sysfs: the kernel
+// turns the '/' of a name like "vfio/device0" into '!' there.
+int cuse_devt(const std::string& devname, dev_t& out) {
+    std::string name = devname;
+    std::replace(name.begin(), name.end(), '/', '!');
+    const std::string path = "/sys/class/cuse/" + name + "/dev";
+    for (int tries = 0; tries < 1000; ++tries) {
+        std::ifstream in(path);
+        unsigned major = 0, minor = 0;
+        char colon = 0;
+        if (in >> major >> colon >> minor && colon == ':') {
+            out = makedev(major, minor);
+            return 0;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return -ENOENT;
+}
+
+struct ServedDevice {
+    std::unique_ptr<DeviceNode> handler;
+    std::unique_ptr<cuse::CuseNode> node;
+};
+
+// One node per emulated device, numbered in address order, on /dev/ioasid's
+// major with the minors after it. Host devices wait for VFIO forwarding.
+bool open_device_nodes(const Options& opts, model::SharedTopology& shared, IommufdNode& iommufd,
+                       dev_t iommufd_devt, Startup& startup, cuse::Loop& loop,
+                       std::vector<ServedDevice>& out) {
+    unsigned index = 0;
+    for (const auto& [addr, dev] : shared.topo.devices()) {
+        if (!dev.emulated()) {
+            LOG_DEBUG("%s (%s): host devices get no node before VFIO forwarding", addr.c_str(),
+                      dev.driver.empty() ? "no driver" : dev.driver.c_str());
+            continue;
+        }
+        int fd = cuse::open_cuse_device();
+        if (fd < 0) return false;
+        ServedDevice sd;
+        sd.handler = std::make_unique<DeviceNode>(
+            addr, devices::make_device(dev.model, dev.bar_size), shared, iommufd, iommufd_devt);
+        cuse::NodeConfig cfg;
+        cfg.devname = node_name(opts.device_node_pattern, index);
+        cfg.major = major(iommufd_devt);
+        cfg.minor = minor(iommufd_devt) + 1 + index;
+        cfg.direct_memory = opts.direct_memory;
+        cfg.on_ready = [&startup, name = cfg.devname, addr] {
+            LOG_INFO("serving /dev/%s: %s", name.c_str(), addr.c_str());
+            startup.node_ready();
+        };
+        std::string error;
+        sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
+        if (!sd.node) {
+            LOG_ERROR("%s", error.c_str());
+            return false;
+        }
+        loop.add(*sd.node, 2);
+        out.push_back(std::move(sd));
+        ++index;
+    }
+    return true;
+}
+
+}  // namespace
+
+int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd) {
+    LOG_INFO("topology: %s", describe_topology(shared.topo).c_str());
     sigset_t sigs = waited_signals();
     pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by every worker
     signal(SIGPIPE, SIG_IGN);
@@ -89,17 +210,15 @@ int run_daemon(const Options& opts, model::Topology& topo, int ready_fd) {
         return 1;
     }
 
-    IommufdNode iommufd;
+    Startup startup;
+    IommufdNode iommufd(&shared);
     const std::string devpath = "/dev/" + opts.iommufd_node;
     cuse::NodeConfig cfg;
     cfg.devname = opts.iommufd_node;
     cfg.direct_memory = opts.direct_memory;
     cfg.on_ready = [&] {
         LOG_INFO("serving %s (iommufd ABI of Linux 6.12)", devpath.c_str());
-        sd_notifyf(0, "READY=1\nSTATUS=serving %s", devpath.c_str());
-        if (ready_fd >= 0) {
-            [[maybe_unused]] ssize_t n = ::write(ready_fd, "R", 1);
-        }
+        startup.node_ready();
     };
     std::string error;
     std::unique_ptr<cuse::CuseNode> node = cuse::CuseNode::create(cfg, iommufd, fd, error);
@@ -109,6 +228,7 @@ int run_daemon(const Options& opts, model::Topology& topo, int ready_fd) {
     }
 
     std::atomic<bool> node_failed{false};
+    std::vector<ServedDevice> devices;
     cuse::Loop loop;
     loop.on_node_exit([&](cuse::CuseNode& n) {
         if (!n.ready())
@@ -117,20 +237,39 @@ int run_daemon(const Options& opts, model::Topology& topo, int ready_fd) {
         else
             LOG_ERROR("the CUSE session of /dev/%s ended", n.devname().c_str());
         node_failed = true;
+        startup.node_failed();
         pthread_kill(main_thread, SIGUSR1);
     });
     loop.add(*node);
     loop.start(opts.threads);
 
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    if (!node_failed) LOG_INFO("%s, shutting down", strsignal(sig));
+    dev_t devt = 0;
+    bool up = startup.wait(1);
+    if (up && cuse_devt(opts.iommufd_node, devt)) {
+        LOG_ERROR("cannot find %s's device number in /sys/class/cuse", devpath.c_str());
+        up = false;
+    }
+    up = up && open_device_nodes(opts, shared, iommufd, devt, startup, loop, devices) &&
+         startup.wait(1 + devices.size());
+    if (up) {
+        sd_notifyf(0, "READY=1\nSTATUS=serving %s and %zu device nodes", devpath.c_str(),
+                   devices.size());
+        if (ready_fd >= 0) {
+            [[maybe_unused]] ssize_t n = ::write(ready_fd, "R", 1);
+        }
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        if (!node_failed) LOG_INFO("%s, shutting down", strsignal(sig));
+    } else if (!node_failed) {
+        LOG_ERROR("the nodes did not come up");
+    }
     sd_notify(0, "STOPPING=1");
     loop.stop();
     loop.join();
     write_stats(opts.stats_file, iommufd);
-    node.reset();  // closes the session: the kernel removes the node
-    return node_failed ? 1 : 0;
+    devices.clear();  // closes their sessions: the kernel removes the nodes
+    node.reset();
+    return up && !node_failed ? 0 : 1;
 }
 
 }  // namespace ioasid

@@ -15,7 +15,15 @@ struct Options {
     std::string stats_file;
     std::string sysfs_root = "/sys";
     std::string topology_file;  // empty: the built-in demo
+    // The device nodes' names under /dev, with one %u for the device's number.
+    std::string device_node_pattern = "vfio/device%u";
 };
+
+// Whether `name` is usable as a node name under /dev (no "..", not absolute).
+bool valid_node_name(const std::string& name);
+// Whether `pattern` is a node name with exactly one %u and no other '%'.
+bool valid_node_pattern(const std::string& pattern);
+std::string node_name(const std::string& pattern, unsigned index);
 
 // The host's devices from sysfs plus the emulated ones of the topology file
 // (or the built-in demo). False and a message when the file is unusable.
@@ -24,6 +32,6 @@ std::string describe_topology(const model::Topology& topo);
 
 // Runs until SIGTERM/SIGINT or a node fails; returns the exit status.
 // `ready_fd`, when >= 0, gets one byte once every node exists.
-int run_daemon(const Options& opts, model::Topology& topo, int ready_fd);
+int run_daemon(const Options& opts, model::SharedTopology& topology, int ready_fd);
 
 }  // namespace ioasid

@@ -16,7 +16,7 @@ namespace {
 
 // Forks into the background; the parent exits once the child is serving (0)
 // or has failed (1), so "ioasidd && use /dev/ioasid" works without a race.
-int daemonize_and_run(const ioasid::Options& opts, ioasid::model::Topology& topo) {
+int daemonize_and_run(const ioasid::Options& opts, ioasid::model::SharedTopology& topo) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC)) {
         perror("ioasidd: pipe");
@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
     app.add_option("--topology", opts.topology_file,
                    "JSON file of emulated devices and groups (default: a built-in demo with an "
                    "edu device and a group of two memory-BAR devices)");
+    app.add_option("--device-node-pattern", opts.device_node_pattern,
+                   "Names of the device nodes under /dev, %u numbering them "
+                   "('vfio/devices/vfio%u' gives the upstream names)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     ioasid::log::Level lvl;
@@ -78,14 +82,19 @@ int main(int argc, char** argv) {
         return 2;
     }
     ioasid::log::set_level(lvl);
-    if (opts.iommufd_node.empty() || opts.iommufd_node.find("..") != std::string::npos ||
-        opts.iommufd_node.front() == '/') {
+    if (!ioasid::valid_node_name(opts.iommufd_node)) {
         std::fprintf(stderr, "ioasidd: --iommufd-node wants a name under /dev, like 'ioasid'\n");
         return 2;
     }
-    ioasid::model::Topology topo;
+    if (!ioasid::valid_node_pattern(opts.device_node_pattern)) {
+        std::fprintf(stderr,
+                     "ioasidd: --device-node-pattern wants a name under /dev with one %%u, "
+                     "like 'vfio/device%%u'\n");
+        return 2;
+    }
+    ioasid::model::SharedTopology topo;
     std::string error;
-    if (!ioasid::build_topology(opts, topo, error)) {
+    if (!ioasid::build_topology(opts, topo.topo, error)) {
         std::fprintf(stderr, "ioasidd: %s\n", error.c_str());
         return 2;
     }
