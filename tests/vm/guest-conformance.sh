@@ -28,7 +28,7 @@ NOTIFY_SOCKET=/run/notify.sock "$daemon" -f --log-level warning \
     --stats-file "$results/stats-$tag.json" &
 direct=$!
 "$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory \
-    --stats-file "$results/stats-retry-$tag.json" &
+    --device-node-pattern vfio/retry-device%u --stats-file "$results/stats-retry-$tag.json" &
 retry=$!
 wait_node ioasid || status=1
 wait_node ioasid-retry || status=1
@@ -46,4 +46,7 @@ wait $retry; rc2=$?
 echo "daemon-exit direct=$rc1 retry=$rc2" > "$results/lifecycle-$tag.txt"
 [ -e /dev/ioasid ] && echo "node-left-behind /dev/ioasid" >> "$results/lifecycle-$tag.txt"
 uname -r > "$results/kernel-version-$tag.txt"
+
+# The device nodes, in the same VM.
+"$here/guest-devices.sh" "$build" "$results" "$tag" || status=1
 exit $status

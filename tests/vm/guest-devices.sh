@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs inside the test VM: the device nodes. ioasidd on its built-in demo
+# (edu as vfio/device0, the two-device group as device1 and device2) is
+# driven by the VMM-like client and the group-rules client; where the kernel
+# has the VFIO device cdev (the reference kernel, with QEMU's edu bound to
+# vfio-pci), the same VMM-like client runs against the real edu too.
+# Transcripts go to RESULTS/.
+#   guest-devices.sh BUILD RESULTS TAG
+set -u
+build=$1 results=$2 tag=$3
+status=0
+
+wait_node() {
+    i=0
+    while [ ! -c "$1" ]; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "guest: $1 did not appear"; return 1; }
+        sleep 0.1
+    done
+}
+
+# Both ioctl paths: process_vm_readv/writev, and the CUSE retry protocol.
+for mode in direct retry; do
+    opts= suffix=
+    [ $mode = retry ] && opts=--no-direct-memory suffix=-retry
+    "$build/daemon/ioasidd" -f --log-level info $opts > "$results/devices-daemon$suffix-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device2 || status=1
+    ls -l /dev/ioasid /dev/vfio/ > "$results/devices-nodes$suffix-$tag.txt" 2>&1
+    "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 \
+        > "$results/devices-ioasidd$suffix-$tag.txt" 2>&1 || status=1
+    "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
+        > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
+    kill -TERM $daemon
+    wait $daemon
+    echo "daemon-exit $?" > "$results/devices-lifecycle$suffix-$tag.txt"
+    [ -e /dev/vfio/device0 ] && echo "node-left-behind" >> "$results/devices-lifecycle$suffix-$tag.txt"
+done
+
+# The real edu through the kernel's own cdev, where there is one.
+edu=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -1)
+if [ -c /dev/iommu ] && [ -n "$edu" ]; then
+    echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+    cdev=$(ls -d "$(dirname "$edu")"/vfio-dev/vfio* 2>/dev/null | head -1)
+    if [ -n "$cdev" ] && wait_node "/dev/vfio/devices/$(basename "$cdev")"; then
+        "$build/tests/vfio-client" /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" \
+            > "$results/devices-kernel-$tag.txt" 2>&1 || status=1
+    else
+        echo "guest: the edu has no VFIO cdev" && status=1
+    fi
+fi
+exit $status
