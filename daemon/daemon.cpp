@@ -21,6 +21,7 @@
 #include "daemon/device_node.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
+#include "daemon/topology_watch.h"
 #include "devices/edu.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
@@ -197,6 +198,91 @@ bool open_device_nodes(const Options& opts, model::SharedTopology& shared, Iommu
 
 }  // namespace
 
+namespace {
+
+// Everything the daemon serves, in the order it must be torn down (members
+// go in reverse): the loop's workers first, then the device nodes, then
+// /dev/ioasid, whose contexts the devices may still hold.
+struct Served {
+    Startup startup;
+    std::unique_ptr<IommufdNode> iommufd;
+    std::unique_ptr<cuse::CuseNode> iommufd_node;
+    std::vector<ServedDevice> devices;
+    std::unique_ptr<TopologyWatch> watch;
+    cuse::Loop loop;
+    std::atomic<bool> node_failed{false};
+
+    ~Served() {
+        if (watch) watch->stop();
+        loop.stop();
+        loop.join();
+    }
+};
+
+bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Served& s) {
+    int fd = cuse::open_cuse_device();
+    if (fd < 0) {
+        LOG_ERROR("%s", describe_cuse_error(fd).c_str());
+        return false;
+    }
+    s.iommufd = std::make_unique<IommufdNode>(&shared);
+    cuse::NodeConfig cfg;
+    cfg.devname = opts.iommufd_node;
+    cfg.direct_memory = opts.direct_memory;
+    cfg.on_ready = [&s, name = opts.iommufd_node] {
+        LOG_INFO("serving /dev/%s (iommufd ABI of Linux 6.12)", name.c_str());
+        s.startup.node_ready();
+    };
+    std::string error;
+    s.iommufd_node = cuse::CuseNode::create(cfg, *s.iommufd, fd, error);
+    if (!s.iommufd_node) LOG_ERROR("%s", error.c_str());
+    return s.iommufd_node != nullptr;
+}
+
+// /dev/ioasid first: the device nodes take its major and their BIND asks it.
+bool bring_up(const Options& opts, model::SharedTopology& shared, Served& s) {
+    s.loop.add(*s.iommufd_node);
+    s.loop.start(opts.threads);
+    dev_t devt = 0;
+    if (!s.startup.wait(1)) return false;
+    if (cuse_devt(opts.iommufd_node, devt)) {
+        LOG_ERROR("cannot find /dev/%s's device number in /sys/class/cuse",
+                  opts.iommufd_node.c_str());
+        return false;
+    }
+    return open_device_nodes(opts, shared, *s.iommufd, devt, s.startup, s.loop, s.devices) &&
+           s.startup.wait(1 + s.devices.size());
+}
+
+// Uevents are followed on the real sysfs only: a fake tree's devices are
+// not the ones the kernel reports about.
+void watch_topology(const Options& opts, model::SharedTopology& shared, Served& s) {
+    if (opts.sysfs_root != "/sys") {
+        LOG_INFO("sysfs root %s is not /sys: uevents are not followed", opts.sysfs_root.c_str());
+        return;
+    }
+    s.watch = std::make_unique<TopologyWatch>(
+        opts.sysfs_root, shared, [&s, &shared](uint32_t group, const std::string& why) {
+            for (ServedDevice& d : s.devices) {
+                uint32_t g;
+                {
+                    std::lock_guard lock(shared.mutex);
+                    const model::PciDevice* dev = shared.topo.device(d.handler->address());
+                    g = dev ? dev->group : 0;
+                }
+                if (g == group) d.handler->revoke(why);
+            }
+        });
+    int rc = s.watch->start();
+    if (rc) {
+        LOG_WARN("cannot follow kernel uevents (%s): the topology stays as read at startup",
+                 std::strerror(-rc));
+        s.watch.reset();
+    }
+}
+
+}  // namespace
+
 int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd) {
     LOG_INFO("topology: %s", describe_topology(shared.topo).c_str());
     sigset_t sigs = waited_signals();
@@ -204,72 +290,38 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     signal(SIGPIPE, SIG_IGN);
     const pthread_t main_thread = pthread_self();
 
-    int fd = cuse::open_cuse_device();
-    if (fd < 0) {
-        LOG_ERROR("%s", describe_cuse_error(fd).c_str());
-        return 1;
-    }
-
-    Startup startup;
-    IommufdNode iommufd(&shared);
-    const std::string devpath = "/dev/" + opts.iommufd_node;
-    cuse::NodeConfig cfg;
-    cfg.devname = opts.iommufd_node;
-    cfg.direct_memory = opts.direct_memory;
-    cfg.on_ready = [&] {
-        LOG_INFO("serving %s (iommufd ABI of Linux 6.12)", devpath.c_str());
-        startup.node_ready();
-    };
-    std::string error;
-    std::unique_ptr<cuse::CuseNode> node = cuse::CuseNode::create(cfg, iommufd, fd, error);
-    if (!node) {
-        LOG_ERROR("%s", error.c_str());
-        return 1;
-    }
-
-    std::atomic<bool> node_failed{false};
-    std::vector<ServedDevice> devices;
-    cuse::Loop loop;
-    loop.on_node_exit([&](cuse::CuseNode& n) {
+    Served s;
+    if (!open_iommufd_node(opts, shared, s)) return 1;
+    s.loop.on_node_exit([&s, main_thread](cuse::CuseNode& n) {
         if (!n.ready())
             LOG_ERROR("the kernel refused /dev/%s (is the name already taken?)",
                       n.devname().c_str());
         else
             LOG_ERROR("the CUSE session of /dev/%s ended", n.devname().c_str());
-        node_failed = true;
-        startup.node_failed();
+        s.node_failed = true;
+        s.startup.node_failed();
         pthread_kill(main_thread, SIGUSR1);
     });
-    loop.add(*node);
-    loop.start(opts.threads);
-
-    dev_t devt = 0;
-    bool up = startup.wait(1);
-    if (up && cuse_devt(opts.iommufd_node, devt)) {
-        LOG_ERROR("cannot find %s's device number in /sys/class/cuse", devpath.c_str());
-        up = false;
-    }
-    up = up && open_device_nodes(opts, shared, iommufd, devt, startup, loop, devices) &&
-         startup.wait(1 + devices.size());
+    const bool up = bring_up(opts, shared, s);
     if (up) {
-        sd_notifyf(0, "READY=1\nSTATUS=serving %s and %zu device nodes", devpath.c_str(),
-                   devices.size());
+        watch_topology(opts, shared, s);
+        sd_notifyf(0, "READY=1\nSTATUS=serving /dev/%s and %zu device nodes",
+                   opts.iommufd_node.c_str(), s.devices.size());
         if (ready_fd >= 0) {
             [[maybe_unused]] ssize_t n = ::write(ready_fd, "R", 1);
         }
         int sig = 0;
         sigwait(&sigs, &sig);
-        if (!node_failed) LOG_INFO("%s, shutting down", strsignal(sig));
-    } else if (!node_failed) {
+        if (!s.node_failed) LOG_INFO("%s, shutting down", strsignal(sig));
+    } else if (!s.node_failed) {
         LOG_ERROR("the nodes did not come up");
     }
     sd_notify(0, "STOPPING=1");
-    loop.stop();
-    loop.join();
-    write_stats(opts.stats_file, iommufd);
-    devices.clear();  // closes their sessions: the kernel removes the nodes
-    node.reset();
-    return up && !node_failed ? 0 : 1;
+    if (s.watch) s.watch->stop();
+    s.loop.stop();
+    s.loop.join();
+    write_stats(opts.stats_file, *s.iommufd);
+    return up && !s.node_failed ? 0 : 1;
 }
 
 }  // namespace ioasid

@@ -29,6 +29,11 @@ class DeviceNode::File final : public dispatch::DeviceBackend {
     devices::EmulatedPci& device() override { return *node_.device_; }
     const devices::EventfdResolver& eventfds() override { return resolver_; }
 
+    void revoke() {
+        unbind();
+        revoked_ = true;
+    }
+    bool revoked() const { return revoked_; }
     model::Context* context() const { return iommufd_ ? &iommufd_->ctx : nullptr; }
     uint32_t dev_id() const { return dev_id_; }
 
@@ -36,6 +41,7 @@ class DeviceNode::File final : public dispatch::DeviceBackend {
     DeviceNode& node_;
     std::shared_ptr<IommufdFile> iommufd_;
     uint32_t dev_id_ = 0;
+    bool revoked_ = false;
     std::function<uint32_t()> tgid_;
 
     uint32_t caller_tgid() const { return tgid_ ? tgid_() : 0; }
@@ -184,6 +190,7 @@ int DeviceNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMem
                       dispatch::Caller& caller) {
     auto& f = *reinterpret_cast<File*>(fh);
     std::lock_guard lock(mutex_);
+    if (f.revoked()) return -ENODEV;
     f.begin_call(caller);
     return dispatch::vfio_device_ioctl(f, cmd, arg, mem);
 }
@@ -192,7 +199,16 @@ dispatch::Footprint DeviceNode::footprint(uint64_t fh, uint32_t cmd, uint64_t ar
                                           dispatch::UserMemory& known) {
     auto& f = *reinterpret_cast<File*>(fh);
     std::lock_guard lock(mutex_);
+    if (f.revoked()) return {};
     return dispatch::vfio_device_footprint(f, cmd, arg, known);
+}
+
+void DeviceNode::revoke(const std::string& why) {
+    std::lock_guard lock(mutex_);
+    for (auto& [fh, f] : files_) {
+        if (f->bound()) LOG_WARN("%s: revoked from its client: %s", address_.c_str(), why.c_str());
+        f->revoke();
+    }
 }
 
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {

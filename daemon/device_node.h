@@ -36,6 +36,10 @@ class DeviceNode final : public cuse::NodeHandler {
     void completed(const cuse::IoctlRecord& rec) override;
 
     const std::string& address() const { return address_; }
+    // The device is no longer the client's to use (its group stopped being
+    // viable, or it went away): every open file is unbound, its DMA and
+    // interrupts stop, and its next command fails with ENODEV.
+    void revoke(const std::string& why);
 
   private:
     class File;

@@ -51,7 +51,26 @@ model::PciDevice parse_device(const json& j, uint32_t group) {
     return d;
 }
 
+// "join": emulated devices put into a group the host already has (from
+// sysfs): the group keeps its host devices, reserved regions and aperture,
+// and is viable only while the host's drivers allow it.
+void join_group(const json& g, model::Topology& topo) {
+    if (!g.contains("id")) throw std::runtime_error("join needs the id of a host group");
+    const auto id = static_cast<uint32_t>(number(g.at("id"), "id"));
+    if (!topo.group(id))
+        throw std::runtime_error("no host group " + std::to_string(id) + " to join");
+    if (g.contains("reserved") || g.contains("aperture_bits"))
+        throw std::runtime_error("a joined group keeps the host's reserved regions and aperture");
+    for (const json& d : g.at("devices")) {
+        model::PciDevice dev = parse_device(d, id);
+        if (dev.model.empty()) throw std::runtime_error("only emulated devices can join");
+        if (topo.add_device(dev))
+            throw std::runtime_error("device " + dev.address + " already exists");
+    }
+}
+
 void parse_group(const json& g, model::Topology& topo, uint32_t& next_id) {
+    if (g.value("join", false)) return join_group(g, topo);
     uint32_t id = g.contains("id") ? static_cast<uint32_t>(number(g.at("id"), "id"))
                                    : topo.free_group_id(next_id);
     if (topo.group(id)) throw std::runtime_error("group " + std::to_string(id) + " already exists");

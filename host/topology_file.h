@@ -13,8 +13,10 @@
 //         "class": "0x020000", "driver": "e1000e"}]}]}
 //
 // A device without "model" is not served: it stands for a host device with
-// a driver, to build groups that are not viable. Numbers may be JSON numbers
-// or strings with a 0x prefix.
+// a driver, to build groups that are not viable. A group with "join": true
+// and the "id" of a host group (from sysfs) adds emulated devices to it;
+// they are then viable only while the host's drivers allow. Numbers may be
+// JSON numbers or strings with a 0x prefix.
 #pragma once
 
 #include <string>

@@ -125,3 +125,108 @@ TEST_CASE("topology file: groups, models and stand-in host devices", "[host]") {
                                  topo, err));
     CHECK(err == "group #0: bar_size must be a power of two from 4 KiB to 1 GiB");
 }
+
+// ---- uevents ----
+#include "host/uevent.h"
+
+namespace {
+
+std::string kernel_message(const std::string& action, const std::string& addr,
+                           const std::string& extra = "") {
+    std::string devpath = "/devices/pci0000:00/0000:00:1c.0/" + addr;
+    std::string m = action + "@" + devpath + '\0' + "ACTION=" + action + '\0' +
+                    "DEVPATH=" + devpath + '\0' + "SUBSYSTEM=pci" + '\0' + extra +
+                    "PCI_SLOT_NAME=" + addr + '\0' + "SEQNUM=4242" + '\0';
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("uevent: kernel messages parse, others do not", "[host][uevent]") {
+    host::Uevent ev;
+    REQUIRE(host::parse_uevent(kernel_message("bind", "0000:01:00.1", "DRIVER=e1000e\0"), ev));
+    CHECK(ev.action == "bind");
+    CHECK(ev.subsystem == "pci");
+    CHECK(ev.address == "0000:01:00.1");
+    std::string udev("libudev\0\xfe\xed\xca\xfe", 12);
+    CHECK_FALSE(host::parse_uevent(udev, ev));
+    CHECK_FALSE(host::parse_uevent(std::string("add@/devices/x"), ev));  // no terminator
+    // Without PCI_SLOT_NAME the address is DEVPATH's last part.
+    std::string m = std::string("unbind@/devices/p/0000:05:00.0") + '\0' + "ACTION=unbind" + '\0' +
+                    "DEVPATH=/devices/p/0000:05:00.0" + '\0';
+    REQUIRE(host::parse_uevent(m, ev));
+    CHECK(ev.address == "0000:05:00.0");
+}
+
+TEST_CASE("uevent: bind, unbind, add and remove update viability", "[host][uevent]") {
+    FakeSysfs s;
+    s.device("0000:01:00.0", "0x8086", "0x10d3", "0x020000", 4, "vfio-pci");
+    s.device("0000:01:00.1", "0x8086", "0x10d3", "0x020000", 4, nullptr);
+    model::Topology topo;
+    std::vector<std::string> notes;
+    host::scan_sysfs(s.root, topo, notes);
+    std::string error;
+    REQUIRE(host::load_topology_json(
+        R"({"groups": [{"join": true, "id": 4, "devices": [{"address": "fffe:00:09.0", "model": "membar"}]}]})",
+        topo, error));
+    REQUIRE(topo.viable(4));
+
+    auto apply = [&](const std::string& action, const std::string& addr) {
+        host::Uevent ev;
+        REQUIRE(host::parse_uevent(kernel_message(action, addr), ev));
+        host::TopologyChange c;
+        bool changed = host::apply_uevent(s.root, ev, topo, c);
+        return std::make_pair(changed, c);
+    };
+    // The driver is read back from sysfs: a bind to e1000e makes it not viable.
+    s.bind("0000:01:00.1", "e1000e");
+    auto [changed, c] = apply("bind", "0000:01:00.1");
+    CHECK(changed);
+    CHECK(c.group == 4);
+    CHECK(c.lost_viability());
+    CHECK(topo.blocking_devices(4) == 1);
+    CHECK_FALSE(apply("bind", "0000:01:00.1").first);  // a repeated event changes nothing
+
+    fs::remove(s.root / "bus/pci/devices/0000:01:00.1/driver");
+    auto [changed2, c2] = apply("unbind", "0000:01:00.1");
+    CHECK(changed2);
+    CHECK(c2.now_viable);
+
+    s.device("0000:01:00.2", "0x8086", "0x10d3", "0x020000", 4, "e1000e");
+    auto [added, c3] = apply("add", "0000:01:00.2");
+    CHECK(added);
+    CHECK(c3.lost_viability());
+    fs::remove_all(s.root / "bus/pci/devices/0000:01:00.2");
+    auto [removed, c4] = apply("remove", "0000:01:00.2");
+    CHECK(removed);
+    CHECK(c4.now_viable);
+    CHECK(topo.device("0000:01:00.2") == nullptr);
+
+    // Host events never touch an emulated device.
+    CHECK_FALSE(apply("remove", "fffe:00:09.0").first);
+    CHECK(topo.device("fffe:00:09.0") != nullptr);
+}
+
+TEST_CASE("uevent: a resync after lost events finds every change", "[host][uevent]") {
+    FakeSysfs s;
+    s.device("0000:01:00.0", "0x8086", "0x10d3", "0x020000", 4, "vfio-pci");
+    model::Topology topo;
+    std::vector<std::string> notes;
+    host::scan_sysfs(s.root, topo, notes);
+    s.bind("0000:01:00.0", "e1000e");
+    s.device("0000:02:00.0", "0x8086", "0x10d3", "0x020000", 5, nullptr);
+    auto changes = host::resync_from_sysfs(s.root, topo);
+    CHECK(changes.size() == 2);
+    CHECK(topo.device("0000:01:00.0")->driver == "e1000e");
+    CHECK(topo.device("0000:02:00.0") != nullptr);
+    CHECK(host::resync_from_sysfs(s.root, topo).empty());
+}
+
+TEST_CASE("topology files: joining a host group", "[host]") {
+    model::Topology topo;
+    std::string error;
+    CHECK_FALSE(host::load_topology_json(
+        R"({"groups": [{"join": true, "id": 9, "devices": [{"address": "fffe:00:09.0", "model": "membar"}]}]})",
+        topo, error));
+    CHECK(error.find("no host group 9") != std::string::npos);
+}

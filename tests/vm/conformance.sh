@@ -75,6 +75,9 @@ for tag in ref deb61 retry-ref retry-deb61; do
     check "ioasidd on $tag: exits 0 with device nodes and removes them" \
         grep -qx "daemon-exit 0" "$results/devices-lifecycle-$tag.txt"
 done
+check "ioasidd on ref: driver binds (uevents) make a group viable, then revoke its bound device (ENODEV)" \
+    same "$here/expected/vfio-revoke.txt" "$results/revoke-ref.txt"
+[ -s "$results/diff-revoke-ref.txt" ] && head -40 "$results/diff-revoke-ref.txt"
 echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

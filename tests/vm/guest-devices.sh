@@ -37,6 +37,27 @@ for mode in direct retry; do
     [ -e /dev/vfio/device0 ] && echo "node-left-behind" >> "$results/devices-lifecycle$suffix-$tag.txt"
 done
 
+# Revocation: an emulated device joins the host group of the ICH9 SMBus;
+# real driver unbinds and binds (kernel uevents) make the group viable and
+# not viable under a bound client. Where the kernel binds drivers to that
+# group at boot (the reference kernel: ahci, i2c-i801).
+smbus=/sys/bus/pci/devices/0000:00:1f.3
+if [ -e "$smbus/driver" ]; then
+    g=$(basename "$(readlink "$smbus/iommu_group")")
+    topo=/run/revoke-topology.json
+    echo "{\"groups\": [{\"join\": true, \"id\": $g, \"devices\": [{\"address\": \"fffe:00:05.0\", \"model\": \"membar\"}]}]}" > "$topo"
+    "$build/daemon/ioasidd" -f --log-level info --topology "$topo" \
+        > "$results/revoke-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device0 || status=1
+    unblock="for d in /sys/kernel/iommu_groups/$g/devices/*; do [ -e \$d/driver ] && echo \$(basename \$d) > \$d/driver/unbind; done; true"
+    block="echo 0000:00:1f.3 > /sys/bus/pci/drivers/i801_smbus/bind"
+    "$build/tests/vfio-revoke" /dev/ioasid /dev/vfio/device0 "$g" "$unblock" "$block" \
+        > "$results/revoke-$tag.txt" 2>&1 || status=1
+    kill -TERM $daemon
+    wait $daemon
+fi
+
 # The real edu through the kernel's own cdev, where there is one.
 edu=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -1)
 if [ -c /dev/iommu ] && [ -n "$edu" ]; then

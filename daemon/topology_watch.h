@@ -1,0 +1,45 @@
+// Keeps the topology current from the kernel's uevents, on a thread of its
+// own, and tells the daemon when a group stops being viable so that the
+// nodes of its devices can be revoked.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "host/uevent_monitor.h"
+#include "host/unique_fd.h"
+#include "model/topology.h"
+
+namespace ioasid {
+
+class TopologyWatch {
+  public:
+    // Called without the topology's lock held.
+    using LostViability = std::function<void(uint32_t group, const std::string& why)>;
+
+    TopologyWatch(std::string sysfs, model::SharedTopology& topology, LostViability lost);
+    ~TopologyWatch();
+    TopologyWatch(const TopologyWatch&) = delete;
+    TopologyWatch& operator=(const TopologyWatch&) = delete;
+
+    // Subscribes, catches up with what changed since the topology was read,
+    // and follows from then on. -errno when the host has no uevents for us.
+    int start();
+    void stop();
+
+  private:
+    const std::string sysfs_;
+    model::SharedTopology& topology_;
+    LostViability lost_;
+    host::UeventMonitor monitor_;
+    host::UniqueFd wake_;
+    std::thread thread_;
+
+    void run();
+    void resync();
+    void report(const host::TopologyChange& change, const char* action);
+};
+
+}  // namespace ioasid
