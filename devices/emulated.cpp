@@ -212,7 +212,26 @@ int EmulatedPci::reset() {
     return 0;
 }
 
+int EmulatedPci::low_power_entry(std::shared_ptr<IrqSignal> wake) {
+    if (low_power_) return -EINVAL;
+    low_power_ = true;
+    wake_ = std::move(wake);
+    return 0;
+}
+
+void EmulatedPci::low_power_exit() {
+    low_power_ = false;
+    wake_.reset();
+}
+
+void EmulatedPci::resume() {
+    if (!low_power_ || !wake_) return;
+    wake_->signal();
+    low_power_exit();
+}
+
 void EmulatedPci::quiesce() {
+    low_power_exit();
     irqs_.disable_all();
     init_config();
     device_reset();

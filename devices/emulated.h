@@ -71,6 +71,16 @@ class EmulatedPci {
     // interrupts and DMA, as vfio-pci's close does.
     void quiesce();
 
+    // vfio-pci's runtime low power (VFIO_DEVICE_FEATURE_LOW_POWER_*): -EINVAL
+    // when already in it. The device suspends as soon as it enters; the next
+    // access resumes it and, when `wake` is given, signals it and leaves low
+    // power for good (vfio_pci_core_runtime_resume()).
+    int low_power_entry(std::shared_ptr<IrqSignal> wake);
+    void low_power_exit();
+    bool low_power() const { return low_power_; }
+    // Any access to the device (an ioctl, a region access).
+    void resume();
+
     void set_dma(DmaPort* dma) { dma_ = dma; }
     uint64_t dma_faults() const { return dma_faults_; }
 
@@ -99,6 +109,8 @@ class EmulatedPci {
     uint32_t bar0_ = 0;  // what the user wrote to BAR0, before masking
     DmaPort* dma_ = nullptr;
     uint64_t dma_faults_ = 0;
+    bool low_power_ = false;
+    std::shared_ptr<IrqSignal> wake_;
 
     void init_config();
     uint32_t config_dword(uint64_t off) const;

@@ -148,22 +148,34 @@ int PciIrqs::msi_trigger(Type type, uint32_t flags, uint32_t start, uint32_t n, 
     return 0;
 }
 
+// vfio_pci_set_ctx_trigger_single(): DATA_NONE needs a trigger to loop back
+// to or drop, an eventfd of -1 drops it, one below -1 is EINVAL.
 int PciIrqs::req_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint8_t* data,
                          const EventfdResolver& resolve) {
     if (start != 0 || n > 1) return -EINVAL;
-    if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
-        if (!n) return -EINVAL;
-        std::shared_ptr<IrqSignal> trigger;
-        int rc = eventfd_at(data, 0, resolve, trigger);
-        if (rc) return rc;
-        req_ = std::move(trigger);
+    if (flags & VFIO_IRQ_SET_DATA_NONE) {
+        if (!req_) return -EINVAL;
+        if (n)
+            req_->signal();
+        else
+            req_.reset();
         return 0;
     }
-    if (!n) {
+    if (!n) return -EINVAL;
+    if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+        if (data[0] && req_) req_->signal();
+        return 0;
+    }
+    const int32_t fd = fd_at(data, 0);
+    if (fd == -1) {
         req_.reset();
         return 0;
     }
-    if (req_ && wanted(flags, data, 0)) req_->signal();
+    if (fd < -1) return -EINVAL;
+    std::shared_ptr<IrqSignal> trigger;
+    int rc = resolve(fd, trigger);
+    if (rc) return rc;
+    req_ = std::move(trigger);
     return 0;
 }
 

@@ -52,19 +52,60 @@ int do_detach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     return 0;
 }
 
-// vfio_ioctl_device_feature(): no migration, no DMA logging, and none of
-// vfio-pci's own features (low power, VF token) on an emulated device.
-int do_feature(DeviceBackend&, uint64_t arg, UserMemory& mem) {
-    vfio_device_feature f;
-    if (mem.read(arg, &f, MINSZ(vfio_device_feature, flags))) return -EFAULT;
-    if (f.argsz < MINSZ(vfio_device_feature, flags)) return -EINVAL;
+// vfio_check_feature(): 1 to go on, 0 for a PROBE that is answered, or
+// -EINVAL. `argsz` counts the feature's data only.
+int check_feature(uint32_t flags, uint64_t argsz, uint32_t supported_ops, uint64_t minsz) {
+    if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~supported_ops)
+        return -EINVAL;
+    if (flags & VFIO_DEVICE_FEATURE_PROBE) return 0;
+    if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET))) return -EINVAL;
+    return argsz < minsz ? -EINVAL : 1;
+}
+
+constexpr uint64_t kFeatureData = MINSZ(vfio_device_feature, flags);
+
+// vfio_ioctl_device_feature()'s own checks, before any feature's.
+bool feature_header_ok(const vfio_device_feature& f) {
     constexpr uint32_t known = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
                                VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE;
-    if (f.flags & ~known) return -EINVAL;
-    if (!(f.flags & VFIO_DEVICE_FEATURE_PROBE) && (f.flags & VFIO_DEVICE_FEATURE_SET) &&
-        (f.flags & VFIO_DEVICE_FEATURE_GET))
-        return -EINVAL;
-    return -ENOTTY;
+    const bool get_and_set =
+        (f.flags & VFIO_DEVICE_FEATURE_SET) && (f.flags & VFIO_DEVICE_FEATURE_GET);
+    return f.argsz >= kFeatureData && !(f.flags & ~known) &&
+           ((f.flags & VFIO_DEVICE_FEATURE_PROBE) || !get_and_set);
+}
+
+int low_power_with_wakeup(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_low_power_entry_with_wakeup entry;
+    if (mem.read(arg + kFeatureData, &entry, sizeof(entry))) return -EFAULT;
+    if (entry.wakeup_eventfd < 0) return -EINVAL;
+    std::shared_ptr<devices::IrqSignal> wake;
+    int rc = be.eventfds()(entry.wakeup_eventfd, wake);
+    return rc ? rc : be.device().low_power_entry(std::move(wake));
+}
+
+// vfio_ioctl_device_feature() of a vfio-pci device without migration, DMA
+// logging or a VF token: vfio-pci's runtime low power is all it has.
+int do_feature(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    vfio_device_feature f;
+    if (mem.read(arg, &f, kFeatureData)) return -EFAULT;
+    if (!feature_header_ok(f)) return -EINVAL;
+    const uint64_t data_size = f.argsz - kFeatureData;
+    int rc;
+    switch (f.flags & VFIO_DEVICE_FEATURE_MASK) {
+        case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY:
+            rc = check_feature(f.flags, data_size, VFIO_DEVICE_FEATURE_SET, 0);
+            return rc != 1 ? rc : be.device().low_power_entry(nullptr);
+        case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
+            rc = check_feature(f.flags, data_size, VFIO_DEVICE_FEATURE_SET,
+                               sizeof(vfio_device_low_power_entry_with_wakeup));
+            return rc != 1 ? rc : low_power_with_wakeup(be, arg, mem);
+        case VFIO_DEVICE_FEATURE_LOW_POWER_EXIT:
+            rc = check_feature(f.flags, data_size, VFIO_DEVICE_FEATURE_SET, 0);
+            if (rc == 1) be.device().low_power_exit();
+            return rc == 1 ? 0 : rc;
+        default:
+            return -ENOTTY;
+    }
 }
 
 int do_get_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
@@ -227,6 +268,8 @@ const DeviceOp* lookup(uint32_t cmd) {
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
+    // The runtime-PM wrapper of every device ioctl resumes the device.
+    if (be.bound()) be.device().resume();
     const DeviceOp* op = lookup(cmd);
     return op ? op->run(be, arg, mem) : -ENOTTY;
 }
@@ -248,6 +291,17 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
         case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
             fp.out.push_back({arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), 4});
             break;
+        case VFIO_DEVICE_FEATURE: {
+            vfio_device_feature f;
+            std::memcpy(&f, buf, kFeatureData);
+            constexpr uint64_t entry = sizeof(vfio_device_low_power_entry_with_wakeup);
+            if (feature_header_ok(f) &&
+                (f.flags & VFIO_DEVICE_FEATURE_MASK) ==
+                    VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP &&
+                check_feature(f.flags, f.argsz - kFeatureData, VFIO_DEVICE_FEATURE_SET, entry) == 1)
+                fp.in.push_back({arg + kFeatureData, entry});
+            break;
+        }
         case VFIO_DEVICE_GET_INFO:
             fp.out.push_back({arg, std::min<uint64_t>(argsz, sizeof(vfio_device_info))});
             break;

@@ -1,5 +1,6 @@
 // The device node's commands against an emulated edu, as a VMM drives it:
 // bind, attach, map, program a DMA through the region ioctl, get the IRQ.
+#include <array>
 #include <catch2/catch.hpp>
 #include <cerrno>
 
@@ -296,6 +297,60 @@ TEST_CASE("INTx is automasked and fires again on unmask while asserted", "[devic
     CHECK(intx->count == 3);
     REQUIRE(v.set_irqs(VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, 0, 0, 0) == 0);
     CHECK_FALSE(v.be.edu.irqs().intx_enabled());
+}
+
+TEST_CASE("REQ: DATA_NONE needs a trigger, -1 drops it, below -1 is EINVAL", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    auto req = std::make_shared<Counter>();
+    v.be.fds[8] = req;
+    constexpr uint32_t kReq = VFIO_PCI_REQ_IRQ_INDEX;
+    constexpr uint32_t kNone = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+    constexpr uint32_t kFd = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    CHECK(v.set_irqs(kNone, kReq, 0, 1) == -EINVAL);  // measured on the real edu too
+    CHECK(v.set_irqs(kNone, kReq, 0, 0) == -EINVAL);
+    CHECK(v.set_irqs(kFd, kReq, 0, 1, {-2}) == -EINVAL);
+    REQUIRE(v.set_irqs(kFd, kReq, 0, 1, {8}) == 0);
+    REQUIRE(v.set_irqs(kNone, kReq, 0, 1) == 0);
+    CHECK(req->count == 1);
+    REQUIRE(v.set_irqs(kFd, kReq, 0, 1, {-1}) == 0);
+    CHECK(v.set_irqs(kNone, kReq, 0, 1) == -EINVAL);
+    CHECK(req->count == 1);
+}
+
+TEST_CASE("FEATURE: vfio-pci's runtime low power, PROBE answered honestly", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    auto feature = [&](uint32_t flags, int32_t wake_fd = -1) {
+        // The header, then the wakeup entry as the feature's data.
+        std::array<uint32_t, 4> f{16, flags, static_cast<uint32_t>(wake_fd), 0};
+        return v.ioctl(VFIO_DEVICE_FEATURE, f);
+    };
+    constexpr uint32_t kProbe = VFIO_DEVICE_FEATURE_PROBE;
+    constexpr uint32_t kSet = VFIO_DEVICE_FEATURE_SET;
+    CHECK(feature(VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY | kProbe | kSet) == 0);
+    CHECK(feature(VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY | kProbe | VFIO_DEVICE_FEATURE_GET) ==
+          -EINVAL);
+    CHECK(feature(VFIO_DEVICE_FEATURE_MIGRATION | kProbe | kSet) == -ENOTTY);
+    REQUIRE(feature(VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY | kSet) == 0);
+    CHECK(v.be.edu.low_power());
+    CHECK(feature(VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY | kSet) == -EINVAL);
+    REQUIRE(feature(VFIO_DEVICE_FEATURE_LOW_POWER_EXIT | kSet) == 0);
+    CHECK_FALSE(v.be.edu.low_power());
+
+    auto wake = std::make_shared<Counter>();
+    v.be.fds[9] = wake;
+    const uint32_t with_wakeup = VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP | kSet;
+    CHECK(feature(with_wakeup, -1) == -EINVAL);
+    CHECK(feature(with_wakeup, 10) == -EBADF);
+    REQUIRE(feature(with_wakeup, 9) == 0);
+    CHECK(wake->count == 0);
+    vfio_device_info info{sizeof(info), 0, 0, 0, 0, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_GET_INFO, info) == 0);  // the access resumes the device
+    CHECK(wake->count == 1);
+    CHECK_FALSE(v.be.edu.low_power());
 }
 
 TEST_CASE("REGION_RW's footprint asks for the data only when the handler would use it",

@@ -169,6 +169,74 @@ static int set_irqs(int dev, uint32_t index, uint32_t count, int32_t fd) {
     return call(dev, VFIO_DEVICE_SET_IRQS, &s);
 }
 
+static int set_irqs_flags(int dev, uint32_t flags, uint32_t index, uint32_t start, uint32_t count) {
+    struct vfio_irq_set s = {
+        .argsz = sizeof(s), .flags = flags, .index = index, .start = start, .count = count};
+    return call(dev, VFIO_DEVICE_SET_IRQS, &s);
+}
+
+/* With MSI on: loopback triggers, INTx refused, masking MSI refused. */
+static void irq_loopback(int dev, int efd) {
+    const uint32_t none_trigger = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+    int rc = set_irqs_flags(dev, none_trigger, VFIO_PCI_MSI_IRQ_INDEX, 0, 1);
+    printf("irq.msi-loopback: SET_IRQS -> %s irq=%d\n", err_name(rc), wait_irq(efd, 1000));
+    rc = set_irqs_flags(dev, none_trigger, VFIO_PCI_INTX_IRQ_INDEX, 0, 1);
+    printf("irq.intx-while-msi: SET_IRQS -> %s\n", err_name(rc));
+    rc = set_irqs_flags(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
+                        VFIO_PCI_MSI_IRQ_INDEX, 0, 1);
+    printf("irq.msi-mask: SET_IRQS -> %s\n", err_name(rc));
+    rc = set_irqs_flags(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
+                        VFIO_PCI_INTX_IRQ_INDEX, 0, 1);
+    printf("irq.intx-unmask: SET_IRQS -> %s\n", err_name(rc));
+    rc = set_irqs_flags(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+                        VFIO_PCI_REQ_IRQ_INDEX, 0, 1);
+    printf("irq.req-none-trigger: SET_IRQS -> %s\n", err_name(rc));
+}
+
+/* FEATURE PROBE of every feature number 6.12 defines, RESET. */
+static void features_and_reset(int dev) {
+    printf("features:");
+    for (uint32_t f = 0; f <= 11; f++) {
+        struct vfio_device_feature fe = {
+            .argsz = sizeof(fe), .flags = f | VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET};
+        printf(" %u=%s", f, err_name(call(dev, VFIO_DEVICE_FEATURE, &fe)));
+    }
+    printf("\n");
+    struct vfio_device_feature bad = {.argsz = sizeof(bad),
+                                      .flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET};
+    printf("feature.get-and-set: FEATURE -> %s\n", err_name(call(dev, VFIO_DEVICE_FEATURE, &bad)));
+    printf("reset: RESET -> %s\n", err_name(ioctl(dev, VFIO_DEVICE_RESET) < 0 ? -errno : 0));
+}
+
+static int feature_set(int dev, uint32_t feature, int32_t wake_fd) {
+    union {
+        struct vfio_device_feature hdr;
+        unsigned char bytes[sizeof(struct vfio_device_feature) +
+                            sizeof(struct vfio_device_low_power_entry_with_wakeup)];
+    } f;
+    struct vfio_device_low_power_entry_with_wakeup entry = {.wakeup_eventfd = wake_fd};
+    f.hdr = (struct vfio_device_feature){.argsz = sizeof(f),
+                                         .flags = feature | VFIO_DEVICE_FEATURE_SET};
+    memcpy(f.bytes + sizeof(f.hdr), &entry, sizeof(entry));
+    return call(dev, VFIO_DEVICE_FEATURE, &f);
+}
+
+/* vfio-pci's runtime low power: entry, entry again, exit; with a wakeup
+ * eventfd, the next ioctl resumes the device and signals it. */
+static void low_power(int dev) {
+    printf("lowpower.entry: %s\n", err_name(feature_set(dev, 3, -1)));
+    printf("lowpower.entry-again: %s\n", err_name(feature_set(dev, 3, -1)));
+    printf("lowpower.exit: %s\n", err_name(feature_set(dev, 5, -1)));
+    printf("lowpower.wakeup-badfd: %s\n", err_name(feature_set(dev, 4, -1)));
+    int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    printf("lowpower.wakeup-entry: %s\n", err_name(feature_set(dev, 4, wake)));
+    struct vfio_device_info info = {.argsz = sizeof(info)};
+    int rc = call(dev, VFIO_DEVICE_GET_INFO, &info);
+    printf("lowpower.access: GET_INFO -> %s woke=%d\n", err_name(rc), wait_irq(wake, 2000));
+    printf("lowpower.exit-after-wake: %s\n", err_name(feature_set(dev, 5, -1)));
+    close(wake);
+}
+
 /* A failed SET_IRQS unwinds what it set, so the bad ones come first. */
 static void set_msi(int dev, int efd) {
     const uint32_t msi = VFIO_PCI_MSI_IRQ_INDEX;
@@ -219,7 +287,10 @@ int main(int argc, char** argv) {
     edu_basics(dev);
     int efd = eventfd(0, EFD_CLOEXEC);
     set_msi(dev, efd);
+    irq_loopback(dev, efd);
     dma_round_trip(dev, iommufd, ioas, buf, efd);
+    features_and_reset(dev);
+    low_power(dev);
 
     struct vfio_device_detach_iommufd_pt dt = {.argsz = sizeof(dt)};
     printf("detach: DETACH -> %s\n", err_name(call(dev, VFIO_DEVICE_DETACH_IOMMUFD_PT, &dt)));

@@ -174,6 +174,11 @@ struct vfio_device_feature {
 #define VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY 3
 #define VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP 4
 #define VFIO_DEVICE_FEATURE_LOW_POWER_EXIT 5
+/* The data of LOW_POWER_ENTRY_WITH_WAKEUP. */
+struct vfio_device_low_power_entry_with_wakeup {
+    __s32 wakeup_eventfd;
+    __u32 reserved;
+};
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_START 6
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP 7
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT 8
