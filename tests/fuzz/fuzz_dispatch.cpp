@@ -13,9 +13,8 @@
 #include <cstring>
 #include <vector>
 
-#include "cuse/region_memory.h"
-#include "cuse/retry_plan.h"
 #include "dispatch/iommufd.h"
+#include "fuzz/retry_replay.h"
 #include "ioasid/iommufd.h"
 #include "unit/fake_memory.h"
 
@@ -38,48 +37,16 @@ struct Memory : test::FakeMemory {
     std::vector<uint8_t>& a() { return region(kArrayAt); }
 };
 
-// The kernel's fs/fuse/ioctl.c with cuse/node.cpp's use of the retry plan,
-// minus the socket. Returns false when the kernel's own copy-in faulted
-// (then the daemon never sees the command and the caller gets EFAULT).
 bool via_retry(model::Context& ctx, uint32_t cmd, uint64_t arg, Memory& mem,
                dispatch::Caller& caller, int& rc) {
-    auto footprint = [&](dispatch::UserMemory& known) {
-        return dispatch::iommufd_footprint(ctx, cmd, arg, known);
-    };
-    std::vector<uint8_t> in;
-    uint64_t out_size = 0;
-    for (int round = 0; round < 16; ++round) {
-        cuse::RetryPlan plan = cuse::plan_retry(footprint, in.data(), in.size(), out_size);
-        if (plan.action == cuse::RetryPlan::Action::Fail) abort();
-        if (plan.action == cuse::RetryPlan::Action::Ask) {
-            if (!cuse::fits_one_retry(plan.footprint)) {
-                rc = -ENOMEM;
-                return true;
-            }
-            in.clear();
-            out_size = 0;
-            for (auto& r : plan.footprint.in) {
-                std::vector<uint8_t> chunk(r.len);
-                if (mem.read(r.addr, chunk.data(), r.len)) return false;
-                in.insert(in.end(), chunk.begin(), chunk.end());
-            }
-            for (auto& r : plan.footprint.out) out_size += r.len;
-            continue;
-        }
-        cuse::RegionMemory run(plan.footprint.in, in.data(), in.size(), plan.footprint.out);
-        rc = dispatch::iommufd_ioctl(ctx, cmd, arg, run, caller);
-        if (run.missed()) abort();  // nothing changes the context between rounds here
-        auto out = run.out_data(plan.footprint.out);
-        if (!out) abort();  // the command wrote past its footprint
-        // The kernel copies the out stream in order and stops at a fault.
-        for (size_t i = 0; i < out->size(); ++i)
-            if (mem.write(plan.footprint.out[i].addr, (*out)[i].iov_base, (*out)[i].iov_len)) {
-                rc = -EFAULT;
-                break;
-            }
-        return true;
-    }
-    abort();  // a footprint that never settles
+    return test::replay_retry(
+        [&](dispatch::UserMemory& known) {
+            return dispatch::iommufd_footprint(ctx, cmd, arg, known);
+        },
+        [&](dispatch::UserMemory& run) {
+            return dispatch::iommufd_ioctl(ctx, cmd, arg, run, caller);
+        },
+        mem, rc);
 }
 
 // The one documented way the retry fallback answers differently: the kernel

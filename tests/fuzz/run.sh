@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the libFuzzer target with clang, ASan and UBSan, and runs it.
+# Builds the libFuzzer targets with clang, ASan and UBSan, and runs them.
 #   run.sh [SECONDS]   (default 60)
 # Prints "fuzz: N runs, no crash" or the crash, and exits non-zero on one.
 set -euo pipefail
@@ -11,16 +11,21 @@ if [ ! -f "$build/build.ninja" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
 ninja -C "$build" > "$build/ninja.log" 2>&1 || { cat "$build/ninja.log"; exit 1; }
-corpus=$build/corpus
-mkdir -p "$corpus"
-log=$build/fuzz.log
+# The time is shared by the targets: /dev/ioasid's commands, the device's.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-if "$build/tests/fuzz/fuzz-dispatch" -max_total_time="$secs" -print_final_stats=1 \
-        -artifact_prefix="$build/" "$corpus" >"$log" 2>&1; then
-    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    echo "fuzz: ${runs:-?} runs in ${secs}s, no crash (corpus $(ls "$corpus" | wc -l) inputs)"
-else
-    tail -60 "$log"
-    echo "fuzz: crash; reproducer in $build/crash-*"
-    exit 1
-fi
+summary=()
+for target in dispatch device; do
+    corpus=$build/corpus-$target
+    mkdir -p "$corpus"
+    log=$build/fuzz-$target.log
+    if "$build/tests/fuzz/fuzz-$target" -max_total_time="$((secs / 2))" -print_final_stats=1 \
+            -artifact_prefix="$build/$target-" "$corpus" >"$log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        summary+=("$target ${runs:-?} runs")
+    else
+        tail -60 "$log"
+        echo "fuzz: fuzz-$target crashed; reproducer in $build/$target-crash-*"
+        exit 1
+    fi
+done
+echo "fuzz: ${summary[*]} in ${secs}s, no crash"

@@ -1,0 +1,94 @@
+// A device node's backend without CUSE: one edu in its own group, bound
+// to one context, DMA into a FakeMemory, eventfds as counters. Shared by the
+// device unit tests and the device fuzz target.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "devices/edu.h"
+#include "dispatch/vfio_device.h"
+#include "fake_memory.h"
+#include "model/binding.h"
+
+namespace ioasid::test {
+
+constexpr int32_t kIommufd = 7;  // the test's only iommufd fd number
+
+struct Counter : devices::IrqSignal {
+    int count = 0;
+    void signal() override { ++count; }
+};
+
+// DMA through the device's IOAS into the test's memory.
+struct IoasDma : devices::DmaPort {
+    model::Context& ctx;
+    uint32_t& dev_id;
+    FakeMemory& mem;
+    IoasDma(model::Context& c, uint32_t& d, FakeMemory& m) : ctx(c), dev_id(d), mem(m) {}
+    int access(uint64_t iova, void* buf, uint64_t len, bool write) {
+        model::Ioas* ioas = model::device_ioas(ctx, dev_id);
+        std::vector<model::Segment> segs;
+        if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
+        auto* p = static_cast<uint8_t*>(buf);
+        for (const auto& s : segs) {
+            int rc = write ? mem.write(s.user_va, p, s.length) : mem.read(s.user_va, p, s.length);
+            if (rc) return rc;
+            p += s.length;
+        }
+        return 0;
+    }
+    int read(uint64_t iova, void* dst, uint64_t len) override {
+        return access(iova, dst, len, false);
+    }
+    int write(uint64_t iova, const void* src, uint64_t len) override {
+        return access(iova, const_cast<void*>(src), len, true);
+    }
+};
+
+struct Backend : dispatch::DeviceBackend {
+    model::Topology topo;
+    model::Context ctx;
+    devices::Edu edu;
+    uint32_t dev_id = 0;
+    bool is_bound = false;
+    std::map<int32_t, std::shared_ptr<Counter>> fds;
+    devices::EventfdResolver resolver = [this](int32_t fd,
+                                               std::shared_ptr<devices::IrqSignal>& out) {
+        auto it = fds.find(fd);
+        if (it == fds.end()) return -EBADF;
+        out = it->second;
+        return 0;
+    };
+
+    Backend() {
+        model::PciDevice d;
+        d.address = "0000:00:10.0";
+        d.model = "edu";
+        d.group = 3;
+        topo.add_device(d);
+        topo.set_reserved(3, {{0xfee00000, 0xfeefffff, "msi"}});
+    }
+    bool bound() const override { return is_bound; }
+    int bind(int32_t fd, uint32_t& id) override {
+        if (is_bound) return -EINVAL;
+        if (fd != kIommufd) return -EBADF;
+        int rc = model::bind_device(ctx, topo, "0000:00:10.0", id);
+        if (rc == 0) {
+            dev_id = id;
+            is_bound = true;
+        }
+        return rc;
+    }
+    void unbind() override {
+        model::unbind_device(ctx, topo, dev_id);
+        is_bound = false;
+    }
+    int attach(uint32_t& pt) override { return model::attach_device(ctx, topo, dev_id, pt); }
+    void detach() override { model::detach_device(ctx, topo, dev_id); }
+    devices::EmulatedPci& device() override { return edu; }
+    const devices::EventfdResolver& eventfds() override { return resolver; }
+};
+
+}  // namespace ioasid::test
