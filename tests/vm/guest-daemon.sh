@@ -8,15 +8,20 @@ pid=$!
 i=0
 while [ ! -c /dev/ioasid ] && kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if [ ! -c /dev/ioasid ]; then wait $pid; exit 1; fi
+i=0
+while [ ! -c /dev/vfio/device0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 echo "--- $(uname -sr): ioasidd (pid $pid) serves:"
-ls -l /dev/ioasid
+ls -l /dev/ioasid /dev/vfio/device*
 if [ "$mode" = shell ]; then
     echo "--- a shell in the VM; try: $build/tests/iommufd-client --random 20 /dev/ioasid"
+    echo "---   or: $build/tests/vfio-client /dev/ioasid /dev/vfio/device0"
     echo "--- 'exit' stops ioasidd and the VM"
     /bin/sh -i
 else
     echo "--- a program written for /dev/iommu, run against /dev/ioasid:"
     "$build/tests/iommufd-client" --random 0 /dev/ioasid | grep -E '^(main\.alloc|map\.(fixed|alloc2m|overlap)|unmap\.(exact|all)|vfio\.get):'
+    echo "--- a VMM-like client: bind the emulated edu, attach, map, DMA, MSI:"
+    "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 | grep -E '^(bind|attach|info|map|irq\.msi|dma\.[a-z-]+):'
 fi
 kill -TERM $pid
 wait $pid
