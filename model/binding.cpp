@@ -43,11 +43,20 @@ void put_hwpt(Context& ctx, HwptPagingObject& hwpt) {
 
 // The inverse of do_attach(); the caller drops the HWPT's reference.
 void undo_attach(Context& ctx, DeviceObject& dev, HwptPagingObject& hwpt) {
+    Ioas& ioas = *ctx.ioas(hwpt.ioas_id);
     auto it = ctx.attached_groups().find(dev.group);
     std::erase(it->second.devices, dev.id);
-    if (it->second.devices.empty()) ctx.attached_groups().erase(it);
-    ctx.ioas(hwpt.ioas_id)->remove_reserved(device_key(dev.id));
+    if (it->second.devices.empty()) {
+        ctx.attached_groups().erase(it);
+        ioas.remove_mirror(group_key(dev.group));  // the group's last device left
+    }
+    ioas.remove_reserved(device_key(dev.id));
     dev.hwpt = 0;
+}
+
+AreaMirror* group_mirror(const Topology& topo, uint32_t group) {
+    const Group* g = topo.group(group);
+    return g ? g->mirror : nullptr;
 }
 
 // iommufd_hw_pagetable_attach(): one HWPT per group.
@@ -55,14 +64,33 @@ int do_attach(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObject
     auto& groups = ctx.attached_groups();
     auto it = groups.find(dev.group);
     if (it != groups.end() && it->second.hwpt != hwpt.id) return -EINVAL;
-    int rc = enforce_reserved(*ctx.ioas(hwpt.ioas_id), topo, dev);
+    Ioas& ioas = *ctx.ioas(hwpt.ioas_id);
+    int rc = enforce_reserved(ioas, topo, dev);
     if (rc) return rc;
+    // The group's first device: a forwarded group's container takes the IOAS.
+    AreaMirror* mirror = it == groups.end() ? group_mirror(topo, dev.group) : nullptr;
+    if (mirror && (rc = ioas.add_mirror(group_key(dev.group), *mirror))) {
+        ioas.remove_reserved(device_key(dev.id));
+        return rc;
+    }
     Context::AttachedGroup& ag = groups[dev.group];
     ag.hwpt = hwpt.id;
     ag.devices.push_back(dev.id);
     hwpt.users++;
     dev.hwpt = hwpt.id;
     return 0;
+}
+
+// A forwarded group's one container cannot hold two address spaces at once:
+// empty it, fill it from the new IOAS, and refill it from the old one if
+// that fails.
+int move_mirror(const Topology& topo, uint32_t group, Ioas& from, Ioas& to) {
+    AreaMirror* mirror = group_mirror(topo, group);
+    if (!mirror) return 0;
+    from.remove_mirror(group_key(group));
+    int rc = to.add_mirror(group_key(group), *mirror);
+    if (rc) from.add_mirror(group_key(group), *mirror);
+    return rc;
 }
 
 // iommufd_device_do_replace(): the whole group moves to the new HWPT.
@@ -81,6 +109,11 @@ int do_replace(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObjec
                 remove_group_reserved(ag, new_ioas);
                 return rc;
             }
+        }
+        int rc = move_mirror(topo, dev.group, *ctx.ioas(old.ioas_id), new_ioas);
+        if (rc) {
+            remove_group_reserved(ag, new_ioas);
+            return rc;
         }
         remove_group_reserved(ag, *ctx.ioas(old.ioas_id));
     }
@@ -212,8 +245,7 @@ int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id
     return rc;
 }
 
-void detach_device(Context& ctx, Topology& topo, uint32_t dev_id) {
-    (void)topo;
+void detach_device(Context& ctx, Topology&, uint32_t dev_id) {
     DeviceObject* dev = find_device(ctx, dev_id);
     if (!dev || !dev->hwpt) return;
     HwptPagingObject* hwpt = find_hwpt(ctx, dev->hwpt);

@@ -97,7 +97,61 @@ int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t p
         areas_.insert(Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable});
         cur += s.length;
     }
+    if (mirrors_.empty()) return 0;
+    cur = iova;
+    for (size_t i = 0; i < segs.size(); cur += segs[i].length, ++i) {
+        rc = mirror_map(*areas_.first_intersecting(cur, cur));
+        if (rc == 0) continue;
+        // Undo: the mirrored areas before this one, then every new area.
+        for (uint64_t at = iova; at < cur;) {
+            const Area a = *areas_.first_intersecting(at, at);
+            mirror_unmap(a);
+            at = a.last + 1;
+        }
+        for (uint64_t at = iova; at < iova + length;) {
+            const uint64_t next = areas_.first_intersecting(at, at)->last + 1;
+            areas_.erase(at);
+            at = next;
+        }
+        return rc;
+    }
     return 0;
+}
+
+int Ioas::mirror_map(const Area& area) {
+    for (size_t i = 0; i < mirrors_.size(); ++i) {
+        int rc = mirrors_[i].mirror->map(area);
+        if (rc == 0) continue;
+        while (i--) mirrors_[i].mirror->unmap(area);
+        return rc;
+    }
+    return 0;
+}
+
+void Ioas::mirror_unmap(const Area& area) {
+    for (const Mirror& m : mirrors_) m.mirror->unmap(area);
+}
+
+int Ioas::add_mirror(uint64_t key, AreaMirror& mirror) {
+    std::vector<Area> held;
+    areas_.for_each([&](const Area& a) { held.push_back(a); });
+    for (size_t i = 0; i < held.size(); ++i) {
+        int rc = mirror.map(held[i]);
+        if (rc == 0) continue;
+        while (i--) mirror.unmap(held[i]);
+        return rc;
+    }
+    mirrors_.push_back({key, &mirror});
+    return 0;
+}
+
+void Ioas::remove_mirror(uint64_t key) {
+    auto it = std::find_if(mirrors_.begin(), mirrors_.end(),
+                           [&](const Mirror& m) { return m.key == key; });
+    if (it == mirrors_.end()) return;
+    AreaMirror& mirror = *it->mirror;
+    mirrors_.erase(it);
+    areas_.for_each([&](const Area& a) { mirror.unmap(a); });
 }
 
 std::vector<IovaRange> Ioas::allowed_spans() const {
@@ -190,6 +244,7 @@ int Ioas::unmap(uint64_t iova, uint64_t length, uint64_t& unmapped) {
     while (const Area* a = areas_.first_intersecting(start, last)) {
         const uint64_t a_start = a->start, a_last = a->last;
         if (a_start < start || a_last > last) return -ENOENT;
+        if (!mirrors_.empty()) mirror_unmap(*a);
         areas_.erase(a_start);
         unmapped += a_last - a_start + 1;
         if (a_last >= last) break;
@@ -200,7 +255,10 @@ int Ioas::unmap(uint64_t iova, uint64_t length, uint64_t& unmapped) {
 
 int Ioas::unmap_all(uint64_t& unmapped) {
     unmapped = 0;
-    areas_.for_each([&](const Area& a) { unmapped += a.length(); });
+    areas_.for_each([&](const Area& a) {
+        unmapped += a.length();
+        mirror_unmap(a);
+    });
     areas_.clear();
     return 0;
 }

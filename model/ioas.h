@@ -42,6 +42,21 @@ inline constexpr uint64_t domain_key(uint32_t hwpt_id) {
     return (2ull << 32) | hwpt_id;
 }
 
+// A domain that really maps (a forwarded group's VFIO container): the IOAS
+// hands it every area it holds, gains or loses while the mirror is on, as
+// the kernel's io_pagetable fills its domains. A map may fail (-errno): the
+// IOAS then does not take the area, or the mirror.
+class AreaMirror {
+  public:
+    virtual ~AreaMirror() = default;
+    virtual int map(const Area& area) = 0;
+    virtual void unmap(const Area& area) = 0;
+};
+
+inline constexpr uint64_t group_key(uint32_t group) {
+    return (3ull << 32) | group;
+}
+
 // What an IOMMU domain asks of the IOAS it maps (iommu_domain geometry and
 // the smallest page size of its pgsize_bitmap).
 struct DomainGeometry {
@@ -88,6 +103,12 @@ class Ioas {
     void remove_domain(uint64_t key);
     size_t domains() const { return domains_.size(); }
 
+    // Mirrors get every area now held (undone if one fails), then every
+    // change until removed, which unmaps them all.
+    int add_mirror(uint64_t key, AreaMirror& mirror);
+    void remove_mirror(uint64_t key);
+    size_t mirrors() const { return mirrors_.size(); }
+
     // IOAS_IOVA_RANGES: the holes between reserved ranges.
     std::vector<IovaRange> usable_ranges() const;
     uint64_t iova_alignment() const { return iova_alignment_; }
@@ -113,6 +134,11 @@ class Ioas {
         uint64_t page_size;
     };
     std::vector<Domain> domains_;
+    struct Mirror {
+        uint64_t key;
+        AreaMirror* mirror;
+    };
+    std::vector<Mirror> mirrors_;
     uint64_t iova_alignment_ = 1;  // software tables start unaligned
     bool disable_large_pages_ = false;
 
@@ -129,6 +155,9 @@ class Ioas {
     std::vector<IovaRange> allowed_spans() const;
     std::vector<IovaRange> windows(uint64_t start, uint64_t last) const;
     int check_alignment(uint64_t align) const;
+    // An area reaches every mirror or none (-errno of the one that failed).
+    int mirror_map(const Area& area);
+    void mirror_unmap(const Area& area);
     int recalculate_alignment();
 };
 

@@ -52,6 +52,9 @@ struct Group {
     uint64_t aperture_last = (1ull << 48) - 1;
     const Context* owner = nullptr;  // the context whose devices claim its DMA
     uint32_t owner_count = 0;        // bound devices of that context
+    // Where a forwarded group's DMA really goes (its VFIO container), set by
+    // the daemon while the group is owned; it mirrors the attached IOAS.
+    class AreaMirror* mirror = nullptr;
 };
 
 class Topology {

@@ -2,6 +2,7 @@
 // choices in drivers/iommu/iommufd/device.c.
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <map>
 
 #include "model/binding.h"
 
@@ -180,4 +181,72 @@ TEST_CASE("a mapping in a device's reserved window keeps it from attaching", "[b
     CHECK(attach_device(f.a, f.topo, d, pt) == -EADDRINUSE);
     CHECK(f.a.objects().size() == 2);
     CHECK(f.a.attached_groups().empty());
+}
+
+// ---- forwarded groups: the container mirrors the attached IOAS ----
+namespace {
+
+// A container as the model sees it: what is mapped, and a way to fail.
+struct FakeContainer : AreaMirror {
+    std::map<uint64_t, uint64_t> mapped;  // iova -> length
+    uint64_t fail_at = ~0ull;
+    int map(const Area& a) override {
+        if (a.start == fail_at) return -EOPNOTSUPP;
+        if (!mapped.emplace(a.start, a.length()).second) return -EEXIST;
+        return 0;
+    }
+    void unmap(const Area& a) override { mapped.erase(a.start); }
+};
+
+}  // namespace
+
+TEST_CASE("mirrors see every area of the IOAS, and a failing one keeps nothing", "[ioas]") {
+    Ioas ioas;
+    FakeContainer c;
+    uint64_t iova = 0x1000;
+    REQUIRE(ioas.map(0x7f0000000000, 0x2000, kProtRead | kProtWrite, true, 1, iova) == 0);
+    REQUIRE(ioas.add_mirror(group_key(5), c) == 0);
+    CHECK(c.mapped == std::map<uint64_t, uint64_t>{{0x1000, 0x2000}});
+    iova = 0x10000;
+    REQUIRE(ioas.map(0x7f0000100000, 0x1000, kProtRead, true, 1, iova) == 0);
+    CHECK(c.mapped.size() == 2);
+    c.fail_at = 0x20000;
+    iova = 0x20000;
+    CHECK(ioas.map(0x7f0000200000, 0x1000, kProtRead, true, 1, iova) == -EOPNOTSUPP);
+    CHECK(ioas.areas().first_intersecting(0x20000, 0x20000) == nullptr);  // not taken
+    uint64_t unmapped = 0;
+    REQUIRE(ioas.unmap(0x10000, 0x1000, unmapped) == 0);
+    CHECK(c.mapped.size() == 1);
+    ioas.remove_mirror(group_key(5));
+    CHECK(c.mapped.empty());
+    FakeContainer failing;
+    failing.fail_at = 0x1000;
+    CHECK(ioas.add_mirror(group_key(6), failing) == -EOPNOTSUPP);
+    CHECK(ioas.mirrors() == 0);
+}
+
+TEST_CASE("a forwarded group's container follows attach, replace and detach", "[binding]") {
+    Fixture f;
+    FakeContainer c;
+    f.topo.add_device(dev("0000:00:02.0", 7, "", "vfio-pci"));
+    f.topo.group(7)->mirror = &c;
+    uint32_t d = 0;
+    REQUIRE(bind_device(f.a, f.topo, "0000:00:02.0", d) == 0);
+    uint32_t ioas1 = f.a.alloc_ioas(), ioas2 = f.a.alloc_ioas();
+    uint64_t iova = 0x100000;
+    REQUIRE(f.a.ioas(ioas1)->map(0x7f0000000000, 0x1000, kProtRead, true, 1, iova) == 0);
+    iova = 0x200000;
+    REQUIRE(f.a.ioas(ioas2)->map(0x7f0000000000, 0x1000, kProtRead, true, 1, iova) == 0);
+    uint32_t pt = ioas1;
+    REQUIRE(attach_device(f.a, f.topo, d, pt) == 0);
+    CHECK(c.mapped == std::map<uint64_t, uint64_t>{{0x100000, 0x1000}});
+    pt = ioas2;
+    REQUIRE(attach_device(f.a, f.topo, d, pt) == 0);  // replace: the container moves
+    CHECK(c.mapped == std::map<uint64_t, uint64_t>{{0x200000, 0x1000}});
+    c.fail_at = 0x100000;
+    pt = ioas1;
+    CHECK(attach_device(f.a, f.topo, d, pt) == -EOPNOTSUPP);  // and moves back
+    CHECK(c.mapped == std::map<uint64_t, uint64_t>{{0x200000, 0x1000}});
+    detach_device(f.a, f.topo, d);
+    CHECK(c.mapped.empty());
 }

@@ -230,3 +230,29 @@ TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     PIN(ioasidd_region_rw, length, 16);
     PIN(ioasidd_region_rw, data, 24);
 }
+
+TEST_CASE("VFIO legacy container structs are the kernel's", "[uapi]") {
+    CHECK(VFIO_TYPE1v2_IOMMU == 3);
+    CHECK(sizeof(vfio_group_status) == 8);
+    CHECK(VFIO_GROUP_FLAGS_VIABLE == 1);
+    CHECK(sizeof(vfio_iommu_type1_info) == 24);
+    PIN(vfio_iommu_type1_info, iova_pgsizes, 8);
+    PIN(vfio_iommu_type1_info, cap_offset, 16);
+    CHECK(sizeof(vfio_iommu_type1_info_cap_iova_range) == 16);
+    PIN(vfio_iommu_type1_info_cap_iova_range, nr_iovas, 8);
+    PIN(vfio_iommu_type1_info_cap_iova_range, iova_ranges, 16);
+    CHECK(sizeof(vfio_iova_range) == 16);
+    CHECK(sizeof(vfio_iommu_type1_dma_map) == 32);
+    PIN(vfio_iommu_type1_dma_map, vaddr, 8);
+    PIN(vfio_iommu_type1_dma_map, iova, 16);
+    PIN(vfio_iommu_type1_dma_map, size, 24);
+    CHECK(sizeof(vfio_iommu_type1_dma_unmap) == 24);
+    PIN(vfio_iommu_type1_dma_unmap, iova, 8);
+    PIN(vfio_iommu_type1_dma_unmap, size, 16);
+    CHECK(VFIO_DMA_MAP_FLAG_READ == 1);
+    CHECK(VFIO_DMA_MAP_FLAG_WRITE == 2);
+    CHECK(VFIO_IOMMU_GET_INFO == 0x3b70);
+    CHECK(VFIO_IOMMU_MAP_DMA == 0x3b71);
+    CHECK(VFIO_IOMMU_UNMAP_DMA == 0x3b72);
+    CHECK(VFIO_GROUP_GET_DEVICE_FD == 0x3b6a);
+}

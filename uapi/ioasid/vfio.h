@@ -67,6 +67,60 @@ struct vfio_info_cap_header {
     __u32 next; /* offset of the next capability from the start of the info */
 };
 
+/* The legacy container API, which ioasidd drives to forward host devices. */
+#define VFIO_TYPE1v2_IOMMU 3
+
+struct vfio_group_status {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_GROUP_FLAGS_VIABLE (1 << 0)
+#define VFIO_GROUP_FLAGS_CONTAINER_SET (1 << 1)
+};
+
+struct vfio_iommu_type1_info {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_IOMMU_INFO_PGSIZES (1 << 0)
+#define VFIO_IOMMU_INFO_CAPS (1 << 1)
+    __aligned_u64 iova_pgsizes;
+    __u32 cap_offset;
+    __u32 pad;
+};
+
+#define VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE 1
+struct vfio_iova_range {
+    __u64 start;
+    __u64 end; /* inclusive */
+};
+struct vfio_iommu_type1_info_cap_iova_range {
+    struct vfio_info_cap_header header;
+    __u32 nr_iovas;
+    __u32 reserved;
+    struct vfio_iova_range iova_ranges[];
+};
+
+struct vfio_iommu_type1_dma_map {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_DMA_MAP_FLAG_READ (1 << 0)
+#define VFIO_DMA_MAP_FLAG_WRITE (1 << 1)
+#define VFIO_DMA_MAP_FLAG_VADDR (1 << 2)
+    __u64 vaddr;
+    __u64 iova;
+    __u64 size;
+};
+
+struct vfio_iommu_type1_dma_unmap {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP (1 << 0)
+#define VFIO_DMA_UNMAP_FLAG_ALL (1 << 1)
+#define VFIO_DMA_UNMAP_FLAG_VADDR (1 << 2)
+    __u64 iova;
+    __u64 size;
+    __u8 data[];
+};
+
 struct vfio_device_info {
     __u32 argsz;
     __u32 flags;
