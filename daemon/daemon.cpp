@@ -19,6 +19,7 @@
 
 #include "cuse/loop.h"
 #include "daemon/device_node.h"
+#include "daemon/forwarding.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
 #include "daemon/topology_watch.h"
@@ -157,49 +158,6 @@ struct ServedDevice {
     std::unique_ptr<cuse::CuseNode> node;
 };
 
-// One node per emulated device, numbered in address order, on /dev/ioasid's
-// major with the minors after it. Host devices wait for VFIO forwarding.
-bool open_device_nodes(const Options& opts, model::SharedTopology& shared, IommufdNode& iommufd,
-                       dev_t iommufd_devt, Startup& startup, cuse::Loop& loop,
-                       std::vector<ServedDevice>& out) {
-    unsigned index = 0;
-    for (const auto& [addr, dev] : shared.topo.devices()) {
-        if (!dev.emulated()) {
-            LOG_DEBUG("%s (%s): host devices get no node before VFIO forwarding", addr.c_str(),
-                      dev.driver.empty() ? "no driver" : dev.driver.c_str());
-            continue;
-        }
-        int fd = cuse::open_cuse_device();
-        if (fd < 0) return false;
-        ServedDevice sd;
-        sd.handler = std::make_unique<DeviceNode>(
-            addr, devices::make_device(dev.model, dev.bar_size), shared, iommufd, iommufd_devt);
-        cuse::NodeConfig cfg;
-        cfg.devname = node_name(opts.device_node_pattern, index);
-        cfg.major = major(iommufd_devt);
-        cfg.minor = minor(iommufd_devt) + 1 + index;
-        cfg.direct_memory = opts.direct_memory;
-        cfg.on_ready = [&startup, name = cfg.devname, addr] {
-            LOG_INFO("serving /dev/%s: %s", name.c_str(), addr.c_str());
-            startup.node_ready();
-        };
-        std::string error;
-        sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
-        if (!sd.node) {
-            LOG_ERROR("%s", error.c_str());
-            return false;
-        }
-        loop.add(*sd.node, 2);
-        out.push_back(std::move(sd));
-        ++index;
-    }
-    return true;
-}
-
-}  // namespace
-
-namespace {
-
 // Everything the daemon serves, in the order it must be torn down (members
 // go in reverse): the loop's workers first, then the device nodes, then
 // /dev/ioasid, whose contexts the devices may still hold.
@@ -208,6 +166,7 @@ struct Served {
     std::unique_ptr<IommufdNode> iommufd;
     std::unique_ptr<cuse::CuseNode> iommufd_node;
     std::vector<ServedDevice> devices;
+    Forwarding forwarding;
     std::unique_ptr<TopologyWatch> watch;
     cuse::Loop loop;
     std::atomic<bool> node_failed{false};
@@ -218,6 +177,63 @@ struct Served {
         loop.join();
     }
 };
+
+// The handler of one device's node: an emulated model, or forwarding for a
+// host device bound to vfio-pci. Other host devices get no node.
+std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
+                                           model::SharedTopology& shared, Served& s,
+                                           dev_t iommufd_devt) {
+    if (dev.emulated())
+        return std::make_unique<DeviceNode>(dev.address,
+                                            devices::make_device(dev.model, dev.bar_size), shared,
+                                            *s.iommufd, iommufd_devt);
+    if (dev.vfio_bound())
+        return std::make_unique<DeviceNode>(dev.address, nullptr, shared, *s.iommufd, iommufd_devt,
+                                            &s.forwarding);
+    return nullptr;
+}
+
+// One node per served device, numbered in address order, on /dev/ioasid's
+// major with the minors after it.
+bool open_device_nodes(const Options& opts, model::SharedTopology& shared, dev_t iommufd_devt,
+                       Served& s) {
+    unsigned index = 0;
+    for (const auto& [addr, dev] : shared.topo.devices()) {
+        ServedDevice sd;
+        sd.handler = device_handler(dev, shared, s, iommufd_devt);
+        if (!sd.handler) {
+            LOG_DEBUG("%s (%s): not bound to vfio-pci, no node", addr.c_str(),
+                      dev.driver.empty() ? "no driver" : dev.driver.c_str());
+            continue;
+        }
+        int fd = cuse::open_cuse_device();
+        if (fd < 0) return false;
+        cuse::NodeConfig cfg;
+        cfg.devname = node_name(opts.device_node_pattern, index);
+        cfg.major = major(iommufd_devt);
+        cfg.minor = minor(iommufd_devt) + 1 + index;
+        cfg.direct_memory = opts.direct_memory;
+        cfg.on_ready = [&s, name = cfg.devname, addr, fwd = dev.vfio_bound()] {
+            LOG_INFO("serving /dev/%s: %s%s", name.c_str(), addr.c_str(),
+                     fwd ? " (forwarded to VFIO)" : "");
+            s.startup.node_ready();
+        };
+        std::string error;
+        sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
+        if (!sd.node) {
+            LOG_ERROR("%s", error.c_str());
+            return false;
+        }
+        s.loop.add(*sd.node, 2);
+        s.devices.push_back(std::move(sd));
+        ++index;
+    }
+    return true;
+}
+
+}  // namespace
+
+namespace {
 
 bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Served& s) {
     int fd = cuse::open_cuse_device();
@@ -250,8 +266,7 @@ bool bring_up(const Options& opts, model::SharedTopology& shared, Served& s) {
                   opts.iommufd_node.c_str());
         return false;
     }
-    return open_device_nodes(opts, shared, *s.iommufd, devt, s.startup, s.loop, s.devices) &&
-           s.startup.wait(1 + s.devices.size());
+    return open_device_nodes(opts, shared, devt, s) && s.startup.wait(1 + s.devices.size());
 }
 
 // Uevents are followed on the real sysfs only: a fake tree's devices are

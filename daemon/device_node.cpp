@@ -3,11 +3,15 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstring>
 
 #include "daemon/log.h"
 #include "dispatch/vfio_device.h"
 #include "host/process.h"
+#include "host/vfio.h"
 #include "ioasid/ioasidd.h"
 #include "model/binding.h"
 
@@ -15,7 +19,7 @@ namespace ioasid {
 
 // One open of the node: the kernel's vfio_device_file. Its commands run
 // with the node's lock held.
-class DeviceNode::File final : public dispatch::DeviceBackend {
+class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::ForwardTarget {
   public:
     explicit File(DeviceNode& node) : node_(node) {}
 
@@ -28,6 +32,28 @@ class DeviceNode::File final : public dispatch::DeviceBackend {
     void detach() override;
     devices::EmulatedPci& device() override { return *node_.device_; }
     const devices::EventfdResolver& eventfds() override { return resolver_; }
+    dispatch::ForwardTarget* forwarded() override { return device_fd_ ? this : nullptr; }
+
+    // The real device, for a forwarded node.
+    int call(unsigned long cmd, void* arg) override {
+        return arg ? host::vfio_device_call(device_fd_.get(), cmd, arg)
+                   : host::vfio_device_call(device_fd_.get(), cmd);
+    }
+    int64_t pread(void* buf, uint64_t len, uint64_t offset) override {
+        ssize_t n = ::pread(device_fd_.get(), buf, len, static_cast<off_t>(offset));
+        return n < 0 ? -errno : n;
+    }
+    int64_t pwrite(const void* buf, uint64_t len, uint64_t offset) override {
+        ssize_t n = ::pwrite(device_fd_.get(), buf, len, static_cast<off_t>(offset));
+        return n < 0 ? -errno : n;
+    }
+    int32_t take_fd(int32_t user_fd) override {
+        host::UniqueFd dup;
+        if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), user_fd, dup)) return -1;
+        taken_.push_back(std::move(dup));
+        return taken_.back().get();
+    }
+    void end_call() override { taken_.clear(); }
 
     void revoke() {
         unbind();
@@ -44,7 +70,14 @@ class DeviceNode::File final : public dispatch::DeviceBackend {
     bool revoked_ = false;
     std::function<uint32_t()> tgid_;
 
+    // A forwarded node's group, device fd, and the caller's fds of one call.
+    std::shared_ptr<ForwardedGroup> group_;
+    host::UniqueFd device_fd_;
+    std::vector<host::UniqueFd> taken_;
+
     uint32_t caller_tgid() const { return tgid_ ? tgid_() : 0; }
+    int open_forwarded(model::Context& ctx);
+    void close_forwarded();
     int resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const;
     devices::EventfdResolver resolver_ = [this](int32_t fd, auto& out) {
         return resolve_eventfd(fd, out);
@@ -64,9 +97,18 @@ int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
         rc = model::bind_device(iommufd->ctx, node_.topology_.topo, node_.address_, dev_id_);
     }
     if (rc) return rc;
+    if (!node_.device_ && (rc = open_forwarded(iommufd->ctx))) {
+        {
+            std::lock_guard ctx_lock(iommufd->ctx.mutex());
+            std::lock_guard topo_lock(node_.topology_.mutex);
+            model::unbind_device(iommufd->ctx, node_.topology_.topo, dev_id_);
+        }
+        close_forwarded();  // after the unbind, which may leave the group unowned
+        return rc;
+    }
     iommufd_ = std::move(iommufd);
     node_.bound_ = this;
-    node_.device_->set_dma(&node_.dma_);
+    if (node_.device_) node_.device_->set_dma(&node_.dma_);
     dev_id = dev_id_;
     LOG_INFO("%s: bound to pid %u's context as device %u", node_.address_.c_str(), caller_tgid(),
              dev_id_);
@@ -76,17 +118,54 @@ int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
 void DeviceNode::File::unbind() {
     if (!bound()) return;
     // vfio-pci's close: interrupts off, DMA stopped, the device reset.
-    node_.device_->quiesce();
+    if (node_.device_) node_.device_->quiesce();
     node_.bound_ = nullptr;
     {
         std::lock_guard ctx_lock(iommufd_->ctx.mutex());
         std::lock_guard topo_lock(node_.topology_.mutex);
         model::unbind_device(iommufd_->ctx, node_.topology_.topo, dev_id_);
     }
+    close_forwarded();
     LOG_INFO("%s: unbound from device %u", node_.address_.c_str(), dev_id_);
     // The last holder of a context its client closed destroys it here.
     iommufd_.reset();
     dev_id_ = 0;
+}
+
+// The group's container (shared with its other bound devices), then this
+// device's fd from it: vfio-pci opens the device, as the cdev's bind does.
+int DeviceNode::File::open_forwarded(model::Context& ctx) {
+    uint32_t group;
+    {
+        std::lock_guard lock(node_.topology_.mutex);
+        group = node_.topology_.topo.device(node_.address_)->group;
+    }
+    int rc = node_.forwarding_->acquire(group, ctx, group_);
+    if (rc) return rc;
+    {
+        std::lock_guard lock(node_.topology_.mutex);
+        model::Group* g = node_.topology_.topo.group(group);
+        g->mirror = group_.get();
+        group_->describe(*g);
+    }
+    rc = group_->vfio().device_fd(node_.address_, device_fd_);
+    if (rc)
+        LOG_WARN("%s: VFIO_GROUP_GET_DEVICE_FD: %s", node_.address_.c_str(), std::strerror(-rc));
+    return rc;
+}
+
+// The device fd first (vfio-pci's close), then the group's container when
+// no device of the group is bound any more.
+void DeviceNode::File::close_forwarded() {
+    if (!group_) return;
+    device_fd_.reset();
+    {
+        std::lock_guard lock(node_.topology_.mutex);
+        model::Group* g =
+            node_.topology_.topo.group(node_.topology_.topo.device(node_.address_)->group);
+        if (g && g->owner_count == 0) g->mirror = nullptr;
+    }
+    group_.reset();
 }
 
 int DeviceNode::File::attach(uint32_t& pt_id) {
@@ -142,11 +221,13 @@ int DeviceNode::Dma::access(uint64_t iova, void* buf, uint64_t len, bool write) 
 }
 
 DeviceNode::DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
-                       model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev)
+                       model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev,
+                       Forwarding* forwarding)
     : address_(std::move(address)),
       topology_(topology),
       iommufd_(iommufd),
       iommufd_rdev_(iommufd_rdev),
+      forwarding_(forwarding),
       device_(std::move(device)) {}
 
 DeviceNode::~DeviceNode() {

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "cuse/node.h"
+#include "daemon/forwarding.h"
 #include "daemon/iommufd_node.h"
 #include "devices/emulated.h"
 #include "model/topology.h"
@@ -23,8 +24,11 @@ namespace ioasid {
 class DeviceNode final : public cuse::NodeHandler {
   public:
     // `iommufd_rdev` is /dev/ioasid's device number: a BIND fd must be it.
+    // Without an emulated `device`, the node forwards the host device at
+    // `address` (bound to vfio-pci) through `forwarding`.
     DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
-               model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev);
+               model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev,
+               Forwarding* forwarding = nullptr);
     ~DeviceNode() override;
 
     int open(const dispatch::Caller& caller, uint64_t& fh) override;
@@ -60,9 +64,10 @@ class DeviceNode final : public cuse::NodeHandler {
     model::SharedTopology& topology_;
     IommufdNode& iommufd_;
     const dev_t iommufd_rdev_;
+    Forwarding* const forwarding_;
 
     std::mutex mutex_;
-    std::unique_ptr<devices::EmulatedPci> device_;
+    std::unique_ptr<devices::EmulatedPci> device_;  // null: forwarded
     Dma dma_{*this};
     File* bound_ = nullptr;  // the one file the device is open for (cdev rule)
     std::unordered_map<uint64_t, std::unique_ptr<File>> files_;

@@ -257,6 +257,12 @@ constexpr DeviceOp kOps[] = {
     {IOASIDD_REGION_RW, "REGION_RW", sizeof(ioasidd_region_rw), do_region_rw},
 };
 
+// The device cdev's own commands, served by ioasidd for every device.
+bool cdev_command(uint32_t cmd) {
+    return cmd == VFIO_DEVICE_BIND_IOMMUFD || cmd == VFIO_DEVICE_ATTACH_IOMMUFD_PT ||
+           cmd == VFIO_DEVICE_DETACH_IOMMUFD_PT;
+}
+
 const DeviceOp* lookup(uint32_t cmd) {
     for (const DeviceOp& op : kOps)
         if (op.cmd == cmd) return &op;
@@ -268,13 +274,17 @@ const DeviceOp* lookup(uint32_t cmd) {
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
+    if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
+        return vfio_forward_ioctl(*t, cmd, arg, mem);
     // The runtime-PM wrapper of every device ioctl resumes the device.
-    if (be.bound()) be.device().resume();
+    if (be.bound() && !be.forwarded()) be.device().resume();
     const DeviceOp* op = lookup(cmd);
     return op ? op->run(be, arg, mem) : -ENOTTY;
 }
 
 Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& known) {
+    if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
+        return vfio_forward_footprint(cmd, arg, known);
     Footprint fp;
     const DeviceOp* op = lookup(cmd);
     const size_t size = op ? op->struct_size : 0;

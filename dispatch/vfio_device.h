@@ -9,6 +9,7 @@
 
 #include "devices/emulated.h"
 #include "dispatch/user_memory.h"
+#include "dispatch/vfio_forward.h"
 
 namespace ioasid::dispatch {
 
@@ -23,8 +24,11 @@ class DeviceBackend {
     virtual void unbind() = 0;
     virtual int attach(uint32_t& pt_id) = 0;
     virtual void detach() = 0;
+    // The device behind the commands: an emulated one, or (once bound) a
+    // host device whose commands are forwarded (then device() is not used).
     virtual devices::EmulatedPci& device() = 0;
     virtual const devices::EventfdResolver& eventfds() = 0;
+    virtual ForwardTarget* forwarded() { return nullptr; }
 };
 
 // Runs one ioctl: its result (>= 0) or a negative errno. The caller

@@ -19,6 +19,10 @@ bool is_vfio_driver(const std::string& d) {
 
 }  // namespace
 
+bool PciDevice::vfio_bound() const {
+    return !emulated() && is_vfio_driver(driver);
+}
+
 bool tolerates_user_dma(const PciDevice& dev) {
     if (dev.emulated() || dev.driver.empty() || is_vfio_driver(dev.driver)) return true;
     if (dev.driver == "pci-stub") return true;

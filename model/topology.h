@@ -34,6 +34,8 @@ struct PciDevice {
     uint64_t bar_size = 0;  // model parameter; 0 is the model's default
 
     bool emulated() const { return !model.empty(); }
+    // Bound to vfio-pci or a variant of it: ioasidd can forward it.
+    bool vfio_bound() const;
     bool is_bridge() const { return (class_code >> 8) == 0x0604; }
 };
 

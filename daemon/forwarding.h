@@ -1,0 +1,52 @@
+// Host devices bound to vfio-pci, driven through the legacy VFIO API: one
+// container per IOMMU group, holding the mappings of the IOAS the group is
+// attached to (the model's AreaMirror), for as long as a context owns the
+// group.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "host/process.h"
+#include "host/vfio.h"
+#include "model/context.h"
+#include "model/topology.h"
+
+namespace ioasid {
+
+class ForwardedGroup final : public model::AreaMirror {
+  public:
+    ForwardedGroup(uint32_t group, const model::Context& owner) : id_(group), owner_(owner) {}
+    // Opens the VFIO group and its container (see host::VfioGroup::open).
+    int open();
+    host::VfioGroup& vfio() { return vfio_; }
+    const model::Context& owner() const { return owner_; }
+    // The container's IOVA ranges as the model's reserved regions and
+    // aperture: what the kernel's own iommufd would take from the driver.
+    void describe(model::Group& group);
+
+    // Called under the owner context's lock, from the model.
+    int map(const model::Area& area) override;
+    void unmap(const model::Area& area) override;
+
+  private:
+    const uint32_t id_;
+    const model::Context& owner_;
+    host::VfioGroup vfio_;
+    std::map<uint64_t, host::SharedView> views_;  // by area start
+};
+
+// The groups forwarded now, one per group, shared by its bound devices.
+class Forwarding {
+  public:
+    // The group's ForwardedGroup for `owner`, opened if it is not yet.
+    int acquire(uint32_t group, const model::Context& owner, std::shared_ptr<ForwardedGroup>& out);
+
+  private:
+    std::mutex mutex_;
+    std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
+};
+
+}  // namespace ioasid

@@ -1,0 +1,174 @@
+#include "dispatch/vfio_forward.h"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
+
+namespace ioasid::dispatch {
+
+namespace {
+
+// Larger argsz values are cut here: capability chains are far smaller.
+constexpr uint32_t kMaxArgsz = 64 * 1024;
+constexpr uint64_t kMaxRegionRw = 0x7fffffff;
+// An fd number no daemon holds: the real kernel answers EBADF for it, at the
+// point of its own checks where it would have for the caller's bad fd.
+constexpr int32_t kNoSuchFd = 0x7ffffff0;
+
+// Commands with an argsz header whose whole struct (and capability chain)
+// goes to the device and comes back.
+struct Sized {
+    uint32_t cmd;
+    uint32_t minsz;
+};
+constexpr Sized kSized[] = {
+    {VFIO_DEVICE_GET_INFO, 16},     {VFIO_DEVICE_GET_REGION_INFO, 32},
+    {VFIO_DEVICE_GET_IRQ_INFO, 16}, {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, 12},
+    {VFIO_DEVICE_FEATURE, 8},
+};
+
+const Sized* sized(uint32_t cmd) {
+    for (const Sized& s : kSized)
+        if (s.cmd == cmd) return &s;
+    return nullptr;
+}
+
+// How many bytes the struct spans as its argsz says, as the footprint and
+// the handler both see it.
+uint32_t span(const Sized& s, uint32_t argsz) {
+    return std::min(std::max(argsz, s.minsz), kMaxArgsz);
+}
+
+// The caller's bytes beyond what the kernel writes are read too, so that
+// writing the whole span back changes only what the kernel changed.
+int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& mem) {
+    uint32_t argsz;
+    if (mem.read(arg, &argsz, 4)) return -EFAULT;
+    std::vector<uint8_t> buf(span(s, argsz));
+    if (mem.read(arg, buf.data(), buf.size())) return -EFAULT;
+    int32_t user_fd = -1;  // the wakeup eventfd, as the caller wrote it
+    const bool wakeup = s.cmd == VFIO_DEVICE_FEATURE && buf.size() >= 12 &&
+                        (buf[4] | buf[5] << 8) == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+    if (s.cmd == VFIO_DEVICE_FEATURE) {
+        uint32_t flags;
+        std::memcpy(&flags, buf.data() + 4, 4);
+        // MIG_DEVICE_STATE answers with a new fd, which would be the daemon's.
+        if ((flags & VFIO_DEVICE_FEATURE_MASK) == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE &&
+            (flags & VFIO_DEVICE_FEATURE_SET))
+            return -EOPNOTSUPP;
+    }
+    if (wakeup) {
+        std::memcpy(&user_fd, buf.data() + 8, 4);
+        int32_t fd = user_fd;
+        if (fd >= 0) {
+            const int32_t local = t.take_fd(fd);
+            fd = local >= 0 ? local : kNoSuchFd;
+        }
+        std::memcpy(buf.data() + 8, &fd, 4);
+    }
+    int rc = t.call(s.cmd, buf.data());
+    if (rc < 0) return rc;
+    if (wakeup) std::memcpy(buf.data() + 8, &user_fd, 4);
+    return mem.write(arg, buf.data(), buf.size()) ? -EFAULT : rc;
+}
+
+size_t irq_data_size(const vfio_irq_set& hdr) {
+    switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
+        case VFIO_IRQ_SET_DATA_BOOL:
+            return hdr.count;
+        case VFIO_IRQ_SET_DATA_EVENTFD:
+            return size_t{hdr.count} * 4;
+        default:
+            return 0;
+    }
+}
+
+// The data the caller's argsz covers (the kernel says EINVAL when it is
+// short, from the struct we pass on).
+size_t irq_data_present(const vfio_irq_set& hdr) {
+    const size_t room = hdr.argsz > sizeof(hdr) ? hdr.argsz - sizeof(hdr) : 0;
+    return std::min({irq_data_size(hdr), room, size_t{kMaxArgsz}});
+}
+
+int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
+    vfio_irq_set hdr;
+    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
+    const size_t data = irq_data_present(hdr);
+    std::vector<uint8_t> buf(sizeof(hdr) + data);
+    std::memcpy(buf.data(), &hdr, sizeof(hdr));
+    if (data && mem.read(arg + sizeof(hdr), buf.data() + sizeof(hdr), data)) return -EFAULT;
+    if ((hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) == VFIO_IRQ_SET_DATA_EVENTFD) {
+        for (size_t at = sizeof(hdr); at + 4 <= buf.size(); at += 4) {
+            int32_t fd;
+            std::memcpy(&fd, buf.data() + at, 4);
+            if (fd < 0) continue;  // -1 and below mean the same to the kernel as to us
+            const int32_t local = t.take_fd(fd);
+            fd = local >= 0 ? local : kNoSuchFd;
+            std::memcpy(buf.data() + at, &fd, 4);
+        }
+    }
+    return t.call(VFIO_DEVICE_SET_IRQS, buf.data());
+}
+
+int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
+    ioasidd_region_rw rw;
+    if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
+    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
+        return -EINVAL;
+    std::vector<uint8_t> buf(rw.length);
+    if (rw.flags & IOASIDD_REGION_WRITE) {
+        if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
+        return static_cast<int>(t.pwrite(buf.data(), buf.size(), rw.offset));
+    }
+    int64_t n = t.pread(buf.data(), buf.size(), rw.offset);
+    if (n < 0) return static_cast<int>(n);
+    return mem.write(rw.data, buf.data(), static_cast<size_t>(n)) ? -EFAULT : static_cast<int>(n);
+}
+
+}  // namespace
+
+int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem) {
+    int rc;
+    if (const Sized* s = sized(cmd))
+        rc = forward_sized(t, *s, arg, mem);
+    else if (cmd == VFIO_DEVICE_SET_IRQS)
+        rc = forward_set_irqs(t, arg, mem);
+    else if (cmd == VFIO_DEVICE_RESET)
+        rc = t.call(cmd, nullptr);
+    else if (cmd == IOASIDD_REGION_RW)
+        rc = forward_region_rw(t, arg, mem);
+    else
+        rc = -ENOTTY;  // hot reset, ioeventfds: they carry fds we do not translate
+    t.end_call();
+    return rc;
+}
+
+Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) {
+    Footprint fp;
+    if (const Sized* s = sized(cmd)) {
+        fp.in.push_back({arg, 4});
+        uint32_t argsz;
+        if (known.read(arg, &argsz, 4)) return fp;
+        fp.in[0].len = span(*s, argsz);
+        fp.out.push_back(fp.in[0]);
+    } else if (cmd == VFIO_DEVICE_SET_IRQS) {
+        fp.in.push_back({arg, sizeof(vfio_irq_set)});
+        vfio_irq_set hdr;
+        if (known.read(arg, &hdr, sizeof(hdr))) return fp;
+        fp.in[0].len += irq_data_present(hdr);
+    } else if (cmd == IOASIDD_REGION_RW) {
+        fp.in.push_back({arg, sizeof(ioasidd_region_rw)});
+        ioasidd_region_rw rw;
+        if (known.read(arg, &rw, sizeof(rw))) return fp;
+        if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
+            return fp;
+        ((rw.flags & IOASIDD_REGION_WRITE) ? fp.in : fp.out).push_back({rw.data, rw.length});
+    }
+    return fp;
+}
+
+}  // namespace ioasid::dispatch

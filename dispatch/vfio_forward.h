@@ -1,0 +1,30 @@
+// The device commands of a forwarded device (a host device bound to
+// vfio-pci): decoded only as far as needed to carry them, then handed to
+// the real device, whose kernel applies its own argument rules. The
+// caller's eventfds are exchanged for the daemon's duplicates on the way.
+#pragma once
+
+#include <cstdint>
+
+#include "dispatch/user_memory.h"
+
+namespace ioasid::dispatch {
+
+class ForwardTarget {
+  public:
+    virtual ~ForwardTarget() = default;
+    // The real device's ioctl: its result or -errno.
+    virtual int call(unsigned long cmd, void* arg) = 0;
+    virtual int64_t pread(void* buf, uint64_t len, uint64_t offset) = 0;
+    virtual int64_t pwrite(const void* buf, uint64_t len, uint64_t offset) = 0;
+    // The daemon's fd number for the caller's `user_fd` (kept open until
+    // end_call()), or -1 when the caller has no such fd.
+    virtual int32_t take_fd(int32_t user_fd) = 0;
+    virtual void end_call() = 0;
+};
+
+// A device command other than the cdev ones (BIND, ATTACH, DETACH).
+int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem);
+Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known);
+
+}  // namespace ioasid::dispatch
