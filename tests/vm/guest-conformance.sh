@@ -47,6 +47,7 @@ echo "daemon-exit direct=$rc1 retry=$rc2" > "$results/lifecycle-$tag.txt"
 [ -e /dev/ioasid ] && echo "node-left-behind /dev/ioasid" >> "$results/lifecycle-$tag.txt"
 uname -r > "$results/kernel-version-$tag.txt"
 
-# The device nodes, in the same VM.
+# The device nodes, then VFIO forwarding of the real edu, in the same VM.
 "$here/guest-devices.sh" "$build" "$results" "$tag" || status=1
+"$here/guest-forward.sh" "$build" "$results" "$tag" || status=1
 exit $status

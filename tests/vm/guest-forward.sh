@@ -1,0 +1,62 @@
+#!/bin/sh
+# Runs inside the test VM: QEMU's real edu, bound to vfio-pci, forwarded by
+# ioasidd through the legacy VFIO API (the only one Debian's 6.1 has). The
+# VMM-like client's transcript must equal the one the 6.12 kernel's own
+# cdev gives; then private memory, and kill -9 of the daemon.
+#   guest-forward.sh BUILD RESULTS TAG
+set -u
+build=$1 results=$2 tag=$3
+status=0
+
+edu=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -1)
+[ -n "$edu" ] || { echo "guest: no edu device"; exit 1; }
+edu=$(dirname "$edu")
+[ -e "$edu/driver" ] || echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+group=$(basename "$(readlink "$edu/iommu_group")")
+
+wait_node() {
+    i=0
+    while [ ! -c "$1" ]; do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "guest: $1 did not appear"; return 1; }
+        sleep 0.1
+    done
+}
+
+# Only the host's devices: the forwarded edu is the one node.
+echo '{"groups": []}' > /run/host-only.json
+start_daemon() {
+    "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json "$@" \
+        >> "$results/forward-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device0 || status=1
+}
+
+start_daemon
+"$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 > "$results/forward-$tag.txt" 2>&1 ||
+    status=1
+kill -TERM $daemon
+wait $daemon
+echo "daemon-exit $?" > "$results/forward-lifecycle-$tag.txt"
+
+# Private memory, then kill -9 while the client holds the device.
+start_daemon
+rm -f /run/go && mkfifo /run/go
+"$build/tests/vfio-forward" /dev/ioasid /dev/vfio/device0 < /run/go \
+    > "$results/forward-kill-$tag.txt" 2>&1 &
+client=$!
+exec 3> /run/go
+i=0
+while ! grep -q '^ready' "$results/forward-kill-$tag.txt" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $daemon
+wait $daemon
+echo go >&3
+exec 3>&-
+wait $client || status=1
+# The container went with the daemon: the group is free for anyone.
+if (exec 4<> "/dev/vfio/$group") 2>/dev/null; then
+    echo "group-free-after-kill" >> "$results/forward-kill-$tag.txt"
+else
+    echo "group-still-held-after-kill" >> "$results/forward-kill-$tag.txt"
+fi
+exit $status
