@@ -35,7 +35,7 @@ int ForwardedGroup::map(const model::Area& area) {
     const auto pid = static_cast<pid_t>(owner_.source_pid(area.source));
     host::SharedView view;
     std::string why;
-    int rc = view.map(pid, area.user_va, area.length(), writable, why);
+    int rc = view.map(files_, pid, area.user_va, area.length(), writable, why);
     if (rc == -EOPNOTSUPP)
         LOG_WARN(
             "IOMMU group %u: cannot map IOVA 0x%llx for the device: %s; a forwarded "

@@ -9,7 +9,7 @@
 #include <memory>
 #include <mutex>
 
-#include "host/process.h"
+#include "host/shared_view.h"
 #include "host/vfio.h"
 #include "model/context.h"
 #include "model/topology.h"
@@ -35,6 +35,7 @@ class ForwardedGroup final : public model::AreaMirror {
     const uint32_t id_;
     const model::Context& owner_;
     host::VfioGroup vfio_;
+    host::FileMappings files_;
     std::map<uint64_t, host::SharedView> views_;  // by area start
 };
 

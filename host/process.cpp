@@ -17,12 +17,6 @@ namespace ioasid::host {
 
 namespace {
 
-std::string to_hex(uint64_t v) {
-    char buf[20];
-    std::snprintf(buf, sizeof(buf), "%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 int sys_pidfd_open(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
@@ -75,80 +69,6 @@ int process_read(pid_t pid, uint64_t addr, void* dst, uint64_t len) {
 
 int process_write(pid_t pid, uint64_t addr, const void* src, uint64_t len) {
     return transfer(pid, addr, const_cast<void*>(src), len, true);
-}
-
-namespace {
-
-struct Vma {
-    uint64_t start, end, offset;
-    bool shared;
-    std::string path;
-};
-
-// The VMAs of `pid` that intersect [addr, addr + length), in order.
-int read_vmas(pid_t pid, uint64_t addr, uint64_t length, std::vector<Vma>& out) {
-    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-    if (!maps) return -ESRCH;
-    std::string line;
-    const uint64_t end = addr + length;
-    while (std::getline(maps, line)) {
-        Vma v{};
-        char perms[8] = {};
-        unsigned long long s = 0, e = 0, off = 0;
-        int path_at = 0;
-        if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perms, &off,
-                        &path_at) < 4)
-            continue;
-        if (e <= addr || s >= end) continue;
-        v.start = s;
-        v.end = e;
-        v.offset = off;
-        v.shared = perms[3] == 's';
-        v.path = path_at ? line.substr(static_cast<size_t>(path_at)) : "";
-        out.push_back(v);
-    }
-    return 0;
-}
-
-}  // namespace
-
-SharedView::~SharedView() {
-    for (const Piece& p : pieces_) ::munmap(reinterpret_cast<void*>(p.local), p.length);
-}
-
-int SharedView::map(pid_t pid, uint64_t addr, uint64_t length, bool writable, std::string& why) {
-    std::vector<Vma> vmas;
-    int rc = read_vmas(pid, addr, length, vmas);
-    if (rc) return rc;
-    uint64_t at = addr;
-    for (const Vma& v : vmas) {
-        if (v.start > at) break;  // a hole
-        if (!v.shared) {
-            why = "private memory at 0x" + to_hex(at) +
-                  (v.path.empty() ? " (anonymous)" : " (" + v.path + ")");
-            return -EOPNOTSUPP;
-        }
-        const uint64_t piece_end = std::min(v.end, addr + length);
-        const std::string file =
-            "/proc/" + std::to_string(pid) + "/map_files/" + to_hex(v.start) + "-" + to_hex(v.end);
-        UniqueFd fd(::open(file.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
-        if (!fd) {
-            why = "cannot open " + file + ": " + std::strerror(errno);
-            return -EFAULT;
-        }
-        const int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-        void* local = ::mmap(nullptr, piece_end - at, prot, MAP_SHARED, fd.get(),
-                             static_cast<off_t>(v.offset + (at - v.start)));
-        if (local == MAP_FAILED) {
-            why = std::string("mmap of ") + file + ": " + std::strerror(errno);
-            return -EFAULT;
-        }
-        pieces_.push_back({reinterpret_cast<uint64_t>(local), at, piece_end - at});
-        at = piece_end;
-        if (at == addr + length) return 0;
-    }
-    why = "no memory at 0x" + to_hex(at);
-    return -EFAULT;
 }
 
 void EventfdSignal::signal() {

@@ -26,32 +26,6 @@ bool is_eventfd(int fd);
 int process_read(pid_t pid, uint64_t addr, void* dst, uint64_t len);
 int process_write(pid_t pid, uint64_t addr, const void* src, uint64_t len);
 
-// A range of a client's memory mapped into the daemon, sharing its pages:
-// what a VFIO container (which pins the daemon's own memory) needs to map
-// the client's memory for a device. One piece per VMA of the client, each
-// a MAP_SHARED mapping of the file behind it (/proc/PID/map_files).
-class SharedView {
-  public:
-    struct Piece {
-        uint64_t local;   // the daemon's address
-        uint64_t remote;  // the client's
-        uint64_t length;
-    };
-    SharedView() = default;
-    ~SharedView();
-    SharedView(SharedView&& o) noexcept : pieces_(std::move(o.pieces_)) { o.pieces_.clear(); }
-    SharedView& operator=(SharedView&&) = delete;
-    SharedView(const SharedView&) = delete;
-
-    // 0; -EFAULT when part of the range is not mapped; -EOPNOTSUPP when a
-    // part is private memory (its pages cannot be shared; `why` says which).
-    int map(pid_t pid, uint64_t addr, uint64_t length, bool writable, std::string& why);
-    const std::vector<Piece>& pieces() const { return pieces_; }
-
-  private:
-    std::vector<Piece> pieces_;
-};
-
 // An interrupt delivered to the client's eventfd (our duplicate of it).
 class EventfdSignal final : public devices::IrqSignal {
   public:

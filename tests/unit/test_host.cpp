@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <cstring>
+
 #include "host/sysfs.h"
 #include "host/topology_file.h"
 
@@ -229,4 +231,61 @@ TEST_CASE("topology files: joining a host group", "[host]") {
         R"({"groups": [{"join": true, "id": 9, "devices": [{"address": "fffe:00:09.0", "model": "membar"}]}]})",
         topo, error));
     CHECK(error.find("no host group 9") != std::string::npos);
+}
+
+// ---- a client's shared memory mapped into the daemon ----
+#include <sys/mman.h>
+
+#include "host/shared_view.h"
+
+TEST_CASE("shared views: shared memory is shared, private memory is refused", "[host][view]") {
+    const pid_t self = getpid();
+    host::FileMappings files;
+    std::string why;
+    int fd = memfd_create("view-test", 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(ftruncate(fd, 1 << 20) == 0);
+    auto* client =
+        static_cast<uint8_t*>(mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    REQUIRE(client != MAP_FAILED);
+    std::memset(client, 0x5a, 1 << 20);
+
+    host::SharedView view;
+    const auto addr = reinterpret_cast<uint64_t>(client) + 0x3000;
+    REQUIRE(view.map(files, self, addr, 0x2000, true, why) == 0);
+    REQUIRE(view.pieces().size() == 1);
+    auto* local = reinterpret_cast<uint8_t*>(view.pieces()[0].local);
+    CHECK(local != client + 0x3000);  // another mapping of the same pages
+    local[5] = 0xa5;
+    CHECK(client[0x3005] == 0xa5);
+    CHECK(files.maps_reads == 1);
+
+    // Again: the remembered VMA is checked, not read again.
+    host::SharedView again;
+    REQUIRE(again.map(files, self, addr, 0x1000, true, why) == 0);
+    CHECK(files.maps_reads == 1);
+
+    // The same addresses now map another file: noticed, read again.
+    int other = memfd_create("view-test-2", 0);
+    REQUIRE(ftruncate(other, 1 << 20) == 0);
+    REQUIRE(mmap(client, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, other, 0) ==
+            client);
+    std::memset(client, 0x11, 1 << 20);
+    host::SharedView moved;
+    REQUIRE(moved.map(files, self, addr, 0x1000, true, why) == 0);
+    CHECK(files.maps_reads == 2);
+    reinterpret_cast<uint8_t*>(moved.pieces()[0].local)[0] = 0x22;
+    CHECK(client[0x3000] == 0x22);
+
+    void* priv = mmap(nullptr, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    host::SharedView refused;
+    CHECK(refused.map(files, self, reinterpret_cast<uint64_t>(priv), 0x2000, true, why) ==
+          -EOPNOTSUPP);
+    CHECK(why.find("private memory") != std::string::npos);
+    host::SharedView hole;
+    munmap(priv, 0x2000);
+    CHECK(hole.map(files, self, reinterpret_cast<uint64_t>(priv), 0x2000, true, why) == -EFAULT);
+    munmap(client, 1 << 20);
+    close(fd);
+    close(other);
 }

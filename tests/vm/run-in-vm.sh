@@ -2,7 +2,9 @@
 # Boots a kernel under QEMU (TCG) with this machine's root shared read-only
 # and runs a command in it; exits with the command's status.
 #
-#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu] [--share DIR] [--timeout S] -- cmd...
+#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu]... [--share DIR] [--timeout S] -- cmd...
+#
+# --edu: one QEMU edu device per --edu given.
 #
 # --share DIR: a host folder the guest may write, at the same path (results).
 # --interactive: the terminal is the VM's console (Ctrl-A X leaves QEMU).
@@ -20,7 +22,7 @@ while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;
         --iommu) iommu=1; shift ;;
-        --edu) edu=1; shift ;;
+        --edu) edu=$((edu + 1)); shift ;;
         --interactive) interactive=1; timeout_s=0; shift ;;
         --share) share=$(cd "$2" && pwd); shift 2 ;;
         --timeout) timeout_s=$2; shift 2 ;;
@@ -83,7 +85,7 @@ if [ "$iommu" = 1 ]; then
     devices+=(-device intel-iommu)
     append+=" intel_iommu=on iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
 fi
-[ "$edu" = 1 ] && devices+=(-device edu)
+for ((i = 0; i < edu; i++)); do devices+=(-device edu); done
 
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2048 -smp 2 \
     -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" -append "$append" \

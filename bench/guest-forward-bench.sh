@@ -1,0 +1,22 @@
+#!/bin/sh
+# Inside the benchmark VM: two edu devices bound to vfio-pci, the first
+# forwarded by ioasidd, the second's group opened by the benchmark itself.
+# Medians to RESULTS/forward.txt.
+#   guest-forward-bench.sh BUILD RESULTS ITERS
+build=$1 results=$2 iters=$3
+echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+set -- $(grep -l 0x11e8 /sys/bus/pci/devices/*/device)
+[ $# -ge 2 ] || { echo "guest: two edu devices are needed"; exit 1; }
+second=$(basename "$(readlink "$(dirname "$2")/iommu_group")")
+# Only the first edu gets a node: its group is the only host group ioasidd opens.
+echo '{"groups": []}' > /run/host-only.json
+"$build/daemon/ioasidd" -f --log-level warning --topology /run/host-only.json \
+    --stats-file "$results/forward-stats.json" &
+daemon=$!
+i=0; while [ ! -c /dev/vfio/device1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+"$build/bench/forward-bench" /dev/ioasid /dev/vfio/device0 "/dev/vfio/$second" "$iters" \
+    > "$results/forward.txt"
+rc=$?
+kill -TERM $daemon
+wait $daemon
+exit $rc

@@ -1,0 +1,19 @@
+#!/bin/bash
+# The VFIO forwarding benchmark (issue 4), in one VM on Debian's 6.1 kernel
+# with two QEMU edu devices: IOAS_MAP+UNMAP of 2 MiB through ioasidd
+# forwarding one, against VFIO_IOMMU_MAP_DMA+UNMAP_DMA on the other's
+# container opened directly, in alternating blocks; prints the ratio of the
+# medians.
+#   run-forward-bench.sh [BUILD_DIR] [ITERATIONS]
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+iters=${2:-500}
+out=$build/bench-results
+mkdir -p "$out"
+"$repo/tests/vm/run-in-vm.sh" --kernel "${IOASID_BENCH_KERNEL:-deb61}" --iommu --edu --edu \
+    --share "$out" -- "$repo/bench/guest-forward-bench.sh" "$build" "$out" "$iters" >/dev/null
+cat "$out/forward.txt"
+awk '$1 == "direct" { d = $2 } $1 == "ioasidd" { f = $2 }
+     END { printf "bench: forwarding / direct = %.2f (medians %.1f us vs %.1f us per MAP+UNMAP of 2 MiB)\n",
+           f / d, f, d }' "$out/forward.txt"

@@ -1,0 +1,91 @@
+// A client's memory mapped into the daemon, sharing its pages: what a VFIO
+// container (which pins the daemon's own memory) needs to map the client's
+// memory for a device. Only shared memory can be: memfd, shared files,
+// shared anonymous mappings; their files are opened through
+// /proc/PID/map_files and mapped whole, once, and reused by later views.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace ioasid::host {
+
+// One MAP_SHARED mapping of a whole file in the daemon.
+struct MappedFile {
+    uint64_t base = 0;
+    uint64_t size = 0;
+    ~MappedFile();
+};
+
+// The files one client's views map, kept a little after their last view
+// goes, so that a MAP/UNMAP cycle of the same memory costs no new mapping
+// (and no new page faults when the container pins it again).
+//
+// It also remembers the client's VMAs it last read from /proc/PID/maps (a
+// costly read), and trusts them again only for a range whose every page is
+// present on both sides and the same physical page (the client's pagemap
+// against ours): a page cache page has one file and one offset, so that
+// proves the client still maps what we map. Otherwise maps is read again.
+class FileMappings {
+  public:
+    // (device, inode, writable) of a VMA's file.
+    using Key = std::tuple<uint64_t, uint64_t, bool>;
+    std::shared_ptr<MappedFile> find(const Key& key, uint64_t needed);
+    void add(const Key& key, const std::shared_ptr<MappedFile>& file);
+
+    struct Vma {
+        uint64_t start, end, offset, dev, inode;
+        bool shared;
+        std::string path;
+    };
+    std::vector<Vma>& vmas(pid_t pid) { return vmas_[pid]; }
+    // See above; reopens the client's pagemap when `fresh`.
+    bool same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length, bool fresh);
+    // How many times /proc/PID/maps was read (the slow path).
+    uint64_t maps_reads = 0;
+
+  private:
+    static constexpr size_t kRecent = 16;
+    std::map<Key, std::weak_ptr<MappedFile>> files_;
+    std::deque<std::shared_ptr<MappedFile>> recent_;
+    std::map<pid_t, std::vector<Vma>> vmas_;
+    std::map<pid_t, int> pagemaps_;  // the clients' /proc/PID/pagemap
+    int self_pagemap_ = -1;
+
+  public:
+    FileMappings() = default;
+    FileMappings(const FileMappings&) = delete;
+    FileMappings& operator=(const FileMappings&) = delete;
+    ~FileMappings();
+};
+
+class SharedView {
+  public:
+    struct Piece {
+        uint64_t local;   // the daemon's address
+        uint64_t remote;  // the client's
+        uint64_t length;
+    };
+
+    // 0; -EFAULT when part of the range is not mapped; -EOPNOTSUPP when a
+    // part is private memory (its pages cannot be shared; `why` says which).
+    int map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t length, bool writable,
+            std::string& why);
+    const std::vector<Piece>& pieces() const { return pieces_; }
+
+  private:
+    std::vector<Piece> pieces_;
+    std::vector<std::shared_ptr<MappedFile>> files_;  // keep the pieces mapped
+
+    int from_vmas(FileMappings& files, const std::vector<FileMappings::Vma>& vmas, pid_t pid,
+                  uint64_t addr, uint64_t length, bool writable, bool check, std::string& why);
+};
+
+}  // namespace ioasid::host
