@@ -166,7 +166,7 @@ struct Served {
     std::unique_ptr<IommufdNode> iommufd;
     std::unique_ptr<cuse::CuseNode> iommufd_node;
     std::vector<ServedDevice> devices;
-    Forwarding forwarding;
+    std::unique_ptr<Forwarding> forwarding;
     std::unique_ptr<TopologyWatch> watch;
     cuse::Loop loop;
     std::atomic<bool> node_failed{false};
@@ -189,7 +189,7 @@ std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
                                             *s.iommufd, iommufd_devt);
     if (dev.vfio_bound())
         return std::make_unique<DeviceNode>(dev.address, nullptr, shared, *s.iommufd, iommufd_devt,
-                                            &s.forwarding);
+                                            s.forwarding.get());
     return nullptr;
 }
 
@@ -306,6 +306,9 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     const pthread_t main_thread = pthread_self();
 
     Served s;
+    s.forwarding = std::make_unique<Forwarding>(opts.vfio_api == "legacy" ? host::VfioApi::Legacy
+                                                : opts.vfio_api == "cdev" ? host::VfioApi::Cdev
+                                                                          : host::VfioApi::Auto);
     if (!open_iommufd_node(opts, shared, s)) return 1;
     s.loop.on_node_exit([&s, main_thread](cuse::CuseNode& n) {
         if (!n.ready())

@@ -17,6 +17,10 @@ struct Options {
     std::string topology_file;  // empty: the built-in demo
     // The device nodes' names under /dev, with one %u for the device's number.
     std::string device_node_pattern = "vfio/device%u";
+    // How host devices bound to vfio-pci are forwarded: "auto" (the kernel's
+    // iommufd and cdev where it has them, else the legacy container API),
+    // "legacy" or "cdev".
+    std::string vfio_api = "auto";
 };
 
 // Whether `name` is usable as a node name under /dev (no "..", not absolute).

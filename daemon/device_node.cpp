@@ -140,18 +140,20 @@ int DeviceNode::File::open_forwarded(model::Context& ctx) {
         std::lock_guard lock(node_.topology_.mutex);
         group = node_.topology_.topo.device(node_.address_)->group;
     }
-    int rc = node_.forwarding_->acquire(group, ctx, group_);
+    int rc = node_.forwarding_->acquire(group, node_.address_, ctx, group_);
     if (rc) return rc;
-    {
-        std::lock_guard lock(node_.topology_.mutex);
-        model::Group* g = node_.topology_.topo.group(group);
-        g->mirror = group_.get();
-        group_->describe(*g);
-    }
     rc = group_->vfio().device_fd(node_.address_, device_fd_);
-    if (rc)
-        LOG_WARN("%s: VFIO_GROUP_GET_DEVICE_FD: %s", node_.address_.c_str(), std::strerror(-rc));
-    return rc;
+    if (rc) {
+        LOG_WARN("%s: cannot open the device through the %s: %s", node_.address_.c_str(),
+                 group_->vfio().api(), std::strerror(-rc));
+        return rc;
+    }
+    // With the device in, the group's address space knows its IOVA ranges.
+    std::lock_guard lock(node_.topology_.mutex);
+    model::Group* g = node_.topology_.topo.group(group);
+    g->mirror = group_.get();
+    group_->describe(*g);
+    return 0;
 }
 
 // The device fd first (vfio-pci's close), then the group's container when

@@ -8,8 +8,10 @@
 namespace ioasid {
 
 int ForwardedGroup::open() {
-    int rc = vfio_.open(id_);
-    if (rc == -EBUSY)
+    int rc = vfio_->open(id_);
+    if (rc == 0)
+        LOG_INFO("IOMMU group %u: forwarded through the %s", id_, vfio_->api());
+    else if (rc == -EBUSY)
         LOG_WARN("IOMMU group %u: /dev/vfio/%u is held by another program", id_, id_);
     else if (rc)
         LOG_WARN("IOMMU group %u: cannot open it through VFIO: %s", id_, std::strerror(-rc));
@@ -19,7 +21,7 @@ int ForwardedGroup::open() {
 void ForwardedGroup::describe(model::Group& group) {
     std::vector<model::IovaRange> ranges;
     uint64_t page = 0;
-    if (vfio_.iova_ranges(ranges, page) || ranges.empty()) return;
+    if (vfio_->iova_ranges(ranges, page) || ranges.empty()) return;
     group.aperture_last = ranges.back().last;
     std::erase_if(group.reserved,
                   [](const model::ReservedRegion& r) { return r.type == "vfio-container"; });
@@ -47,9 +49,9 @@ int ForwardedGroup::map(const model::Area& area) {
     if (rc) return rc;
     uint64_t done = 0;
     for (const host::SharedView::Piece& p : view.pieces()) {
-        rc = vfio_.map_dma(p.local, area.start + (p.remote - area.user_va), p.length, writable);
+        rc = vfio_->map_dma(p.local, area.start + (p.remote - area.user_va), p.length, writable);
         if (rc) {
-            if (done) vfio_.unmap_dma(area.start, done);
+            if (done) vfio_->unmap_dma(area.start, done);
             LOG_WARN("IOMMU group %u: VFIO_IOMMU_MAP_DMA: %s", id_, std::strerror(-rc));
             return rc;
         }
@@ -60,12 +62,12 @@ int ForwardedGroup::map(const model::Area& area) {
 }
 
 void ForwardedGroup::unmap(const model::Area& area) {
-    int rc = vfio_.unmap_dma(area.start, area.length());
+    int rc = vfio_->unmap_dma(area.start, area.length());
     if (rc) LOG_WARN("IOMMU group %u: VFIO_IOMMU_UNMAP_DMA: %s", id_, std::strerror(-rc));
     views_.erase(area.start);
 }
 
-int Forwarding::acquire(uint32_t group, const model::Context& owner,
+int Forwarding::acquire(uint32_t group, const std::string& address, const model::Context& owner,
                         std::shared_ptr<ForwardedGroup>& out) {
     std::lock_guard lock(mutex_);
     auto it = groups_.find(group);
@@ -74,7 +76,8 @@ int Forwarding::acquire(uint32_t group, const model::Context& owner,
         if (out && &out->owner() == &owner) return 0;
         if (out) return -EPERM;  // the model's claim says so first; kept as a guard
     }
-    auto fresh = std::make_shared<ForwardedGroup>(group, owner);
+    auto fresh =
+        std::make_shared<ForwardedGroup>(group, owner, host::make_vfio_group(api_, address));
     int rc = fresh->open();
     if (rc) return rc;
     groups_[group] = fresh;

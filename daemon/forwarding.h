@@ -18,10 +18,12 @@ namespace ioasid {
 
 class ForwardedGroup final : public model::AreaMirror {
   public:
-    ForwardedGroup(uint32_t group, const model::Context& owner) : id_(group), owner_(owner) {}
-    // Opens the VFIO group and its container (see host::VfioGroup::open).
+    ForwardedGroup(uint32_t group, const model::Context& owner,
+                   std::unique_ptr<host::VfioGroup> vfio)
+        : id_(group), owner_(owner), vfio_(std::move(vfio)) {}
+    // Opens the group's own address space (see host::VfioGroup::open).
     int open();
-    host::VfioGroup& vfio() { return vfio_; }
+    host::VfioGroup& vfio() { return *vfio_; }
     const model::Context& owner() const { return owner_; }
     // The container's IOVA ranges as the model's reserved regions and
     // aperture: what the kernel's own iommufd would take from the driver.
@@ -34,7 +36,7 @@ class ForwardedGroup final : public model::AreaMirror {
   private:
     const uint32_t id_;
     const model::Context& owner_;
-    host::VfioGroup vfio_;
+    std::unique_ptr<host::VfioGroup> vfio_;
     host::FileMappings files_;
     std::map<uint64_t, host::SharedView> views_;  // by area start
 };
@@ -42,10 +44,14 @@ class ForwardedGroup final : public model::AreaMirror {
 // The groups forwarded now, one per group, shared by its bound devices.
 class Forwarding {
   public:
-    // The group's ForwardedGroup for `owner`, opened if it is not yet.
-    int acquire(uint32_t group, const model::Context& owner, std::shared_ptr<ForwardedGroup>& out);
+    explicit Forwarding(host::VfioApi api = host::VfioApi::Auto) : api_(api) {}
+    // The group's ForwardedGroup for `owner`, opened (for the device at
+    // `address`, which decides the API) if it is not yet.
+    int acquire(uint32_t group, const std::string& address, const model::Context& owner,
+                std::shared_ptr<ForwardedGroup>& out);
 
   private:
+    const host::VfioApi api_;
     std::mutex mutex_;
     std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
 };

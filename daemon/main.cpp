@@ -74,6 +74,11 @@ int main(int argc, char** argv) {
                    "Names of the device nodes under /dev, %u numbering them "
                    "('vfio/devices/vfio%u' gives the upstream names)")
         ->capture_default_str();
+    app.add_option("--vfio-api", opts.vfio_api,
+                   "How host devices bound to vfio-pci are forwarded: auto (the kernel's iommufd "
+                   "and VFIO cdev where it has them, else the legacy container API), legacy, cdev")
+        ->check(CLI::IsMember({"auto", "legacy", "cdev"}))
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     ioasid::log::Level lvl;

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <cerrno>
 #include <cstring>
 
+#include "ioasid/iommufd.h"
 #include "ioasid/vfio.h"
 
 namespace ioasid::host {
@@ -29,7 +33,8 @@ int open_fd(const std::string& path, UniqueFd& out) {
 
 }  // namespace
 
-int VfioGroup::open(uint32_t group, const std::string& vfio_dir) {
+int LegacyGroup::open(uint32_t group) {
+    const std::string vfio_dir = "/dev/vfio";
     int rc = open_fd(vfio_dir + "/" + std::to_string(group), group_);
     if (rc) return rc;
     vfio_group_status status{sizeof(status), 0};
@@ -44,14 +49,14 @@ int VfioGroup::open(uint32_t group, const std::string& vfio_dir) {
     return rc < 0 ? rc : 0;
 }
 
-int VfioGroup::device_fd(const std::string& address, UniqueFd& out) {
+int LegacyGroup::device_fd(const std::string& address, UniqueFd& out) {
     int fd = ::ioctl(group_.get(), VFIO_GROUP_GET_DEVICE_FD, address.c_str());
     if (fd < 0) return -errno;
     out.reset(fd);
     return 0;
 }
 
-int VfioGroup::iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) {
+int LegacyGroup::iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) {
     // The size first, then the info with its capability chain.
     vfio_iommu_type1_info head{sizeof(head), 0, 0, 0, 0};
     int rc = call(container_.get(), VFIO_IOMMU_GET_INFO, &head);
@@ -82,17 +87,82 @@ int VfioGroup::iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_pag
     return 0;
 }
 
-int VfioGroup::map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) {
+int LegacyGroup::map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) {
     vfio_iommu_type1_dma_map m{sizeof(m), VFIO_DMA_MAP_FLAG_READ, vaddr, iova, size};
     if (writable) m.flags |= VFIO_DMA_MAP_FLAG_WRITE;
     int rc = call(container_.get(), VFIO_IOMMU_MAP_DMA, &m);
     return rc < 0 ? rc : 0;
 }
 
-int VfioGroup::unmap_dma(uint64_t iova, uint64_t size) {
+int LegacyGroup::unmap_dma(uint64_t iova, uint64_t size) {
     vfio_iommu_type1_dma_unmap u{sizeof(u), 0, iova, size};
     int rc = call(container_.get(), VFIO_IOMMU_UNMAP_DMA, &u);
     return rc < 0 ? rc : 0;
+}
+
+// The device's cdev under /dev/vfio/devices, from sysfs.
+int cdev_path(const std::string& address, std::string& out) {
+    std::error_code ec;
+    const std::string dir = "/sys/bus/pci/devices/" + address + "/vfio-dev";
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        out = "/dev/vfio/devices/" + e.path().filename().string();
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int CdevGroup::open(uint32_t) {
+    int rc = open_fd("/dev/iommu", iommufd_);
+    if (rc) return rc;
+    iommu_ioas_alloc a{sizeof(a), 0, 0};
+    if ((rc = call(iommufd_.get(), IOMMU_IOAS_ALLOC, &a)) < 0) return rc;
+    ioas_ = a.out_ioas_id;
+    return 0;
+}
+
+int CdevGroup::device_fd(const std::string& address, UniqueFd& out) {
+    std::string path;
+    int rc = cdev_path(address, path);
+    if (rc || (rc = open_fd(path, out))) return rc;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, iommufd_.get(), 0};
+    if ((rc = call(out.get(), VFIO_DEVICE_BIND_IOMMUFD, &bind)) < 0) return rc;
+    vfio_device_attach_iommufd_pt at{sizeof(at), 0, ioas_};
+    rc = call(out.get(), VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+    return rc < 0 ? rc : 0;
+}
+
+int CdevGroup::iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) {
+    iommu_iova_range r[16];
+    iommu_ioas_iova_ranges q{sizeof(q), ioas_, 16, 0, reinterpret_cast<uint64_t>(r), 0};
+    int rc = call(iommufd_.get(), IOMMU_IOAS_IOVA_RANGES, &q);
+    if (rc < 0) return rc;
+    out.clear();
+    for (uint32_t i = 0; i < q.num_iovas && i < 16; ++i) out.push_back({r[i].start, r[i].last});
+    min_page = q.out_iova_alignment;
+    return 0;
+}
+
+int CdevGroup::map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) {
+    uint32_t flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE;
+    if (writable) flags |= IOMMU_IOAS_MAP_WRITEABLE;
+    iommu_ioas_map m{sizeof(m), flags, ioas_, 0, vaddr, size, iova};
+    int rc = call(iommufd_.get(), IOMMU_IOAS_MAP, &m);
+    return rc < 0 ? rc : 0;
+}
+
+int CdevGroup::unmap_dma(uint64_t iova, uint64_t size) {
+    iommu_ioas_unmap u{sizeof(u), ioas_, iova, size};
+    int rc = call(iommufd_.get(), IOMMU_IOAS_UNMAP, &u);
+    return rc < 0 ? rc : 0;
+}
+
+std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address) {
+    std::string path;
+    if (api == VfioApi::Auto)
+        api = ::access("/dev/iommu", F_OK) == 0 && cdev_path(address, path) == 0 ? VfioApi::Cdev
+                                                                                 : VfioApi::Legacy;
+    if (api == VfioApi::Cdev) return std::make_unique<CdevGroup>();
+    return std::make_unique<LegacyGroup>();
 }
 
 int vfio_device_call(int device_fd, unsigned long cmd, void* arg) {

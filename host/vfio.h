@@ -1,9 +1,12 @@
-// The legacy VFIO group/container API, which ioasidd drives to forward a
-// host device bound to vfio-pci. This is the one place that calls ioctl()
-// on real VFIO. Every call returns 0 (or a result) or -errno.
+// What ioasidd drives to forward a host device bound to vfio-pci: the
+// legacy VFIO group/container API (all kernels with VFIO; Debian 12's has
+// nothing else), or the kernel's own iommufd and VFIO device cdev where it
+// has them. This is the one place that calls ioctl() on real VFIO. Every
+// call returns 0 (or a result) or -errno.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,23 +15,59 @@
 
 namespace ioasid::host {
 
-// One IOMMU group with a type1v2 container of its own. A group's container
-// cannot change while a device fd of it is open, so ioasidd gives every
-// group its own and mirrors the attached address space into it.
+// One IOMMU group's DMA, in an address space of its own that ioasidd fills
+// with the mappings of the IOAS the group is attached to. (A legacy
+// group's container cannot change while a device fd of it is open, so
+// every group gets its own.)
 class VfioGroup {
   public:
+    virtual ~VfioGroup() = default;
+    virtual const char* api() const = 0;
     // -ENOENT: no such VFIO group (no device of it is bound to vfio-pci);
     // -EBUSY: another program holds it; -EPERM: not viable.
-    int open(uint32_t group, const std::string& vfio_dir = "/dev/vfio");
-    int device_fd(const std::string& address, UniqueFd& out);
-    // The container's valid IOVA ranges and its smallest page size.
-    int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page);
-    int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable);
-    int unmap_dma(uint64_t iova, uint64_t size);
+    virtual int open(uint32_t group) = 0;
+    // The device's fd, its DMA in the group's address space.
+    virtual int device_fd(const std::string& address, UniqueFd& out) = 0;
+    // The valid IOVA ranges (once a device is in) and the smallest page.
+    virtual int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) = 0;
+    virtual int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) = 0;
+    virtual int unmap_dma(uint64_t iova, uint64_t size) = 0;
+};
+
+// /dev/vfio/<group> with a type1v2 container.
+class LegacyGroup final : public VfioGroup {
+  public:
+    const char* api() const override { return "legacy VFIO container"; }
+    int open(uint32_t group) override;
+    int device_fd(const std::string& address, UniqueFd& out) override;
+    int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) override;
+    int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) override;
+    int unmap_dma(uint64_t iova, uint64_t size) override;
 
   private:
     UniqueFd container_, group_;
 };
+
+// The kernel's /dev/iommu with an IOAS of the group's own, and each
+// device's /dev/vfio/devices/vfioN bound to it and attached.
+class CdevGroup final : public VfioGroup {
+  public:
+    const char* api() const override { return "kernel iommufd and VFIO cdev"; }
+    int open(uint32_t group) override;
+    int device_fd(const std::string& address, UniqueFd& out) override;
+    int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) override;
+    int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) override;
+    int unmap_dma(uint64_t iova, uint64_t size) override;
+
+  private:
+    UniqueFd iommufd_;
+    uint32_t ioas_ = 0;
+};
+
+enum class VfioApi { Auto, Legacy, Cdev };
+// The API that forwards the device at `address`: with Auto, the cdev when
+// the kernel has one for the device and /dev/iommu exists, else legacy.
+std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address);
 
 // A device command forwarded as it is: the ioctl's result or -errno.
 int vfio_device_call(int device_fd, unsigned long cmd, void* arg);

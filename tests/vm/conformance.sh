@@ -80,14 +80,19 @@ check "ioasidd on ref: driver binds (uevents) make a group viable, then revoke i
 [ -s "$results/diff-revoke-ref.txt" ] && head -40 "$results/diff-revoke-ref.txt"
 # VFIO forwarding (issue 4): QEMU's real edu bound to vfio-pci, driven
 # through ioasidd with the legacy container API, by the same client.
-for tag in deb61 ref; do
-    t=$results/forward-$tag
+# deb61 forwards through the legacy container API (all it has); ref through
+# the kernel's own iommufd and cdev, and through the legacy API as well.
+for run in "deb61 legacy container" "ref kernel iommufd+cdev" "ref-legacy legacy container"; do
+    set -- $run
+    tag=$1 api="$2 $3" t=$results/forward-$1
     grep -v '^~' "$t.txt" > "$t.cmp" 2>/dev/null
-    check "ioasidd on $tag forwards the real edu (legacy VFIO API): the DMA moves the bytes and the MSI arrives" \
+    check "ioasidd on ${tag%-legacy} forwards the real edu ($api): the DMA moves the bytes and the MSI arrives" \
         grep -qx "dma.to-ram: irq=1" "$t.txt"
-    check "ioasidd on $tag forwards the real edu: transcript equals the 6.12 kernel's own cdev" \
+    check "ioasidd on ${tag%-legacy} forwards the real edu ($api): transcript equals the 6.12 kernel's own cdev" \
         same "$results/devices-kernel-ref.cmp" "$t.cmp"
     [ -s "$results/diff-forward-$tag.txt" ] && head -40 "$results/diff-forward-$tag.txt"
+done
+for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"

@@ -32,12 +32,21 @@ start_daemon() {
     wait_node /dev/vfio/device0 || status=1
 }
 
-start_daemon
-"$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 > "$results/forward-$tag.txt" 2>&1 ||
-    status=1
-kill -TERM $daemon
-wait $daemon
-echo "daemon-exit $?" > "$results/forward-lifecycle-$tag.txt"
+# The API forwarding takes by itself (the kernel's iommufd and cdev where
+# they exist, else the legacy container), and on such a kernel the legacy
+# one too.
+apis=auto
+[ -c /dev/iommu ] && apis="auto legacy"
+for api in $apis; do
+    suffix=
+    [ $api = legacy ] && suffix=-legacy
+    start_daemon --vfio-api $api
+    "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 \
+        > "$results/forward-$tag$suffix.txt" 2>&1 || status=1
+    kill -TERM $daemon
+    wait $daemon
+    echo "daemon-exit $?" > "$results/forward-lifecycle-$tag$suffix.txt"
+done
 
 # Private memory, then kill -9 while the client holds the device.
 start_daemon
