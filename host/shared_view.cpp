@@ -99,17 +99,19 @@ FileMappings::~FileMappings() {
     if (self_pagemap_ >= 0) ::close(self_pagemap_);
 }
 
-bool FileMappings::same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length,
-                              bool fresh) {
+void FileMappings::forget_pagemap(pid_t pid) {
+    auto it = pagemaps_.find(pid);
+    if (it == pagemaps_.end()) return;
+    if (it->second >= 0) ::close(it->second);
+    pagemaps_.erase(it);
+}
+
+bool FileMappings::same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length) {
     // Beyond this, reading maps again costs less than comparing every page.
     constexpr uint64_t kMaxCompared = 64ull << 20;
     if (length > kMaxCompared || (remote | local | length) % 4096) return false;
     if (self_pagemap_ < 0) self_pagemap_ = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     int& fd = pagemaps_.try_emplace(pid, -1).first->second;
-    if (fresh && fd >= 0) {
-        ::close(fd);
-        fd = -1;
-    }
     if (fd < 0) {
         const std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
         fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -163,8 +165,7 @@ int SharedView::from_vmas(FileMappings& files, const std::vector<Vma>& vmas, pid
             if (rc) return rc;
             files.add(key, file);
         }
-        if (check && !files.same_pages(pid, at, file->base + file_off, piece_end - at, false))
-            return 0;
+        if (check && !files.same_pages(pid, at, file->base + file_off, piece_end - at)) return 0;
         pieces_.push_back({file->base + file_off, at, piece_end - at});
         files_.push_back(std::move(file));
         at = piece_end;
@@ -182,7 +183,7 @@ int SharedView::map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t leng
     files_.clear();
     known.clear();
     files.maps_reads++;
-    files.same_pages(pid, 0, 0, 0, true);  // a new process may have the pid now
+    files.forget_pagemap(pid);
     if ((rc = read_vmas(pid, 0, ~0ull >> 1, known))) return rc;
     rc = from_vmas(files, known, pid, addr, length, writable, false, why);
     if (rc == 1) return 0;

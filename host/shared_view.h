@@ -46,8 +46,10 @@ class FileMappings {
         std::string path;
     };
     std::vector<Vma>& vmas(pid_t pid) { return vmas_[pid]; }
-    // See above; reopens the client's pagemap when `fresh`.
-    bool same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length, bool fresh);
+    // See above.
+    bool same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length);
+    // Before maps is read again: the pid may belong to a new process now.
+    void forget_pagemap(pid_t pid);
     // How many times /proc/PID/maps was read (the slow path).
     uint64_t maps_reads = 0;
 
