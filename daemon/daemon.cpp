@@ -5,6 +5,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <grp.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -18,6 +20,8 @@
 #include <vector>
 
 #include "cuse/loop.h"
+#include "daemon/control.h"
+#include "daemon/control_commands.h"
 #include "daemon/device_node.h"
 #include "daemon/forwarding.h"
 #include "daemon/iommufd_node.h"
@@ -26,6 +30,10 @@
 #include "devices/edu.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
+
+#ifndef IOASIDD_VERSION
+#define IOASIDD_VERSION "unknown"
+#endif
 
 namespace ioasid {
 
@@ -168,10 +176,13 @@ struct Served {
     std::vector<ServedDevice> devices;
     std::unique_ptr<Forwarding> forwarding;
     std::unique_ptr<TopologyWatch> watch;
+    std::unique_ptr<ControlContext> control_ctx;
+    std::unique_ptr<ControlServer> control;
     cuse::Loop loop;
     std::atomic<bool> node_failed{false};
 
     ~Served() {
+        if (control) control->stop();
         if (watch) watch->stop();
         loop.stop();
         loop.join();
@@ -269,6 +280,31 @@ bool bring_up(const Options& opts, model::SharedTopology& shared, Served& s) {
     return open_device_nodes(opts, shared, devt, s) && s.startup.wait(1 + s.devices.size());
 }
 
+// A group's viability changed: subscribers are told, and a group that is
+// no longer viable has its devices taken from their clients.
+void viability_changed(Served& s, model::SharedTopology& shared, const host::TopologyChange& c,
+                       const std::string& action) {
+    if (s.control)
+        s.control->emit("GROUP_VIABILITY_CHANGED", {{"group", c.group},
+                                                    {"viable", c.now_viable},
+                                                    {"device", c.address},
+                                                    {"action", action}});
+    if (!c.lost_viability()) return;
+    const std::string why = c.address + " " + action + ": the group is no longer viable";
+    for (ServedDevice& d : s.devices) {
+        uint32_t g;
+        {
+            std::lock_guard lock(shared.mutex);
+            const model::PciDevice* dev = shared.topo.device(d.handler->address());
+            g = dev ? dev->group : 0;
+        }
+        if (g != c.group || !d.handler->revoke(why) || !s.control) continue;
+        s.control->emit("DEVICE_REVOKED", {{"device", d.handler->address()},
+                                           {"node", "/dev/" + d.node->devname()},
+                                           {"reason", why}});
+    }
+}
+
 // Uevents are followed on the real sysfs only: a fake tree's devices are
 // not the ones the kernel reports about.
 void watch_topology(const Options& opts, model::SharedTopology& shared, Served& s) {
@@ -277,22 +313,52 @@ void watch_topology(const Options& opts, model::SharedTopology& shared, Served& 
         return;
     }
     s.watch = std::make_unique<TopologyWatch>(
-        opts.sysfs_root, shared, [&s, &shared](uint32_t group, const std::string& why) {
-            for (ServedDevice& d : s.devices) {
-                uint32_t g;
-                {
-                    std::lock_guard lock(shared.mutex);
-                    const model::PciDevice* dev = shared.topo.device(d.handler->address());
-                    g = dev ? dev->group : 0;
-                }
-                if (g == group) d.handler->revoke(why);
-            }
+        opts.sysfs_root, shared,
+        [&s, &shared](const host::TopologyChange& c, const std::string& action) {
+            viability_changed(s, shared, c, action);
         });
     int rc = s.watch->start();
     if (rc) {
         LOG_WARN("cannot follow kernel uevents (%s): the topology stays as read at startup",
                  std::strerror(-rc));
         s.watch.reset();
+    }
+}
+
+// The control socket, mode 0600 (0660 with --control-group). A daemon
+// that cannot make it still serves its nodes.
+void start_control(const Options& opts, model::SharedTopology& shared, Served& s,
+                   pthread_t main_thread) {
+    if (opts.control_socket.empty()) return;
+    gid_t gid = 0;
+    if (!opts.control_group.empty()) {
+        const group* g = ::getgrnam(opts.control_group.c_str());
+        if (!g) {
+            LOG_WARN("control: no group '%s'; the socket stays root's", opts.control_group.c_str());
+        } else {
+            gid = g->gr_gid;
+        }
+    }
+    const std::string dir = opts.control_socket.substr(0, opts.control_socket.rfind('/'));
+    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    s.control_ctx = std::make_unique<ControlContext>(
+        ControlContext{shared,
+                       {},
+                       opts.iommufd_node,
+                       [&s] {
+                           return nlohmann::json{{"ioasid", s.iommufd->stats().to_json()}};
+                       },
+                       [main_thread] { pthread_kill(main_thread, SIGTERM); }});
+    for (const ServedDevice& d : s.devices)
+        s.control_ctx->nodes[d.handler->address()] = d.node->devname();
+    s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
+                                                IOASIDD_VERSION, control_commands(*s.control_ctx));
+    int rc = s.control->start();
+    if (rc) {
+        LOG_WARN("control: cannot serve %s: %s", opts.control_socket.c_str(), std::strerror(-rc));
+        s.control.reset();
+    } else {
+        LOG_INFO("control socket %s", opts.control_socket.c_str());
     }
 }
 
@@ -322,6 +388,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     });
     const bool up = bring_up(opts, shared, s);
     if (up) {
+        start_control(opts, shared, s, main_thread);
         watch_topology(opts, shared, s);
         sd_notifyf(0, "READY=1\nSTATUS=serving /dev/%s and %zu device nodes",
                    opts.iommufd_node.c_str(), s.devices.size());
@@ -335,6 +402,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
         LOG_ERROR("the nodes did not come up");
     }
     sd_notify(0, "STOPPING=1");
+    if (s.control) s.control->stop();
     if (s.watch) s.watch->stop();
     s.loop.stop();
     s.loop.join();

@@ -21,6 +21,10 @@ struct Options {
     // iommufd and cdev where it has them, else the legacy container API),
     // "legacy" or "cdev".
     std::string vfio_api = "auto";
+    // The JSON control socket (empty: none), and the group that may use it
+    // besides root (empty: root only).
+    std::string control_socket = "/run/ioasidd/control.sock";
+    std::string control_group;
 };
 
 // Whether `name` is usable as a node name under /dev (no "..", not absolute).

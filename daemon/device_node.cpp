@@ -286,12 +286,17 @@ dispatch::Footprint DeviceNode::footprint(uint64_t fh, uint32_t cmd, uint64_t ar
     return dispatch::vfio_device_footprint(f, cmd, arg, known);
 }
 
-void DeviceNode::revoke(const std::string& why) {
+int DeviceNode::revoke(const std::string& why) {
     std::lock_guard lock(mutex_);
+    int bound = 0;
     for (auto& [fh, f] : files_) {
-        if (f->bound()) LOG_WARN("%s: revoked from its client: %s", address_.c_str(), why.c_str());
+        if (f->bound()) {
+            LOG_WARN("%s: revoked from its client: %s", address_.c_str(), why.c_str());
+            ++bound;
+        }
         f->revoke();
     }
+    return bound;
 }
 
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {

@@ -43,7 +43,8 @@ class DeviceNode final : public cuse::NodeHandler {
     // The device is no longer the client's to use (its group stopped being
     // viable, or it went away): every open file is unbound, its DMA and
     // interrupts stop, and its next command fails with ENODEV.
-    void revoke(const std::string& why);
+    // Returns how many bound clients lost the device.
+    int revoke(const std::string& why);
 
   private:
     class File;

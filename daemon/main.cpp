@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
                    "Names of the device nodes under /dev, %u numbering them "
                    "('vfio/devices/vfio%u' gives the upstream names)")
         ->capture_default_str();
+    app.add_option("--control-socket", opts.control_socket, "The JSON control socket (empty: none)")
+        ->capture_default_str();
+    app.add_option("--control-group", opts.control_group,
+                   "A group that may use the control socket besides root (mode 0660)");
     app.add_option("--vfio-api", opts.vfio_api,
                    "How host devices bound to vfio-pci are forwarded: auto (the kernel's iommufd "
                    "and VFIO cdev where it has them, else the legacy container API), legacy, cdev")

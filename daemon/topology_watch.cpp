@@ -12,8 +12,9 @@
 
 namespace ioasid {
 
-TopologyWatch::TopologyWatch(std::string sysfs, model::SharedTopology& topology, LostViability lost)
-    : sysfs_(std::move(sysfs)), topology_(topology), lost_(std::move(lost)) {}
+TopologyWatch::TopologyWatch(std::string sysfs, model::SharedTopology& topology,
+                             ViabilityChanged changed)
+    : sysfs_(std::move(sysfs)), topology_(topology), changed_(std::move(changed)) {}
 
 TopologyWatch::~TopologyWatch() {
     stop();
@@ -43,8 +44,7 @@ void TopologyWatch::report(const host::TopologyChange& c, const char* action) {
         LOG_INFO("%s %s: IOMMU group %u is now %s", c.address.c_str(), action, c.group, now);
     else
         LOG_DEBUG("%s %s: IOMMU group %u stays %s", c.address.c_str(), action, c.group, now);
-    if (c.lost_viability())
-        lost_(c.group, c.address + " " + action + ": the group is no longer viable");
+    if (c.was_viable != c.now_viable) changed_(c, action);
 }
 
 void TopologyWatch::resync() {

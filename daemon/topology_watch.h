@@ -1,6 +1,6 @@
 // Keeps the topology current from the kernel's uevents, on a thread of its
-// own, and tells the daemon when a group stops being viable so that the
-// nodes of its devices can be revoked.
+// own, and tells the daemon when a group's viability changes (a group that
+// stops being viable has the nodes of its devices revoked).
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,11 @@ namespace ioasid {
 
 class TopologyWatch {
   public:
-    // Called without the topology's lock held.
-    using LostViability = std::function<void(uint32_t group, const std::string& why)>;
+    // Called without the topology's lock held; `action` is the uevent's.
+    using ViabilityChanged =
+        std::function<void(const host::TopologyChange& change, const std::string& action)>;
 
-    TopologyWatch(std::string sysfs, model::SharedTopology& topology, LostViability lost);
+    TopologyWatch(std::string sysfs, model::SharedTopology& topology, ViabilityChanged changed);
     ~TopologyWatch();
     TopologyWatch(const TopologyWatch&) = delete;
     TopologyWatch& operator=(const TopologyWatch&) = delete;
@@ -32,7 +33,7 @@ class TopologyWatch {
   private:
     const std::string sysfs_;
     model::SharedTopology& topology_;
-    LostViability lost_;
+    ViabilityChanged changed_;
     host::UeventMonitor monitor_;
     host::UniqueFd wake_;
     std::thread thread_;

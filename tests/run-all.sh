@@ -25,6 +25,7 @@ catch_suite() {  # name, executable: Catch2's summary gives the test case counts
 
 catch_suite "unit tests (model, dispatch, uapi)" build/tests/unit-tests
 catch_suite "CUSE transport tests (harness playing the kernel)" build/tests/cuse-tests
+catch_suite "daemon tests (control socket)" build/tests/daemon-tests
 
 if out=$(tests/fuzz/run.sh "${IOASID_FUZZ_SECONDS:-60}" 2>&1); then
     echo "$out" | tail -1; add 1 0

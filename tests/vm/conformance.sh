@@ -75,6 +75,18 @@ for tag in ref deb61 retry-ref retry-deb61; do
     check "ioasidd on $tag: exits 0 with device nodes and removes them" \
         grep -qx "daemon-exit 0" "$results/devices-lifecycle-$tag.txt"
 done
+for tag in ref deb61; do
+    t=$results/control-$tag.txt
+    check "ioasidctl on $tag: version, topology (groups, viability, nodes), stats, --json" \
+        sh -c "grep -q '\"version\"' '$t' && grep -q '^group 1001 *viable' '$t' &&
+               grep -q 'fffe:00:01.1 .*/dev/vfio/device2' '$t' && grep -q '^IOAS_ALLOC' '$t' &&
+               grep -q '\"node\": \"/dev/vfio/device0\"' '$t'"
+    check "ioasidctl on $tag: a bad log level exits 1; quit stops the daemon (exit 0)" \
+        sh -c "grep -qx 'bad-level-exit 1' '$t' && grep -qx 'daemon-exit 0' '$results/devices-lifecycle-$tag.txt'"
+done
+check "ioasidctl monitor on ref: GROUP_VIABILITY_CHANGED and DEVICE_REVOKED as the drivers change" \
+    sh -c "grep -q '^GROUP_VIABILITY_CHANGED .*\"viable\":true' '$results/revoke-events-ref.txt' &&
+           grep -q '^DEVICE_REVOKED .*fffe:00:05.0' '$results/revoke-events-ref.txt'"
 check "ioasidd on ref: driver binds (uevents) make a group viable, then revoke its bound device (ENODEV)" \
     same "$here/expected/vfio-revoke.txt" "$results/revoke-ref.txt"
 [ -s "$results/diff-revoke-ref.txt" ] && head -40 "$results/diff-revoke-ref.txt"

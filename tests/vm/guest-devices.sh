@@ -31,7 +31,17 @@ for mode in direct retry; do
         > "$results/devices-ioasidd$suffix-$tag.txt" 2>&1 || status=1
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
         > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
-    kill -TERM $daemon
+    if [ $mode = direct ]; then
+        # The control socket, as a script would use it; quit stops the daemon.
+        ctl="$build/client/ioasidctl"
+        { $ctl version && $ctl topology && $ctl stats && $ctl --json topology; } \
+            > "$results/control-$tag.txt" 2>&1 || status=1
+        $ctl log-level loud > /dev/null 2>&1
+        echo "bad-level-exit $?" >> "$results/control-$tag.txt"
+        $ctl quit >> "$results/control-$tag.txt" 2>&1 || status=1
+    else
+        kill -TERM $daemon
+    fi
     wait $daemon
     echo "daemon-exit $?" > "$results/devices-lifecycle$suffix-$tag.txt"
     [ -e /dev/vfio/device0 ] && echo "node-left-behind" >> "$results/devices-lifecycle$suffix-$tag.txt"
@@ -52,10 +62,13 @@ if [ -e "$smbus/driver" ]; then
     wait_node /dev/vfio/device0 || status=1
     unblock="for d in /sys/kernel/iommu_groups/$g/devices/*; do [ -e \$d/driver ] && echo \$(basename \$d) > \$d/driver/unbind; done; true"
     block="echo 0000:00:1f.3 > /sys/bus/pci/drivers/i801_smbus/bind"
+    "$build/client/ioasidctl" monitor > "$results/revoke-events-$tag.txt" 2>&1 &
+    monitor=$!
     "$build/tests/vfio-revoke" /dev/ioasid /dev/vfio/device0 "$g" "$unblock" "$block" \
         > "$results/revoke-$tag.txt" 2>&1 || status=1
     kill -TERM $daemon
     wait $daemon
+    wait $monitor
 fi
 
 # The real edu through the kernel's own cdev, where there is one.

@@ -1,0 +1,157 @@
+// ioasidctl: the control socket's client (daemon/control.h has the protocol).
+//
+// Exit codes: 0 success, 1 the daemon answered with an error, 2 usage,
+// 3 the daemon cannot be reached.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kDaemonError = 1, kUnreachable = 3;
+
+class Connection {
+  public:
+    explicit Connection(const std::string& path) {
+        fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        if (fd_ < 0 || path.size() >= sizeof(a.sun_path)) return;
+        std::strcpy(a.sun_path, path.c_str());
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0)
+            ok_ = !line().is_null();
+    }
+    ~Connection() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool ok() const { return ok_; }
+    // The next JSON line, or null at the end.
+    json line() {
+        size_t nl;
+        while ((nl = buf_.find('\n')) == std::string::npos) {
+            char b[65536];
+            ssize_t n = ::read(fd_, b, sizeof(b));
+            if (n <= 0) return json();
+            buf_.append(b, static_cast<size_t>(n));
+        }
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return json::parse(l, nullptr, false);
+    }
+    // The reply to a command (events that come first are skipped).
+    json call(const std::string& name, const json& args = json::object()) {
+        const std::string req = json{{"execute", name}, {"arguments", args}}.dump() + "\n";
+        if (::write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return json();
+        for (json r = line();; r = line())
+            if (r.is_null() || !r.contains("event")) return r;
+    }
+
+  private:
+    int fd_ = -1;
+    bool ok_ = false;
+    std::string buf_;
+};
+
+void print_topology(const json& t) {
+    for (const json& g : t["groups"]) {
+        std::printf("group %-5u %-10s%s\n", g["id"].get<unsigned>(),
+                    g["viable"].get<bool>() ? "viable" : "NOT VIABLE",
+                    g["owned"].get<bool>() ? "  owned by a client" : "");
+        const size_t n = g["devices"].size();
+        for (size_t i = 0; i < n; ++i) {
+            const json& d = g["devices"][i];
+            const std::string what = d["emulated"].get<bool>()
+                                         ? "emulated " + d["model"].get<std::string>()
+                                         : "driver " + (d["driver"].get<std::string>().empty()
+                                                            ? std::string("(none)")
+                                                            : d["driver"].get<std::string>());
+            std::printf("  %s %-14s %s:%s  %-24s %s\n", i + 1 == n ? "`-" : "|-",
+                        d["address"].get<std::string>().c_str(),
+                        d["vendor"].get<std::string>().c_str(),
+                        d["device"].get<std::string>().c_str(), what.c_str(),
+                        d["node"].is_null() ? "" : d["node"].get<std::string>().c_str());
+        }
+    }
+}
+
+void print_stats(const json& s) {
+    std::printf("%-20s %10s %8s %12s %10s\n", "command", "calls", "errors", "round trips",
+                "mean us");
+    for (const auto& [node, cmds] : s.items())
+        for (const auto& [name, c] : cmds.items())
+            std::printf("%-20s %10llu %8llu %12llu %10.1f\n", name.c_str(), c.value("calls", 0ull),
+                        c.value("errors", 0ull), c.value("round_trips", 0ull),
+                        c.value("mean_us", 0.0));
+}
+
+// Prints a reply; the exit code.
+int show(const json& reply, bool as_json, void (*human)(const json&)) {
+    if (reply.is_null()) {
+        std::fprintf(stderr, "ioasidctl: the daemon closed the connection\n");
+        return kUnreachable;
+    }
+    if (reply.contains("error")) {
+        std::fprintf(stderr, "ioasidctl: %s: %s\n", reply["error"].value("class", "Error").c_str(),
+                     reply["error"].value("desc", "").c_str());
+        return kDaemonError;
+    }
+    const json& ret = reply["return"];
+    if (human && !as_json)
+        human(ret);
+    else if (as_json || !(ret.is_object() && ret.empty()))
+        std::cout << ret.dump(2) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ioasidctl: asks ioasidd through its control socket"};
+    std::string socket = "/run/ioasidd/control.sock", level;
+    bool as_json = false;
+    app.add_option("-s,--socket", socket, "The control socket")->capture_default_str();
+    app.add_flag("--json", as_json, "Print the daemon's JSON answer");
+    app.require_subcommand(1);
+    auto* version = app.add_subcommand("version", "ioasidd's version and ABI");
+    auto* topology = app.add_subcommand("topology", "IOMMU groups, devices, drivers, nodes");
+    auto* stats = app.add_subcommand("stats", "per-command counts, errors and latency");
+    auto* log_level = app.add_subcommand("log-level", "change the daemon's log level");
+    log_level->add_option("level", level, "error, warning, info or debug")->required();
+    auto* monitor = app.add_subcommand("monitor", "print the daemon's events as they come");
+    auto* quit = app.add_subcommand("quit", "stop the daemon");
+    CLI11_PARSE(app, argc, argv);
+
+    Connection c(socket);
+    if (!c.ok()) {
+        std::fprintf(stderr, "ioasidctl: cannot reach ioasidd at %s: %s\n", socket.c_str(),
+                     std::strerror(errno));
+        return kUnreachable;
+    }
+    if (*version) return show(c.call("query-version"), as_json, nullptr);
+    if (*topology) return show(c.call("query-topology"), as_json, print_topology);
+    if (*stats) return show(c.call("query-stats"), as_json, print_stats);
+    if (*log_level) return show(c.call("set-log-level", {{"level", level}}), as_json, nullptr);
+    if (*quit) return show(c.call("quit"), as_json, nullptr);
+    if (*monitor) {
+        int rc = show(c.call("subscribe-events"), false, nullptr);
+        if (rc) return rc;
+        for (json ev = c.line(); !ev.is_null(); ev = c.line()) {
+            if (as_json)
+                std::cout << ev.dump() << std::endl;
+            else
+                std::cout << ev["event"].get<std::string>() << " " << ev["data"].dump()
+                          << std::endl;
+        }
+        return kUnreachable;  // the daemon went away
+    }
+    return 2;
+}

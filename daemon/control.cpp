@@ -1,0 +1,212 @@
+#include "daemon/control.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "daemon/log.h"
+
+namespace ioasid {
+
+using nlohmann::json;
+
+namespace {
+
+json error_reply(const std::string& cls, const std::string& desc, const json& id) {
+    json r = {{"error", {{"class", cls}, {"desc", desc}}}};
+    if (!id.is_null()) r["id"] = id;
+    return r;
+}
+
+json timestamp() {
+    timeval tv;
+    gettimeofday(&tv, nullptr);
+    return {{"seconds", tv.tv_sec}, {"microseconds", tv.tv_usec}};
+}
+
+}  // namespace
+
+ControlServer::ControlServer(std::string path, mode_t mode, gid_t group, std::string version,
+                             Execute execute)
+    : path_(std::move(path)),
+      mode_(mode),
+      group_(group),
+      version_(std::move(version)),
+      execute_(std::move(execute)) {}
+
+ControlServer::~ControlServer() {
+    stop();
+}
+
+int ControlServer::start() {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.size() >= sizeof(addr.sun_path)) return -ENAMETOOLONG;
+    std::strcpy(addr.sun_path, path_.c_str());
+    listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!listen_ || !wake_) return -errno;
+    // A socket left by an earlier run is replaced; one a live daemon
+    // answers on is not.
+    host::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
+        return -EADDRINUSE;
+    ::unlink(path_.c_str());
+    // Created with no access at all, then opened up to exactly the mode.
+    const mode_t old = ::umask(0777);
+    int rc = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::umask(old);
+    if (rc || ::chown(path_.c_str(), 0, group_) || ::chmod(path_.c_str(), mode_) ||
+        ::listen(listen_.get(), 16))
+        return -errno;
+    thread_ = std::thread([this] { run(); });
+    return 0;
+}
+
+void ControlServer::stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
+    thread_.join();
+    ::unlink(path_.c_str());
+}
+
+void ControlServer::emit(const std::string& name, const json& data) {
+    const json msg = {{"event", name}, {"data", data}, {"timestamp", timestamp()}};
+    {
+        std::lock_guard lock(mutex_);
+        for (Client& c : clients_)
+            if (c.subscribed) send(c, msg);
+    }
+    const uint64_t one = 1;  // the loop flushes
+    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
+}
+
+void ControlServer::send(Client& c, const json& msg) {
+    c.out += msg.dump();
+    c.out += '\n';
+}
+
+void ControlServer::accept_client() {
+    host::UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) return;
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+    LOG_INFO("control: connection from pid %d uid %u gid %u", cred.pid, cred.uid, cred.gid);
+    std::lock_guard lock(mutex_);
+    Client& c = clients_.emplace_back();
+    c.fd = std::move(fd);
+    c.peer = {cred.pid, cred.uid, cred.gid};
+    send(c, {{"ioasidd", {{"version", version_}, {"capabilities", {"events"}}}}});
+}
+
+void ControlServer::handle_line(Client& c, const std::string& line) {
+    json req = json::parse(line, nullptr, false);
+    if (req.is_discarded()) return send(c, error_reply("GenericError", "invalid JSON", nullptr));
+    const json id = req.is_object() && req.contains("id") ? req["id"] : json();
+    if (!req.is_object() || !req.contains("execute") || !req["execute"].is_string())
+        return send(c, error_reply("GenericError", "expected {\"execute\": NAME, ...}", id));
+    const json args = req.value("arguments", json::object());
+    if (!args.is_object())
+        return send(c, error_reply("GenericError", "\"arguments\" must be an object", id));
+    const std::string name = req["execute"];
+    json reply;
+    if (name == "subscribe-events") {
+        c.subscribed = true;
+        reply = {{"return", json::object()}};
+    } else {
+        json result;
+        CommandError err;
+        if (execute_(name, args, c.peer, result, err))
+            reply = {{"return", result}};
+        else
+            reply = error_reply(err.error_class, err.desc, nullptr);
+    }
+    if (!id.is_null()) reply["id"] = id;
+    send(c, reply);
+}
+
+// False when the client is gone.
+bool ControlServer::read_client(Client& c) {
+    char buf[4096];
+    ssize_t n = ::read(c.fd.get(), buf, sizeof(buf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
+    if (n < 0) return true;
+    c.in.append(buf, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = c.in.find('\n')) != std::string::npos) {
+        std::string line = c.in.substr(0, nl);
+        c.in.erase(0, nl + 1);
+        if (c.discarding) {
+            c.discarding = false;  // the end of the over-long line
+            continue;
+        }
+        if (!line.empty()) handle_line(c, line);
+    }
+    if (c.in.size() > kMaxLine) {
+        if (!c.discarding)
+            send(c, error_reply("GenericError",
+                                "request longer than " + std::to_string(kMaxLine) + " bytes",
+                                nullptr));
+        c.discarding = true;
+        c.in.clear();
+    }
+    return true;
+}
+
+// False when the client is gone or too far behind.
+bool ControlServer::flush(Client& c) {
+    while (!c.out.empty()) {
+        ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno != EAGAIN) return false;
+            break;
+        }
+        c.out.erase(0, static_cast<size_t>(n));
+    }
+    if (c.out.size() > kMaxPending) {
+        LOG_WARN("control: pid %d does not read its replies; disconnected", c.peer.pid);
+        return false;
+    }
+    return true;
+}
+
+void ControlServer::run() {
+    for (;;) {
+        std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}};
+        {
+            std::lock_guard lock(mutex_);
+            for (Client& c : clients_)
+                fds.push_back(
+                    {c.fd.get(), static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+        }
+        if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
+        if (fds[0].revents) {
+            uint64_t v;
+            [[maybe_unused]] ssize_t n = ::read(wake_.get(), &v, sizeof(v));
+            if (stopping_) return;
+        }
+        if (fds[1].revents & POLLIN) accept_client();
+        std::lock_guard lock(mutex_);
+        size_t i = 2;
+        for (auto it = clients_.begin(); it != clients_.end();) {
+            const short rev = i < fds.size() && fds[i].fd == it->fd.get() ? fds[i].revents : 0;
+            ++i;
+            bool alive = !(rev & (POLLIN | POLLHUP | POLLERR)) || read_client(*it);
+            alive = alive && flush(*it);
+            it = alive ? std::next(it) : clients_.erase(it);
+        }
+    }
+}
+
+}  // namespace ioasid

@@ -1,0 +1,30 @@
+// The control socket's commands (see daemon/control.h for the protocol):
+//   query-version, query-topology, query-stats, set-log-level {"level"}, quit
+// and the events the daemon emits: GROUP_VIABILITY_CHANGED, DEVICE_REVOKED.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "daemon/control.h"
+#include "model/topology.h"
+
+namespace ioasid {
+
+struct ControlContext {
+    model::SharedTopology& topology;
+    std::map<std::string, std::string> nodes;  // device address -> node under /dev
+    std::string iommufd_node;
+    std::function<nlohmann::json()> stats;
+    std::function<void()> quit;
+};
+
+ControlServer::Execute control_commands(ControlContext& ctx);
+
+// The topology as query-topology answers it (groups -> devices).
+nlohmann::json topology_json(const model::Topology& topo,
+                             const std::map<std::string, std::string>& nodes);
+
+}  // namespace ioasid

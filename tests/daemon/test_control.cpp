@@ -1,0 +1,171 @@
+// The control socket over a real Unix socket: greeting, commands, errors
+// that leave the connection usable, events, and a client that never reads.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "daemon/control.h"
+#include "daemon/control_commands.h"
+#include "daemon/log.h"
+
+using namespace ioasid;
+using nlohmann::json;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/ioasid-control-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+struct Conn {
+    int fd = -1;
+    std::string buf;
+    explicit Conn(const std::string& path) {
+        fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strcpy(a.sun_path, path.c_str());
+        REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    }
+    ~Conn() { ::close(fd); }
+    void raw(const std::string& s) {
+        REQUIRE(::write(fd, s.data(), s.size()) == ssize_t(s.size()));
+    }
+    json line() {
+        size_t nl;
+        while ((nl = buf.find('\n')) == std::string::npos) {
+            char b[4096];
+            ssize_t n = ::read(fd, b, sizeof(b));
+            if (n <= 0) return json();
+            buf.append(b, static_cast<size_t>(n));
+        }
+        std::string l = buf.substr(0, nl);
+        buf.erase(0, nl + 1);
+        return json::parse(l);
+    }
+    json call(const json& req) {
+        raw(req.dump() + "\n");
+        return line();
+    }
+};
+
+struct Fixture {
+    TempDir dir;
+    model::SharedTopology topo;
+    int quits = 0;
+    ControlContext ctx{topo,
+                       {{"fffe:00:00.0", "vfio/device0"}},
+                       "ioasid",
+                       [] {
+                           return json{{"IOAS_MAP", {{"calls", 3}}}};
+                       },
+                       [this] { ++quits; }};
+    ControlServer server{dir.path + "/control.sock", 0600, getgid(), "9.9", control_commands(ctx)};
+    Fixture() {
+        model::PciDevice d;
+        d.address = "fffe:00:00.0";
+        d.model = "edu";
+        d.group = 1000;
+        topo.topo.add_device(d);
+        REQUIRE(server.start() == 0);
+    }
+    std::string path() const { return dir.path + "/control.sock"; }
+};
+
+}  // namespace
+
+TEST_CASE("control: greeting, commands, ids, and mode 0600", "[control]") {
+    Fixture f;
+    struct stat st;
+    REQUIRE(::stat(f.path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    Conn c(f.path());
+    json hello = c.line();
+    CHECK(hello["ioasidd"]["version"] == "9.9");
+    json v = c.call({{"execute", "query-version"}, {"id", 7}});
+    CHECK(v["id"] == 7);
+    CHECK(v["return"]["iommufd_node"] == "/dev/ioasid");
+    json t = c.call({{"execute", "query-topology"}});
+    REQUIRE(t["return"]["groups"].size() == 1);
+    CHECK(t["return"]["groups"][0]["viable"] == true);
+    CHECK(t["return"]["groups"][0]["devices"][0]["node"] == "/dev/vfio/device0");
+    CHECK(t["return"]["groups"][0]["devices"][0]["vendor"] == "0000");  // ids from the model
+    CHECK(c.call({{"execute", "query-stats"}})["return"]["IOAS_MAP"]["calls"] == 3);
+    CHECK(c.call({{"execute", "quit"}})["return"] == json::object());
+    CHECK(f.quits == 1);
+}
+
+TEST_CASE("control: bad input gets an error and the connection stays usable", "[control]") {
+    Fixture f;
+    Conn c(f.path());
+    c.line();
+    c.raw("{not json\n");
+    CHECK(c.line()["error"]["class"] == "GenericError");
+    c.raw("[1,2]\n");
+    CHECK(c.line()["error"]["desc"] == "expected {\"execute\": NAME, ...}");
+    json unknown = c.call({{"execute", "frobnicate"}, {"id", "x"}});
+    CHECK(unknown["error"]["class"] == "CommandNotFound");
+    CHECK(unknown["id"] == "x");
+    CHECK(c.call({{"execute", "set-log-level"}, {"arguments", {{"level", 3}}}})["error"]["class"] ==
+          "GenericError");
+    CHECK(c.call({{"execute", "set-log-level"}, {"arguments", "debug"}})["error"]["class"] ==
+          "GenericError");
+    CHECK(c.call({{"execute", "set-log-level"},
+                  {"arguments", {{"level", "loud"}}}})["error"]["desc"] ==
+          "unknown log level 'loud'");
+    REQUIRE(c.call({{"execute", "set-log-level"}, {"arguments", {{"level", "debug"}}}})
+                .contains("return"));
+    CHECK(log::level() == log::Level::Debug);
+    log::set_level(log::Level::Warning);
+    // A line over the limit: one error, then the next request is served.
+    c.raw(std::string(ControlServer::kMaxLine + 100, 'x'));
+    CHECK(c.line()["error"]["desc"].get<std::string>().find("longer than") != std::string::npos);
+    c.raw("\n");
+    CHECK(c.call({{"execute", "query-version"}}).contains("return"));
+}
+
+TEST_CASE("control: events reach subscribers only; a client that never reads is dropped",
+          "[control]") {
+    Fixture f;
+    Conn sub(f.path()), other(f.path());
+    sub.line();
+    other.line();
+    REQUIRE(sub.call({{"execute", "subscribe-events"}}).contains("return"));
+    f.server.emit("GROUP_VIABILITY_CHANGED", {{"group", 7}, {"viable", false}});
+    json ev = sub.line();
+    CHECK(ev["event"] == "GROUP_VIABILITY_CHANGED");
+    CHECK(ev["data"]["group"] == 7);
+    CHECK(ev["timestamp"].contains("seconds"));
+    CHECK(other.call({{"execute", "query-version"}}).contains("return"));  // no event for it
+
+    // A subscriber that stops reading: the daemon goes on serving others.
+    Conn lazy(f.path());
+    lazy.line();
+    REQUIRE(lazy.call({{"execute", "subscribe-events"}}).contains("return"));
+    const int small = 4096;
+    ::setsockopt(lazy.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    const std::string big(4000, 'y');
+    for (int i = 0; i < 600; ++i) f.server.emit("DMA_FAULT", {{"pad", big}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(other.call({{"execute", "query-version"}}).contains("return"));
+    // The lazy client was cut off: reading drains what was sent, then EOF.
+    char b[65536];
+    ssize_t n, total = 0;
+    while ((n = ::read(lazy.fd, b, sizeof(b))) > 0) total += n;
+    CHECK(n == 0);
+    CHECK(total < 600 * 4000);
+}
