@@ -83,6 +83,31 @@ void print_topology(const json& t) {
     }
 }
 
+void print_clients(const json& clients) {
+    std::printf("%-7s %-8s %-6s %-12s %s\n", "client", "pid", "uid", "ioas", "devices");
+    for (const json& c : clients) {
+        std::string ioas, devices;
+        for (const json& i : c["ioas"]) ioas += (ioas.empty() ? "" : ",") + i.dump();
+        for (const json& d : c["devices"])
+            devices += (devices.empty() ? "" : " ") + d["address"].get<std::string>() + "#" +
+                       d["dev_id"].dump() + (d["hwpt"] == 0 ? "" : "->hwpt" + d["hwpt"].dump());
+        std::printf("%-7s %-8s %-6s %-12s %s\n", c["client"].dump().c_str(),
+                    c["pid"].dump().c_str(), c["uid"].dump().c_str(),
+                    ioas.empty() ? "-" : ioas.c_str(), devices.empty() ? "-" : devices.c_str());
+    }
+}
+
+void print_ioas(const json& r) {
+    std::printf("%-18s %-12s %-18s %s\n", "iova", "length", "user_va", "prot");
+    for (const json& a : r["areas"])
+        std::printf("0x%-16llx 0x%-10llx 0x%-16llx %s%s\n", a["iova"].get<unsigned long long>(),
+                    a["length"].get<unsigned long long>(), a["user_va"].get<unsigned long long>(),
+                    a["readable"].get<bool>() ? "r" : "-", a["writable"].get<bool>() ? "w" : "-");
+    for (const json& g : r["iova_ranges"])
+        std::printf("usable [0x%llx, 0x%llx]\n", g["start"].get<unsigned long long>(),
+                    g["last"].get<unsigned long long>());
+}
+
 void print_stats(const json& s) {
     std::printf("%-20s %10s %8s %12s %10s\n", "command", "calls", "errors", "round trips",
                 "mean us");
@@ -123,6 +148,11 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     auto* version = app.add_subcommand("version", "ioasidd's version and ABI");
     auto* topology = app.add_subcommand("topology", "IOMMU groups, devices, drivers, nodes");
+    auto* clients = app.add_subcommand("clients", "open /dev/ioasid contexts and what they hold");
+    unsigned client = 0, ioas_id = 0;
+    auto* ioas = app.add_subcommand("ioas", "the areas of one address space");
+    ioas->add_option("client", client, "the client number (ioasidctl clients)")->required();
+    ioas->add_option("ioas", ioas_id, "the IOAS id")->required();
     auto* stats = app.add_subcommand("stats", "per-command counts, errors and latency");
     auto* log_level = app.add_subcommand("log-level", "change the daemon's log level");
     log_level->add_option("level", level, "error, warning, info or debug")->required();
@@ -139,11 +169,16 @@ int main(int argc, char** argv) {
     if (*version) return show(c.call("query-version"), as_json, nullptr);
     if (*topology) return show(c.call("query-topology"), as_json, print_topology);
     if (*stats) return show(c.call("query-stats"), as_json, print_stats);
+    if (*clients) return show(c.call("query-clients"), as_json, print_clients);
+    if (*ioas)
+        return show(c.call("query-ioas", {{"client", client}, {"ioas", ioas_id}}), as_json,
+                    print_ioas);
     if (*log_level) return show(c.call("set-log-level", {{"level", level}}), as_json, nullptr);
     if (*quit) return show(c.call("quit"), as_json, nullptr);
     if (*monitor) {
         int rc = show(c.call("subscribe-events"), false, nullptr);
         if (rc) return rc;
+        if (!as_json) std::cout << "# following ioasidd's events" << std::endl;
         for (json ev = c.line(); !ev.is_null(); ev = c.line()) {
             if (as_json)
                 std::cout << ev.dump() << std::endl;

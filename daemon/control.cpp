@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -81,19 +82,21 @@ void ControlServer::stop() {
 }
 
 void ControlServer::emit(const std::string& name, const json& data) {
-    const json msg = {{"event", name}, {"data", data}, {"timestamp", timestamp()}};
+    const std::string line =
+        json{{"event", name}, {"data", data}, {"timestamp", timestamp()}}.dump() + "\n";
     {
         std::lock_guard lock(mutex_);
         for (Client& c : clients_)
-            if (c.subscribed) send(c, msg);
+            if (c.subscribed) c.out += line;
     }
     const uint64_t one = 1;  // the loop flushes
     [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
 }
 
 void ControlServer::send(Client& c, const json& msg) {
-    c.out += msg.dump();
-    c.out += '\n';
+    const std::string line = msg.dump() + "\n";
+    std::lock_guard lock(mutex_);
+    c.out += line;
 }
 
 void ControlServer::accept_client() {
@@ -103,11 +106,14 @@ void ControlServer::accept_client() {
     socklen_t len = sizeof(cred);
     ::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
     LOG_INFO("control: connection from pid %d uid %u gid %u", cred.pid, cred.uid, cred.gid);
-    std::lock_guard lock(mutex_);
-    Client& c = clients_.emplace_back();
-    c.fd = std::move(fd);
-    c.peer = {cred.pid, cred.uid, cred.gid};
-    send(c, {{"ioasidd", {{"version", version_}, {"capabilities", {"events"}}}}});
+    Client* c;
+    {
+        std::lock_guard lock(mutex_);
+        c = &clients_.emplace_back();
+        c->fd = std::move(fd);
+        c->peer = {cred.pid, cred.uid, cred.gid};
+    }
+    send(*c, {{"ioasidd", {{"version", version_}, {"capabilities", {"events"}}}}});
 }
 
 void ControlServer::handle_line(Client& c, const std::string& line) {
@@ -122,6 +128,7 @@ void ControlServer::handle_line(Client& c, const std::string& line) {
     const std::string name = req["execute"];
     json reply;
     if (name == "subscribe-events") {
+        std::lock_guard lock(mutex_);
         c.subscribed = true;
         reply = {{"return", json::object()}};
     } else {
@@ -164,7 +171,7 @@ bool ControlServer::read_client(Client& c) {
     return true;
 }
 
-// False when the client is gone or too far behind.
+// False when the client is gone or too far behind. Holds the lock.
 bool ControlServer::flush(Client& c) {
     while (!c.out.empty()) {
         ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -181,14 +188,20 @@ bool ControlServer::flush(Client& c) {
     return true;
 }
 
+// Only this thread adds and removes clients, so it reads them and runs
+// their commands without the lock, which guards what other threads touch:
+// the list itself, each client's pending output and subscription.
 void ControlServer::run() {
     for (;;) {
         std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}};
+        std::vector<Client*> polled;
         {
             std::lock_guard lock(mutex_);
-            for (Client& c : clients_)
-                fds.push_back(
-                    {c.fd.get(), static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+            for (Client& c : clients_) {
+                const short events = static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT));
+                fds.push_back({c.fd.get(), events, 0});
+                polled.push_back(&c);
+            }
         }
         if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
         if (fds[0].revents) {
@@ -197,15 +210,14 @@ void ControlServer::run() {
             if (stopping_) return;
         }
         if (fds[1].revents & POLLIN) accept_client();
+        std::vector<Client*> gone;
+        for (size_t i = 0; i < polled.size(); ++i)
+            if ((fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR)) && !read_client(*polled[i]))
+                gone.push_back(polled[i]);
         std::lock_guard lock(mutex_);
-        size_t i = 2;
-        for (auto it = clients_.begin(); it != clients_.end();) {
-            const short rev = i < fds.size() && fds[i].fd == it->fd.get() ? fds[i].revents : 0;
-            ++i;
-            bool alive = !(rev & (POLLIN | POLLHUP | POLLERR)) || read_client(*it);
-            alive = alive && flush(*it);
-            it = alive ? std::next(it) : clients_.erase(it);
-        }
+        clients_.remove_if([&](Client& c) {
+            return std::find(gone.begin(), gone.end(), &c) != gone.end() || !flush(c);
+        });
     }
 }
 

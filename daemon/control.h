@@ -82,7 +82,7 @@ class ControlServer {
     host::UniqueFd listen_, wake_;
     std::thread thread_;
     std::atomic<bool> stopping_{false};
-    std::mutex mutex_;  // clients_ (events come from other threads)
+    std::mutex mutex_;  // see run()
     std::list<Client> clients_;
 
     void run();

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "daemon/iommufd_node.h"
 #include "daemon/log.h"
 
 #ifndef IOASIDD_VERSION
@@ -45,6 +46,59 @@ bool set_log_level(const json& args, json&, CommandError& err) {
     return true;
 }
 
+// One open of /dev/ioasid and what it holds.
+json client_json(IommufdFile& f) {
+    std::lock_guard lock(f.ctx.mutex());
+    json ioas = json::array(), hwpts = json::array(), devices = json::array();
+    for (const auto& [id, obj] : f.ctx.objects().all()) {
+        if (obj->type == model::ObjectType::Ioas) ioas.push_back(id);
+        if (obj->type == model::ObjectType::HwptPaging) hwpts.push_back(id);
+        if (obj->type == model::ObjectType::Device) {
+            const auto& d = static_cast<const model::DeviceObject&>(*obj);
+            devices.push_back({{"dev_id", id}, {"address", d.address}, {"hwpt", d.hwpt}});
+        }
+    }
+    return {{"client", f.id}, {"pid", f.opener_tgid}, {"uid", f.opener_uid},
+            {"ioas", ioas},   {"hwpts", hwpts},       {"devices", devices}};
+}
+
+bool query_ioas(ControlContext& ctx, const json& args, json& result, CommandError& err) {
+    if (!args.contains("client") || !args["client"].is_number_unsigned() ||
+        !args.contains("ioas") || !args["ioas"].is_number_unsigned()) {
+        err = {"GenericError", "query-ioas wants {\"client\": N, \"ioas\": N}"};
+        return false;
+    }
+    std::shared_ptr<IommufdFile> f = ctx.iommufd ? ctx.iommufd->find(args["client"]) : nullptr;
+    if (!f) {
+        err = {"DeviceNotFound", "no client " + args["client"].dump()};
+        return false;
+    }
+    std::lock_guard lock(f->ctx.mutex());
+    const model::Ioas* ioas = f->ctx.ioas(args["ioas"]);
+    if (!ioas) {
+        err = {"DeviceNotFound",
+               "client " + args["client"].dump() + " has no IOAS " + args["ioas"].dump()};
+        return false;
+    }
+    constexpr size_t kMaxAreas = 10000;
+    json areas = json::array(), ranges = json::array();
+    ioas->areas().for_each([&](const model::Area& a) {
+        if (areas.size() < kMaxAreas)
+            areas.push_back({{"iova", a.start},
+                             {"length", a.length()},
+                             {"user_va", a.user_va},
+                             {"readable", (a.prot & model::kProtRead) != 0},
+                             {"writable", (a.prot & model::kProtWrite) != 0}});
+    });
+    for (const model::IovaRange& r : ioas->usable_ranges())
+        ranges.push_back({{"start", r.start}, {"last", r.last}});
+    result = {{"areas", areas},
+              {"truncated", areas.size() == kMaxAreas},
+              {"iova_ranges", ranges},
+              {"iova_alignment", ioas->iova_alignment()}};
+    return true;
+}
+
 }  // namespace
 
 json topology_json(const model::Topology& topo, const std::map<std::string, std::string>& nodes) {
@@ -77,6 +131,13 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
             result = topology_json(ctx.topology.topo, ctx.nodes);
             return true;
         }
+        if (name == "query-clients") {
+            result = json::array();
+            if (ctx.iommufd)
+                for (const auto& f : ctx.iommufd->files()) result.push_back(client_json(*f));
+            return true;
+        }
+        if (name == "query-ioas") return query_ioas(ctx, args, result, err);
         if (name == "query-stats") {
             result = ctx.stats();
             return true;

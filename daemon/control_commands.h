@@ -1,6 +1,8 @@
 // The control socket's commands (see daemon/control.h for the protocol):
-//   query-version, query-topology, query-stats, set-log-level {"level"}, quit
-// and the events the daemon emits: GROUP_VIABILITY_CHANGED, DEVICE_REVOKED.
+//   query-version, query-topology, query-clients, query-ioas {"client",
+//   "ioas"}, query-stats, set-log-level {"level"}, quit
+// and the events the daemon emits: CLIENT_OPENED, CLIENT_CLOSED,
+// GROUP_VIABILITY_CHANGED, DEVICE_REVOKED, DMA_FAULT.
 #pragma once
 
 #include <functional>
@@ -13,8 +15,11 @@
 
 namespace ioasid {
 
+class IommufdNode;
+
 struct ControlContext {
     model::SharedTopology& topology;
+    IommufdNode* iommufd;                      // null in tests without one
     std::map<std::string, std::string> nodes;  // device address -> node under /dev
     std::string iommufd_node;
     std::function<nlohmann::json()> stats;

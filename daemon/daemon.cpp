@@ -194,10 +194,19 @@ struct Served {
 std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
                                            model::SharedTopology& shared, Served& s,
                                            dev_t iommufd_devt) {
-    if (dev.emulated())
-        return std::make_unique<DeviceNode>(dev.address,
-                                            devices::make_device(dev.model, dev.bar_size), shared,
-                                            *s.iommufd, iommufd_devt);
+    if (dev.emulated()) {
+        auto node =
+            std::make_unique<DeviceNode>(dev.address, devices::make_device(dev.model, dev.bar_size),
+                                         shared, *s.iommufd, iommufd_devt);
+        if (ControlServer* control = s.control.get())
+            node->on_dma_fault = [control](const std::string& addr, uint64_t iova, uint64_t len,
+                                           bool write) {
+                control->emit(
+                    "DMA_FAULT",
+                    {{"device", addr}, {"iova", iova}, {"length", len}, {"write", write}});
+            };
+        return node;
+    }
     if (dev.vfio_bound())
         return std::make_unique<DeviceNode>(dev.address, nullptr, shared, *s.iommufd, iommufd_devt,
                                             s.forwarding.get());
@@ -325,41 +334,50 @@ void watch_topology(const Options& opts, model::SharedTopology& shared, Served& 
     }
 }
 
-// The control socket, mode 0600 (0660 with --control-group). A daemon
-// that cannot make it still serves its nodes.
-void start_control(const Options& opts, model::SharedTopology& shared, Served& s,
-                   pthread_t main_thread) {
+// The control socket, mode 0600 (0660 with --control-group), made before
+// any node serves so that every event has somewhere to go, and started
+// once the nodes are up. A daemon that cannot serve it still serves its
+// nodes.
+void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
+                  pthread_t main_thread) {
     if (opts.control_socket.empty()) return;
     gid_t gid = 0;
     if (!opts.control_group.empty()) {
         const group* g = ::getgrnam(opts.control_group.c_str());
-        if (!g) {
-            LOG_WARN("control: no group '%s'; the socket stays root's", opts.control_group.c_str());
-        } else {
+        if (g)
             gid = g->gr_gid;
-        }
+        else
+            LOG_WARN("control: no group '%s'; the socket stays root's", opts.control_group.c_str());
     }
-    const std::string dir = opts.control_socket.substr(0, opts.control_socket.rfind('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
     s.control_ctx = std::make_unique<ControlContext>(
         ControlContext{shared,
+                       s.iommufd.get(),
                        {},
                        opts.iommufd_node,
                        [&s] {
                            return nlohmann::json{{"ioasid", s.iommufd->stats().to_json()}};
                        },
                        [main_thread] { pthread_kill(main_thread, SIGTERM); }});
-    for (const ServedDevice& d : s.devices)
-        s.control_ctx->nodes[d.handler->address()] = d.node->devname();
     s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
                                                 IOASIDD_VERSION, control_commands(*s.control_ctx));
+    ControlServer& control = *s.control;
+    s.iommufd->on_open_close = [&control](const IommufdFile& f, bool opened) {
+        control.emit(opened ? "CLIENT_OPENED" : "CLIENT_CLOSED",
+                     {{"client", f.id}, {"pid", f.opener_tgid}, {"uid", f.opener_uid}});
+    };
+}
+
+void start_control(const Options& opts, Served& s) {
+    if (!s.control) return;
+    for (const ServedDevice& d : s.devices)
+        s.control_ctx->nodes[d.handler->address()] = d.node->devname();
+    const std::string dir = opts.control_socket.substr(0, opts.control_socket.rfind('/'));
+    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
     int rc = s.control->start();
-    if (rc) {
+    if (rc)
         LOG_WARN("control: cannot serve %s: %s", opts.control_socket.c_str(), std::strerror(-rc));
-        s.control.reset();
-    } else {
+    else
         LOG_INFO("control socket %s", opts.control_socket.c_str());
-    }
 }
 
 }  // namespace
@@ -376,6 +394,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
                                                 : opts.vfio_api == "cdev" ? host::VfioApi::Cdev
                                                                           : host::VfioApi::Auto);
     if (!open_iommufd_node(opts, shared, s)) return 1;
+    make_control(opts, shared, s, main_thread);
     s.loop.on_node_exit([&s, main_thread](cuse::CuseNode& n) {
         if (!n.ready())
             LOG_ERROR("the kernel refused /dev/%s (is the name already taken?)",
@@ -388,7 +407,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     });
     const bool up = bring_up(opts, shared, s);
     if (up) {
-        start_control(opts, shared, s, main_thread);
+        start_control(opts, s);
         watch_topology(opts, shared, s);
         sd_notifyf(0, "READY=1\nSTATUS=serving /dev/%s and %zu device nodes",
                    opts.iommufd_node.c_str(), s.devices.size());

@@ -193,11 +193,15 @@ int DeviceNode::File::resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSi
 }
 
 int DeviceNode::Dma::read(uint64_t iova, void* dst, uint64_t len) {
-    return access(iova, dst, len, false);
+    int rc = access(iova, dst, len, false);
+    if (rc && node_.on_dma_fault) node_.on_dma_fault(node_.address_, iova, len, false);
+    return rc;
 }
 
 int DeviceNode::Dma::write(uint64_t iova, const void* src, uint64_t len) {
-    return access(iova, const_cast<void*>(src), len, true);
+    int rc = access(iova, const_cast<void*>(src), len, true);
+    if (rc && node_.on_dma_fault) node_.on_dma_fault(node_.address_, iova, len, true);
+    return rc;
 }
 
 // Runs inside a device command, with the node's lock held. The context's

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +41,10 @@ class DeviceNode final : public cuse::NodeHandler {
     void completed(const cuse::IoctlRecord& rec) override;
 
     const std::string& address() const { return address_; }
+    // Told of each DMA of the emulated device that hit an IOMMU fault. Set
+    // before the node serves.
+    std::function<void(const std::string& address, uint64_t iova, uint64_t length, bool write)>
+        on_dma_fault;
     // The device is no longer the client's to use (its group stopped being
     // viable, or it went away): every open file is unbound, its DMA and
     // interrupts stop, and its next command fails with ENODEV.

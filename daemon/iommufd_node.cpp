@@ -19,17 +19,20 @@ IommufdFile::~IommufdFile() {
 IommufdNode::~IommufdNode() = default;
 
 int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
-    std::lock_guard lock(files_mutex_);
+    std::unique_lock lock(files_mutex_);
     // File ids are not reused while the daemon runs, so a stale id a
     // device node holds can never name a newer file.
     if (next_id_ > INT32_MAX) return -EMFILE;
     auto f = std::make_shared<File>(next_id_++);
     f->opener_tgid = caller.tgid ? caller.tgid() : 0;
+    f->opener_uid = caller.uid;
     f->ctx.set_topology(topology_);
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("ioasid: open by pid %u uid %u", f->opener_tgid, caller.uid);
     by_id_.emplace(f->id, fh);
-    files_.emplace(fh, std::move(f));
+    files_.emplace(fh, f);
+    lock.unlock();
+    if (on_open_close) on_open_close(*f, true);
     return 0;
 }
 
@@ -43,9 +46,17 @@ void IommufdNode::release(uint64_t fh) {
         files_.erase(it);
         by_id_.erase(f->id);
     }
+    if (on_open_close) on_open_close(*f, false);
     // Bound devices keep the context; otherwise it ends here.
     if (f.use_count() > 1)
         LOG_DEBUG("ioasid: pid %u closed a context its devices still hold", f->opener_tgid);
+}
+
+std::vector<std::shared_ptr<IommufdFile>> IommufdNode::files() const {
+    std::lock_guard lock(files_mutex_);
+    std::vector<std::shared_ptr<IommufdFile>> out;
+    for (const auto& [id, fh] : by_id_) out.push_back(files_.at(fh));
+    return out;
 }
 
 std::shared_ptr<IommufdFile> IommufdNode::find(uint32_t file_id) const {

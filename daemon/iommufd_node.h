@@ -1,10 +1,12 @@
 // /dev/ioasid: one iommufd context per open file.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "cuse/node.h"
 #include "daemon/stats.h"
@@ -21,6 +23,7 @@ struct IommufdFile {
     const uint32_t id;  // what IOASIDD_FILE_ID answers
     model::Context ctx;
     uint32_t opener_tgid = 0;
+    uint32_t opener_uid = 0;
     // The last thread seen and its process, so MAP need not read /proc
     // every time. A thread id only changes owner when its thread dies.
     uint32_t last_tid = 0;
@@ -44,6 +47,10 @@ class IommufdNode final : public cuse::NodeHandler {
     const CommandStats& stats() const { return stats_; }
     // The open file IOASIDD_FILE_ID named, while the kernel still has it open.
     std::shared_ptr<IommufdFile> find(uint32_t file_id) const;
+    // The files the kernel has open now.
+    std::vector<std::shared_ptr<IommufdFile>> files() const;
+    // Told of every open and close (for the control socket's events).
+    std::function<void(const IommufdFile&, bool opened)> on_open_close;
 
   private:
     using File = IommufdFile;

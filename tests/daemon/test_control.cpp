@@ -68,6 +68,7 @@ struct Fixture {
     model::SharedTopology topo;
     int quits = 0;
     ControlContext ctx{topo,
+                       nullptr,
                        {{"fffe:00:00.0", "vfio/device0"}},
                        "ioasid",
                        [] {
@@ -168,4 +169,55 @@ TEST_CASE("control: events reach subscribers only; a client that never reads is 
     while ((n = ::read(lazy.fd, b, sizeof(b))) > 0) total += n;
     CHECK(n == 0);
     CHECK(total < 600 * 4000);
+}
+
+// ---- clients and their address spaces ----
+#include "daemon/iommufd_node.h"
+#include "ioasid/iommufd.h"
+#include "unit/fake_memory.h"
+
+TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients hold",
+          "[control]") {
+    Fixture f;
+    IommufdNode node(&f.topo);
+    f.ctx.iommufd = &node;
+    // A caller per request, as the transport makes one (the node wraps its
+    // tgid lookup for the duration of one call).
+    auto caller = [] {
+        dispatch::Caller c;
+        c.uid = 1000;
+        c.tgid = [] { return 4242u; };
+        return c;
+    };
+    uint64_t fh = 0;
+    REQUIRE(node.open(caller(), fh) == 0);
+    test::FakeMemory mem;
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    uint64_t at = mem.put(alloc);
+    dispatch::Caller c1 = caller();
+    REQUIRE(node.ioctl(fh, IOMMU_IOAS_ALLOC, at, mem, c1) == 0);
+    const uint32_t ioas = mem.get<iommu_ioas_alloc>(at).out_ioas_id;
+    iommu_ioas_map map{sizeof(map), 7, ioas, 0, 0x7f0000000000, 0x2000, 0x100000};
+    dispatch::Caller c2 = caller();
+    REQUIRE(node.ioctl(fh, IOMMU_IOAS_MAP, mem.put(map), mem, c2) == 0);
+
+    Conn c(f.path());
+    c.line();
+    json clients = c.call({{"execute", "query-clients"}})["return"];
+    REQUIRE(clients.size() == 1);
+    CHECK(clients[0]["pid"] == 4242);
+    CHECK(clients[0]["uid"] == 1000);
+    CHECK(clients[0]["ioas"] == json::array({ioas}));
+    const unsigned id = clients[0]["client"];
+    json r = c.call({{"execute", "query-ioas"}, {"arguments", {{"client", id}, {"ioas", ioas}}}});
+    REQUIRE(r["return"]["areas"].size() == 1);
+    CHECK(r["return"]["areas"][0]["iova"] == 0x100000);
+    CHECK(r["return"]["areas"][0]["writable"] == true);
+    CHECK(c.call({{"execute", "query-ioas"},
+                  {"arguments", {{"client", id}, {"ioas", 99}}}})["error"]["class"] ==
+          "DeviceNotFound");
+    CHECK(c.call({{"execute", "query-ioas"}, {"arguments", {{"client", "x"}}}})["error"]["class"] ==
+          "GenericError");
+    node.release(fh);
+    CHECK(c.call({{"execute", "query-clients"}})["return"].empty());
 }

@@ -81,6 +81,10 @@ for tag in ref deb61; do
         sh -c "grep -q '\"version\"' '$t' && grep -q '^group 1001 *viable' '$t' &&
                grep -q 'fffe:00:01.1 .*/dev/vfio/device2' '$t' && grep -q '^IOAS_ALLOC' '$t' &&
                grep -q '\"node\": \"/dev/vfio/device0\"' '$t'"
+    e=$results/control-events-$tag.txt
+    check "ioasidctl monitor on $tag: CLIENT_OPENED, CLIENT_CLOSED, and DMA_FAULT at the unmapped IOVA" \
+        sh -c "grep -q '^CLIENT_OPENED {\"client\":1,' '$e' && grep -q '^CLIENT_CLOSED ' '$e' &&
+               grep -q '^DMA_FAULT .*\"device\":\"fffe:00:00.0\".*\"iova\":1052672' '$e'"
     check "ioasidctl on $tag: a bad log level exits 1; quit stops the daemon (exit 0)" \
         sh -c "grep -qx 'bad-level-exit 1' '$t' && grep -qx 'daemon-exit 0' '$results/devices-lifecycle-$tag.txt'"
 done

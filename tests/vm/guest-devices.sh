@@ -27,6 +27,17 @@ for mode in direct retry; do
     daemon=$!
     wait_node /dev/vfio/device2 || status=1
     ls -l /dev/ioasid /dev/vfio/ > "$results/devices-nodes$suffix-$tag.txt" 2>&1
+    if [ $mode = direct ]; then
+        i=0
+        while ! "$build/client/ioasidctl" version > /dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        "$build/client/ioasidctl" monitor > "$results/control-events-$tag.txt" 2>&1 &
+        monitor=$!
+        i=0
+        while ! grep -q '^# following' "$results/control-events-$tag.txt" && [ $i -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+    fi
     "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 \
         > "$results/devices-ioasidd$suffix-$tag.txt" 2>&1 || status=1
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
@@ -39,6 +50,7 @@ for mode in direct retry; do
         $ctl log-level loud > /dev/null 2>&1
         echo "bad-level-exit $?" >> "$results/control-$tag.txt"
         $ctl quit >> "$results/control-$tag.txt" 2>&1 || status=1
+        wait $monitor
     else
         kill -TERM $daemon
     fi
@@ -62,8 +74,15 @@ if [ -e "$smbus/driver" ]; then
     wait_node /dev/vfio/device0 || status=1
     unblock="for d in /sys/kernel/iommu_groups/$g/devices/*; do [ -e \$d/driver ] && echo \$(basename \$d) > \$d/driver/unbind; done; true"
     block="echo 0000:00:1f.3 > /sys/bus/pci/drivers/i801_smbus/bind"
+    i=0
+    while ! "$build/client/ioasidctl" version > /dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     "$build/client/ioasidctl" monitor > "$results/revoke-events-$tag.txt" 2>&1 &
     monitor=$!
+    i=0
+    while ! grep -q '^# following' "$results/revoke-events-$tag.txt" && [ $i -lt 50 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
     "$build/tests/vfio-revoke" /dev/ioasid /dev/vfio/device0 "$g" "$unblock" "$block" \
         > "$results/revoke-$tag.txt" 2>&1 || status=1
     kill -TERM $daemon
