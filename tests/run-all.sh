@@ -27,6 +27,17 @@ catch_suite "unit tests (model, dispatch, uapi)" build/tests/unit-tests
 catch_suite "CUSE transport tests (harness playing the kernel)" build/tests/cuse-tests
 catch_suite "daemon tests (control socket)" build/tests/daemon-tests
 
+# The service unit as systemd reads it (the binary from this build; the
+# man pages it names are installed only by meson install).
+unit_dir=$(mktemp -d)
+sed "s|@sbindir@|$repo/build/daemon|" systemd/ioasidd.service.in > "$unit_dir/ioasidd.service"
+if out=$(systemd-analyze verify --man=no "$unit_dir/ioasidd.service" 2>&1); then
+    echo "service unit: systemd-analyze verify passed"; add 1 0
+else
+    echo "$out"; echo "service unit: systemd-analyze verify failed"; add 0 1
+fi
+rm -rf "$unit_dir"
+
 if out=$(tests/fuzz/run.sh "${IOASID_FUZZ_SECONDS:-60}" 2>&1); then
     echo "$out" | tail -1; add 1 0
 else
