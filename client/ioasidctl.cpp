@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -153,6 +154,11 @@ int main(int argc, char** argv) {
     auto* ioas = app.add_subcommand("ioas", "the areas of one address space");
     ioas->add_option("client", client, "the client number (ioasidctl clients)")->required();
     ioas->add_option("ioas", ioas_id, "the IOAS id")->required();
+    std::string device_file, address;
+    auto* add = app.add_subcommand("device-add", "add emulated devices (a topology file's JSON)");
+    add->add_option("file", device_file, "the JSON file ('-' for standard input)")->required();
+    auto* del = app.add_subcommand("device-del", "remove an emulated device from its clients");
+    del->add_option("address", address, "its PCI address")->required();
     auto* stats = app.add_subcommand("stats", "per-command counts, errors and latency");
     auto* log_level = app.add_subcommand("log-level", "change the daemon's log level");
     log_level->add_option("level", level, "error, warning, info or debug")->required();
@@ -169,6 +175,25 @@ int main(int argc, char** argv) {
     if (*version) return show(c.call("query-version"), as_json, nullptr);
     if (*topology) return show(c.call("query-topology"), as_json, print_topology);
     if (*stats) return show(c.call("query-stats"), as_json, print_stats);
+    if (*add) {
+        std::ifstream file(device_file);
+        std::istream& in = device_file == "-" ? std::cin : file;
+        json spec = json::parse(in, nullptr, false);
+        if (spec.is_discarded()) {
+            std::fprintf(stderr, "ioasidctl: %s is not JSON\n", device_file.c_str());
+            return 2;
+        }
+        return show(c.call("device-add", spec), as_json, [](const json& added) {
+            for (const json& d : added)
+                std::printf("%s %s\n", d["device"].get<std::string>().c_str(),
+                            d["node"].get<std::string>().c_str());
+        });
+    }
+    if (*del)
+        return show(c.call("device-del", {{"address", address}}), as_json, [](const json& r) {
+            std::printf("removed %s (%s)\n", r["device"].get<std::string>().c_str(),
+                        r["node"].get<std::string>().c_str());
+        });
     if (*clients) return show(c.call("query-clients"), as_json, print_clients);
     if (*ioas)
         return show(c.call("query-ioas", {{"client", client}, {"ioas", ioas_id}}), as_json,

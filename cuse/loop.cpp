@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -57,6 +58,7 @@ void Loop::start(unsigned workers_per_node) {
 void Loop::spawn(Served& served, unsigned count) {
     for (unsigned i = 0; i < count; ++i) {
         auto w = std::make_unique<Worker>();
+        w->served = &served;
         Worker& self = *w;
         w->thread = std::thread([this, &served, &self] { work(served, self); });
         workers_.push_back(std::move(w));
@@ -67,19 +69,35 @@ void Loop::stop() {
     stopping_ = true;
 }
 
+void Loop::wake_and_join(Worker& w) {
+    // A signal sent just before the worker enters read() is lost: repeat.
+    while (!w.done) {
+        pthread_kill(w.thread.native_handle(), kWakeSignal);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    w.thread.join();
+}
+
 void Loop::join() {
     std::lock_guard lock(mutex_);
     if (workers_.empty()) return;
     stopping_ = true;
-    for (auto& w : workers_) {
-        // A signal sent just before the worker enters read() is lost: repeat.
-        while (!w->done) {
-            pthread_kill(w->thread.native_handle(), kWakeSignal);
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        }
-        w->thread.join();
-    }
+    for (auto& w : workers_) wake_and_join(*w);
     workers_.clear();
+}
+
+void Loop::remove(CuseNode& node) {
+    std::lock_guard lock(mutex_);
+    auto it =
+        std::find_if(nodes_.begin(), nodes_.end(), [&](const auto& s) { return s->node == &node; });
+    if (it == nodes_.end()) return;
+    (*it)->removed = true;
+    std::erase_if(workers_, [&](const std::unique_ptr<Worker>& w) {
+        if (w->served != it->get()) return false;
+        wake_and_join(*w);
+        return true;
+    });
+    nodes_.erase(it);
 }
 
 void Loop::work(Served& served, Worker& self) {
@@ -89,7 +107,7 @@ void Loop::work(Served& served, Worker& self) {
     pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
     fuse_buf buf{};
     CuseNode& node = *served.node;
-    while (!stopping_) {
+    while (!stopping_ && !served.removed) {
         int rc = node.receive(buf);
         if (rc > 0) {
             node.process(buf);

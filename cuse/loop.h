@@ -32,19 +32,25 @@ class Loop {
     // Called once per node (from a worker) when its session ends.
     void on_node_exit(std::function<void(CuseNode&)> fn) { on_exit_ = std::move(fn); }
 
+    // Stops serving `node`: its workers finish the request they hold and
+    // end. The node may then be destroyed.
+    void remove(CuseNode& node);
+
     void start(unsigned workers_per_node);
     // Safe from any thread; workers finish the request they hold and return.
     void stop();
     void join();
 
   private:
-    struct Worker {
-        std::thread thread;
-        std::atomic<bool> done{false};
-    };
     struct Served {
         CuseNode* node;
         std::atomic<bool> exited{false};
+        std::atomic<bool> removed{false};
+    };
+    struct Worker {
+        std::thread thread;
+        Served* served = nullptr;
+        std::atomic<bool> done{false};
     };
 
     std::mutex mutex_;  // nodes_, workers_, started_
@@ -57,6 +63,7 @@ class Loop {
     std::mutex exit_mutex_;
 
     void spawn(Served& served, unsigned count);
+    static void wake_and_join(Worker& w);
     void work(Served& served, Worker& self);
 };
 

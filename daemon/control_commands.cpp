@@ -127,10 +127,12 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
             return true;
         }
         if (name == "query-topology") {
-            std::lock_guard lock(ctx.topology.mutex);
+            std::scoped_lock lock(ctx.topology.mutex, ctx.nodes_mutex);
             result = topology_json(ctx.topology.topo, ctx.nodes);
             return true;
         }
+        if (name == "device-add" && ctx.device_add) return ctx.device_add(args, result, err);
+        if (name == "device-del" && ctx.device_del) return ctx.device_del(args, result, err);
         if (name == "query-clients") {
             result = json::array();
             if (ctx.iommufd)

@@ -1,12 +1,14 @@
 // The control socket's commands (see daemon/control.h for the protocol):
 //   query-version, query-topology, query-clients, query-ioas {"client",
-//   "ioas"}, query-stats, set-log-level {"level"}, quit
+//   "ioas"}, query-stats, set-log-level {"level"}, quit,
+//   device-add {"groups": [...]} (the topology file's JSON), device-del {"address"}
 // and the events the daemon emits: CLIENT_OPENED, CLIENT_CLOSED,
 // GROUP_VIABILITY_CHANGED, DEVICE_REVOKED, DMA_FAULT.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -17,6 +19,9 @@ namespace ioasid {
 
 class IommufdNode;
 
+using HotplugFn =
+    std::function<bool(const nlohmann::json& args, nlohmann::json& result, CommandError& err)>;
+
 struct ControlContext {
     model::SharedTopology& topology;
     IommufdNode* iommufd;                      // null in tests without one
@@ -24,6 +29,8 @@ struct ControlContext {
     std::string iommufd_node;
     std::function<nlohmann::json()> stats;
     std::function<void()> quit;
+    HotplugFn device_add = nullptr, device_del = nullptr;  // null: not offered
+    std::mutex nodes_mutex{};                              // nodes change with hot-plug
 };
 
 ControlServer::Execute control_commands(ControlContext& ctx);

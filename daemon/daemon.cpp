@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -127,6 +128,10 @@ class Startup {
         failed_ = true;
         cv_.notify_all();
     }
+    size_t ready() {
+        std::lock_guard lock(mutex_);
+        return ready_;
+    }
     // True once `count` nodes are ready; false when one failed or time ran out.
     bool wait(size_t count) {
         std::unique_lock lock(mutex_);
@@ -173,7 +178,12 @@ struct Served {
     Startup startup;
     std::unique_ptr<IommufdNode> iommufd;
     std::unique_ptr<cuse::CuseNode> iommufd_node;
-    std::vector<ServedDevice> devices;
+    // Device nodes come and go (device-add, device-del) while the topology
+    // watch reads them: the list and its order are guarded.
+    std::mutex devices_mutex;
+    std::list<ServedDevice> devices;
+    unsigned next_index = 0;
+    dev_t iommufd_devt = 0;
     std::unique_ptr<Forwarding> forwarding;
     std::unique_ptr<TopologyWatch> watch;
     std::unique_ptr<ControlContext> control_ctx;
@@ -213,41 +223,46 @@ std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
     return nullptr;
 }
 
-// One node per served device, numbered in address order, on /dev/ioasid's
-// major with the minors after it.
-bool open_device_nodes(const Options& opts, model::SharedTopology& shared, dev_t iommufd_devt,
-                       Served& s) {
-    unsigned index = 0;
-    for (const auto& [addr, dev] : shared.topo.devices()) {
-        ServedDevice sd;
-        sd.handler = device_handler(dev, shared, s, iommufd_devt);
-        if (!sd.handler) {
-            LOG_DEBUG("%s (%s): not bound to vfio-pci, no node", addr.c_str(),
-                      dev.driver.empty() ? "no driver" : dev.driver.c_str());
-            continue;
-        }
-        int fd = cuse::open_cuse_device();
-        if (fd < 0) return false;
-        cuse::NodeConfig cfg;
-        cfg.devname = node_name(opts.device_node_pattern, index);
-        cfg.major = major(iommufd_devt);
-        cfg.minor = minor(iommufd_devt) + 1 + index;
-        cfg.direct_memory = opts.direct_memory;
-        cfg.on_ready = [&s, name = cfg.devname, addr, fwd = dev.vfio_bound()] {
-            LOG_INFO("serving /dev/%s: %s%s", name.c_str(), addr.c_str(),
-                     fwd ? " (forwarded to VFIO)" : "");
-            s.startup.node_ready();
-        };
-        std::string error;
-        sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
-        if (!sd.node) {
-            LOG_ERROR("%s", error.c_str());
-            return false;
-        }
-        s.loop.add(*sd.node, 2);
-        s.devices.push_back(std::move(sd));
-        ++index;
+// The node of one device, on /dev/ioasid's major with the next minor after
+// it: 1 created, 0 the device gets none (not bound to vfio-pci), -1 failed.
+int open_device_node(const Options& opts, model::SharedTopology& shared,
+                     const model::PciDevice& dev, Served& s) {
+    ServedDevice sd;
+    sd.handler = device_handler(dev, shared, s, s.iommufd_devt);
+    if (!sd.handler) {
+        LOG_DEBUG("%s (%s): not bound to vfio-pci, no node", dev.address.c_str(),
+                  dev.driver.empty() ? "no driver" : dev.driver.c_str());
+        return 0;
     }
+    int fd = cuse::open_cuse_device();
+    if (fd < 0) return -1;
+    const unsigned index = s.next_index++;
+    cuse::NodeConfig cfg;
+    cfg.devname = node_name(opts.device_node_pattern, index);
+    cfg.major = major(s.iommufd_devt);
+    cfg.minor = minor(s.iommufd_devt) + 1 + index;
+    cfg.direct_memory = opts.direct_memory;
+    cfg.on_ready = [&s, name = cfg.devname, addr = dev.address, fwd = dev.vfio_bound()] {
+        LOG_INFO("serving /dev/%s: %s%s", name.c_str(), addr.c_str(),
+                 fwd ? " (forwarded to VFIO)" : "");
+        s.startup.node_ready();
+    };
+    std::string error;
+    sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
+    if (!sd.node) {
+        LOG_ERROR("%s", error.c_str());
+        return -1;
+    }
+    std::lock_guard lock(s.devices_mutex);
+    s.loop.add(*sd.node, 2);
+    s.devices.push_back(std::move(sd));
+    return 1;
+}
+
+// One node per served device, numbered in address order.
+bool open_device_nodes(const Options& opts, model::SharedTopology& shared, Served& s) {
+    for (const auto& [addr, dev] : shared.topo.devices())
+        if (open_device_node(opts, shared, dev, s) < 0) return false;
     return true;
 }
 
@@ -279,14 +294,13 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
 bool bring_up(const Options& opts, model::SharedTopology& shared, Served& s) {
     s.loop.add(*s.iommufd_node);
     s.loop.start(opts.threads);
-    dev_t devt = 0;
     if (!s.startup.wait(1)) return false;
-    if (cuse_devt(opts.iommufd_node, devt)) {
+    if (cuse_devt(opts.iommufd_node, s.iommufd_devt)) {
         LOG_ERROR("cannot find /dev/%s's device number in /sys/class/cuse",
                   opts.iommufd_node.c_str());
         return false;
     }
-    return open_device_nodes(opts, shared, devt, s) && s.startup.wait(1 + s.devices.size());
+    return open_device_nodes(opts, shared, s) && s.startup.wait(1 + s.devices.size());
 }
 
 // A group's viability changed: subscribers are told, and a group that is
@@ -300,6 +314,7 @@ void viability_changed(Served& s, model::SharedTopology& shared, const host::Top
                                                     {"action", action}});
     if (!c.lost_viability()) return;
     const std::string why = c.address + " " + action + ": the group is no longer viable";
+    std::lock_guard devices_lock(s.devices_mutex);
     for (ServedDevice& d : s.devices) {
         uint32_t g;
         {
@@ -334,6 +349,76 @@ void watch_topology(const Options& opts, model::SharedTopology& shared, Served& 
     }
 }
 
+// device-add: the topology file's JSON; every emulated device it adds gets
+// a node, which exists when the reply comes.
+bool device_add(const Options& opts, model::SharedTopology& shared, Served& s,
+                const nlohmann::json& args, nlohmann::json& result, CommandError& err) {
+    std::vector<model::PciDevice> added;
+    {
+        std::lock_guard lock(shared.mutex);
+        const model::Topology before = shared.topo;
+        std::string error;
+        if (!host::load_topology_json(args.dump(), shared.topo, error)) {
+            err = {"GenericError", error};
+            return false;
+        }
+        for (const auto& [addr, dev] : shared.topo.devices())
+            if (!before.device(addr)) added.push_back(dev);
+    }
+    result = nlohmann::json::array();
+    for (const model::PciDevice& dev : added) {
+        const size_t ready = s.startup.ready() + 1;
+        if (open_device_node(opts, shared, dev, s) != 1 || !s.startup.wait(ready)) {
+            err = {"GenericError", "the kernel refused a node for " + dev.address};
+            return false;
+        }
+        std::string node;
+        {
+            std::scoped_lock lock(s.devices_mutex, s.control_ctx->nodes_mutex);
+            node = s.devices.back().node->devname();
+            s.control_ctx->nodes[dev.address] = node;
+        }
+        const nlohmann::json info = {{"device", dev.address}, {"node", "/dev/" + node}};
+        result.push_back(info);
+        s.control->emit("DEVICE_ADDED", info);
+    }
+    return true;
+}
+
+// device-del {"address"}: an emulated device leaves; its clients lose it.
+bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& args,
+                nlohmann::json& result, CommandError& err) {
+    if (!args.contains("address") || !args["address"].is_string()) {
+        err = {"GenericError", "device-del wants {\"address\": \"dddd:bb:dd.f\"}"};
+        return false;
+    }
+    const std::string addr = args["address"];
+    std::lock_guard lock(s.devices_mutex);
+    auto it = std::find_if(s.devices.begin(), s.devices.end(),
+                           [&](const ServedDevice& d) { return d.handler->address() == addr; });
+    const model::PciDevice* dev = nullptr;
+    {
+        std::lock_guard topo_lock(shared.mutex);
+        dev = shared.topo.device(addr);
+        if (it == s.devices.end() || !dev || !dev->emulated()) {
+            err = {"DeviceNotFound", "no emulated device " + addr};
+            return false;
+        }
+    }
+    const std::string node = "/dev/" + it->node->devname();
+    it->handler->revoke(addr + " was removed");
+    s.loop.remove(*it->node);
+    s.devices.erase(it);  // closes the session: the kernel removes the node
+    {
+        std::scoped_lock locks(shared.mutex, s.control_ctx->nodes_mutex);
+        shared.topo.remove_device(addr);
+        s.control_ctx->nodes.erase(addr);
+    }
+    result = {{"device", addr}, {"node", node}};
+    s.control->emit("DEVICE_REMOVED", result);
+    return true;
+}
+
 // The control socket, mode 0600 (0660 with --control-group), made before
 // any node serves so that every event has somewhere to go, and started
 // once the nodes are up. A daemon that cannot serve it still serves its
@@ -349,15 +434,22 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
         else
             LOG_WARN("control: no group '%s'; the socket stays root's", opts.control_group.c_str());
     }
-    s.control_ctx = std::make_unique<ControlContext>(
-        ControlContext{shared,
-                       s.iommufd.get(),
-                       {},
-                       opts.iommufd_node,
-                       [&s] {
-                           return nlohmann::json{{"ioasid", s.iommufd->stats().to_json()}};
-                       },
-                       [main_thread] { pthread_kill(main_thread, SIGTERM); }});
+    s.control_ctx.reset(new ControlContext{
+        shared,
+        s.iommufd.get(),
+        {},
+        opts.iommufd_node,
+        [&s] {
+            return nlohmann::json{{"ioasid", s.iommufd->stats().to_json()}};
+        },
+        [main_thread] { pthread_kill(main_thread, SIGTERM); },
+        [&opts, &shared, &s](const nlohmann::json& args, nlohmann::json& result,
+                             CommandError& err) {
+            return device_add(opts, shared, s, args, result, err);
+        },
+        [&shared, &s](const nlohmann::json& args, nlohmann::json& result, CommandError& err) {
+            return device_del(shared, s, args, result, err);
+        }});
     s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
                                                 IOASIDD_VERSION, control_commands(*s.control_ctx));
     ControlServer& control = *s.control;
@@ -369,8 +461,11 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
 
 void start_control(const Options& opts, Served& s) {
     if (!s.control) return;
-    for (const ServedDevice& d : s.devices)
-        s.control_ctx->nodes[d.handler->address()] = d.node->devname();
+    {
+        std::scoped_lock lock(s.devices_mutex, s.control_ctx->nodes_mutex);
+        for (const ServedDevice& d : s.devices)
+            s.control_ctx->nodes[d.handler->address()] = d.node->devname();
+    }
     const std::string dir = opts.control_socket.substr(0, opts.control_socket.rfind('/'));
     if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
     int rc = s.control->start();

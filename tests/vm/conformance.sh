@@ -85,6 +85,13 @@ for tag in ref deb61; do
     check "ioasidctl monitor on $tag: CLIENT_OPENED, CLIENT_CLOSED, and DMA_FAULT at the unmapped IOVA" \
         sh -c "grep -q '^CLIENT_OPENED {\"client\":1,' '$e' && grep -q '^CLIENT_CLOSED ' '$e' &&
                grep -q '^DMA_FAULT .*\"device\":\"fffe:00:00.0\".*\"iova\":1052672' '$e'"
+    h=$results/hotplug-$tag.txt
+    check "ioasidctl on $tag: device-add makes a working edu node; device-del takes it from its client and removes it" \
+        sh -c "grep -qx 'fffe:00:07.0 /dev/vfio/device3' '$h' && grep -qx 'dma.bytes: equal' '$h' &&
+               grep -qx 'removed fffe:00:07.0 (/dev/vfio/device3)' '$h' &&
+               grep -qx 'after-del.device: GET_INFO -> ENOTCONN' '$h' && ! grep -q node-left-behind '$h' &&
+               tail -1 '$h' | grep -qx 0 &&
+               grep -q '^DEVICE_ADDED .*fffe:00:07.0' '$e' && grep -q '^DEVICE_REMOVED .*fffe:00:07.0' '$e'"
     check "ioasidctl on $tag: a bad log level exits 1; quit stops the daemon (exit 0)" \
         sh -c "grep -qx 'bad-level-exit 1' '$t' && grep -qx 'daemon-exit 0' '$results/devices-lifecycle-$tag.txt'"
 done

@@ -43,8 +43,27 @@ for mode in direct retry; do
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
         > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
     if [ $mode = direct ]; then
-        # The control socket, as a script would use it; quit stops the daemon.
         ctl="$build/client/ioasidctl"
+        # Hot-plug: an edu added through the control socket gets a node that
+        # works; removed while a client holds it, the client loses it.
+        h=$results/hotplug-$tag.txt
+        echo '{"groups": [{"devices": [{"address": "fffe:00:07.0", "model": "edu"}]}]}' > /run/add.json
+        $ctl device-add /run/add.json > "$h" 2>&1 || status=1
+        "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device3 | grep -x 'dma.bytes: equal' >> "$h"
+        rm -f /run/hold && mkfifo /run/hold
+        "$build/tests/vfio-forward" /dev/ioasid /dev/vfio/device3 < /run/hold > /run/held.txt 2>&1 &
+        holder=$!
+        exec 5> /run/hold
+        i=0
+        while ! grep -q '^ready' /run/held.txt && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        $ctl device-del fffe:00:07.0 >> "$h" 2>&1 || status=1
+        echo go >&5
+        exec 5>&-
+        wait $holder
+        grep '^after-kill.device' /run/held.txt | sed 's/after-kill/after-del/' >> "$h"
+        [ -e /dev/vfio/device3 ] && echo "node-left-behind" >> "$h"
+        $ctl topology | grep -c 'fffe:00:07.0' >> "$h"
+        # The control socket, as a script would use it; quit stops the daemon.
         { $ctl version && $ctl topology && $ctl stats && $ctl --json topology; } \
             > "$results/control-$tag.txt" 2>&1 || status=1
         $ctl log-level loud > /dev/null 2>&1
