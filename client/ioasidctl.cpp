@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -138,6 +139,39 @@ int show(const json& reply, bool as_json, void (*human)(const json&)) {
     return 0;
 }
 
+volatile sig_atomic_t interrupted = 0;
+
+// trace-start, then the IOCTL events one per line; Ctrl-C (or the end)
+// sends trace-stop on a second connection.
+int follow_trace(Connection& c, const std::string& socket, bool as_json) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) { interrupted = 1; };
+    sigaction(SIGINT, &sa, nullptr);  // no SA_RESTART: read() returns
+    sigaction(SIGTERM, &sa, nullptr);
+    int rc = show(c.call("subscribe-events"), false, nullptr);
+    if (!rc) rc = show(c.call("trace-start"), false, nullptr);
+    if (rc) return rc;
+    if (!as_json) std::cout << "# tracing ioasidd's ioctls" << std::endl;
+    for (json ev = c.line(); !ev.is_null() && !interrupted; ev = c.line()) {
+        if (ev.value("event", "") != "IOCTL") continue;
+        if (as_json) {
+            std::cout << ev.dump() << std::endl;
+            continue;
+        }
+        const json& d = ev["data"];
+        std::printf("%-14s tid %-7s %-20s -> %s%s  %s, %s rt, %.1f us\n",
+                    d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(),
+                    d["command"].get<std::string>().c_str(), d["result"].dump().c_str(),
+                    d.contains("errno") ? (" " + d["errno"].get<std::string>()).c_str() : "",
+                    d["path"].get<std::string>().c_str(), d["round_trips"].dump().c_str(),
+                    d["duration_us"].get<double>());
+        std::fflush(stdout);
+    }
+    Connection stop(socket);
+    if (stop.ok()) stop.call("trace-stop");
+    return interrupted ? 0 : kUnreachable;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,6 +197,7 @@ int main(int argc, char** argv) {
     auto* log_level = app.add_subcommand("log-level", "change the daemon's log level");
     log_level->add_option("level", level, "error, warning, info or debug")->required();
     auto* monitor = app.add_subcommand("monitor", "print the daemon's events as they come");
+    auto* trace = app.add_subcommand("trace", "print every ioctl the daemon serves, until Ctrl-C");
     auto* quit = app.add_subcommand("quit", "stop the daemon");
     CLI11_PARSE(app, argc, argv);
 
@@ -200,6 +235,7 @@ int main(int argc, char** argv) {
                     print_ioas);
     if (*log_level) return show(c.call("set-log-level", {{"level", level}}), as_json, nullptr);
     if (*quit) return show(c.call("quit"), as_json, nullptr);
+    if (*trace) return follow_trace(c, socket, as_json);
     if (*monitor) {
         int rc = show(c.call("subscribe-events"), false, nullptr);
         if (rc) return rc;

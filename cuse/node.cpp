@@ -122,7 +122,7 @@ void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, u
         return;
     }
     fuse_reply_ioctl_iov(req, rc, out->data(), static_cast<int>(out->size()));
-    h.completed({cmd, rc, plan.round, false, timer.elapsed()});
+    h.completed({cmd, rc, plan.round, false, timer.elapsed(), caller.tid, arg});
 }
 
 void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi, unsigned flags,
@@ -143,7 +143,7 @@ void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi,
         int rc = node.handler().ioctl(fi->fh, cmd, arg, mem, caller);
         if (!mem.denied() || mem.touched()) {
             fuse_reply_ioctl(req, rc, nullptr, 0);
-            node.handler().completed({cmd, rc, 1, true, timer.elapsed()});
+            node.handler().completed({cmd, rc, 1, true, timer.elapsed(), caller.tid, arg});
             return;
         }
         // No ptrace right over this caller: nothing happened yet, fall back.

@@ -32,6 +32,8 @@ struct IoctlRecord {
     unsigned round_trips;
     bool direct;  // served with process_vm_readv/writev
     std::chrono::nanoseconds duration;
+    uint32_t tid = 0;  // the calling thread
+    uint64_t arg = 0;
 };
 
 class NodeHandler {

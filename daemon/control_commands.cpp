@@ -131,6 +131,11 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
             result = topology_json(ctx.topology.topo, ctx.nodes);
             return true;
         }
+        if ((name == "trace-start" || name == "trace-stop") && ctx.set_trace) {
+            ctx.set_trace(name == "trace-start");
+            result = json::object();
+            return true;
+        }
         if (name == "device-add" && ctx.device_add) return ctx.device_add(args, result, err);
         if (name == "device-del" && ctx.device_del) return ctx.device_del(args, result, err);
         if (name == "query-clients") {

@@ -1,9 +1,11 @@
 // The control socket's commands (see daemon/control.h for the protocol):
 //   query-version, query-topology, query-clients, query-ioas {"client",
 //   "ioas"}, query-stats, set-log-level {"level"}, quit,
-//   device-add {"groups": [...]} (the topology file's JSON), device-del {"address"}
+//   device-add {"groups": [...]} (the topology file's JSON), device-del {"address"},
+//   trace-start, trace-stop (IOCTL events)
 // and the events the daemon emits: CLIENT_OPENED, CLIENT_CLOSED,
-// GROUP_VIABILITY_CHANGED, DEVICE_REVOKED, DMA_FAULT.
+// DEVICE_ADDED, DEVICE_REMOVED, GROUP_VIABILITY_CHANGED, DEVICE_REVOKED,
+// DMA_FAULT, IOCTL (while tracing).
 #pragma once
 
 #include <functional>
@@ -30,7 +32,8 @@ struct ControlContext {
     std::function<nlohmann::json()> stats;
     std::function<void()> quit;
     HotplugFn device_add = nullptr, device_del = nullptr;  // null: not offered
-    std::mutex nodes_mutex{};                              // nodes change with hot-plug
+    std::function<void(bool on)> set_trace = nullptr;
+    std::mutex nodes_mutex{};  // nodes change with hot-plug
 };
 
 ControlServer::Execute control_commands(ControlContext& ctx);

@@ -28,6 +28,7 @@
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
 #include "daemon/topology_watch.h"
+#include "daemon/trace.h"
 #include "devices/edu.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
@@ -188,6 +189,7 @@ struct Served {
     std::unique_ptr<TopologyWatch> watch;
     std::unique_ptr<ControlContext> control_ctx;
     std::unique_ptr<ControlServer> control;
+    std::unique_ptr<Trace> trace;
     cuse::Loop loop;
     std::atomic<bool> node_failed{false};
 
@@ -247,6 +249,8 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
                  fwd ? " (forwarded to VFIO)" : "");
         s.startup.node_ready();
     };
+    sd.handler->trace = s.trace.get();
+    sd.handler->node_name = cfg.devname;
     std::string error;
     sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
     if (!sd.node) {
@@ -449,9 +453,13 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
         },
         [&shared, &s](const nlohmann::json& args, nlohmann::json& result, CommandError& err) {
             return device_del(shared, s, args, result, err);
-        }});
+        },
+        [&s](bool on) { s.trace->set(on); }});
     s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
                                                 IOASIDD_VERSION, control_commands(*s.control_ctx));
+    s.trace = std::make_unique<Trace>(s.control.get());
+    s.iommufd->trace = s.trace.get();
+    s.iommufd->node_name = opts.iommufd_node;
     ControlServer& control = *s.control;
     s.iommufd->on_open_close = [&control](const IommufdFile& f, bool opened) {
         control.emit(opened ? "CLIENT_OPENED" : "CLIENT_CLOSED",

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "daemon/log.h"
+#include "daemon/trace.h"
 #include "dispatch/vfio_device.h"
 #include "host/process.h"
 #include "host/vfio.h"
@@ -305,6 +306,7 @@ int DeviceNode::revoke(const std::string& why) {
 
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {
     const char* name = dispatch::vfio_device_command_name(rec.cmd);
+    if (trace) trace->record(node_name, name, rec);
     LOG_DEBUG("%s: %s (0x%x) -> %d in %u round trip(s)", address_.c_str(), name ? name : "other",
               rec.cmd, rec.result, rec.round_trips);
 }

@@ -45,6 +45,9 @@ class DeviceNode final : public cuse::NodeHandler {
     // before the node serves.
     std::function<void(const std::string& address, uint64_t iova, uint64_t length, bool write)>
         on_dma_fault;
+    // Where completed ioctls are traced, and under which node name.
+    class Trace* trace = nullptr;
+    std::string node_name;
     // The device is no longer the client's to use (its group stopped being
     // viable, or it went away): every open file is unbound, its DMA and
     // interrupts stop, and its next command fails with ENODEV.

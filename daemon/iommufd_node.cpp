@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "daemon/log.h"
+#include "daemon/trace.h"
 #include "dispatch/iommufd.h"
 #include "ioasid/ioasidd.h"
 
@@ -108,6 +109,7 @@ void IommufdNode::completed(const cuse::IoctlRecord& rec) {
     }
     stats_.record(static_cast<size_t>(index), name, rec.result, rec.round_trips, rec.direct,
                   rec.duration);
+    if (trace) trace->record(node_name, dispatch::iommufd_command_name(rec.cmd), rec);
     LOG_DEBUG("ioasid: %s (0x%x) -> %d in %u round trip(s)%s", name, rec.cmd, rec.result,
               rec.round_trips, rec.direct ? "" : " by retry");
 }

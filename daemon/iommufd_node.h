@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -49,6 +50,10 @@ class IommufdNode final : public cuse::NodeHandler {
     std::shared_ptr<IommufdFile> find(uint32_t file_id) const;
     // The files the kernel has open now.
     std::vector<std::shared_ptr<IommufdFile>> files() const;
+    // Where completed ioctls are traced, under which node name (set before
+    // the node serves).
+    class Trace* trace = nullptr;
+    std::string node_name = "ioasid";
     // Told of every open and close (for the control socket's events).
     std::function<void(const IommufdFile&, bool opened)> on_open_close;
 

@@ -338,6 +338,8 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
 }
 
 const char* iommufd_command_name(uint32_t cmd) {
+    if (cmd == IOASIDD_GROUP_STATUS) return "IOASIDD_GROUP_STATUS";
+    if (cmd == IOASIDD_FILE_ID) return "IOASIDD_FILE_ID";
     const Op* op = lookup(cmd);
     return op && op->ioctl_num == cmd ? op->name : nullptr;
 }

@@ -37,9 +37,20 @@ for mode in direct retry; do
             sleep 0.1
             i=$((i + 1))
         done
+        "$build/client/ioasidctl" trace > "$results/trace-$tag.txt" 2>&1 &
+        tracer=$!
+        i=0
+        while ! grep -q '^# tracing' "$results/trace-$tag.txt" && [ $i -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
     fi
     "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 \
         > "$results/devices-ioasidd$suffix-$tag.txt" 2>&1 || status=1
+    if [ $mode = direct ]; then
+        kill -INT $tracer
+        wait $tracer || status=1
+    fi
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
         > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
     if [ $mode = direct ]; then

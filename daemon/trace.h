@@ -1,0 +1,28 @@
+// ioctl tracing for the control socket: while on, every completed ioctl of
+// every node becomes an IOCTL event (node, thread, command, result, round
+// trips, path, duration). Arguments are not decoded yet.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "cuse/node.h"
+
+namespace ioasid {
+
+class ControlServer;
+
+class Trace {
+  public:
+    explicit Trace(ControlServer* control) : control_(control) {}
+    void set(bool on) { on_ = on; }
+    bool on() const { return on_; }
+    // `name` is the command's name, or nullptr for one the node does not serve.
+    void record(const std::string& node, const char* name, const cuse::IoctlRecord& rec);
+
+  private:
+    ControlServer* const control_;
+    std::atomic<bool> on_{false};
+};
+
+}  // namespace ioasid
