@@ -19,22 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_time.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/vfio.h"
 
 #define LEN (2u << 20)
 #define IOVA 0x40000000ull
-
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
 
 static void must(int ok, const char* what) {
     if (!ok) {

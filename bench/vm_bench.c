@@ -18,23 +18,13 @@
 #include <unistd.h>
 
 #include "bench/bench_ioctl.h"
+#include "bench/bench_time.h"
 #include "ioasid/iommufd.h"
 
 enum { IOASIDD, NOOP, RW, KERNEL, SUBJECTS };
 static const char* names[SUBJECTS] = {"ioasidd IOAS_MAP+UNMAP", "(a) 2x no-op ioctl",
                                       "(b) 2x read+write-back ioctl",
                                       "kernel /dev/iommu IOAS_MAP+UNMAP"};
-
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
-}
-
-static int cmp(const void* a, const void* b) {
-    double x = *(const double*)a, y = *(const double*)b;
-    return x < y ? -1 : x > y;
-}
 
 static uint32_t alloc_ioas(int fd) {
     struct iommu_ioas_alloc a = {.size = sizeof(a)};

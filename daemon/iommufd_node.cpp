@@ -101,15 +101,16 @@ dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t a
 }
 
 void IommufdNode::completed(const cuse::IoctlRecord& rec) {
+    const char* served = dispatch::iommufd_command_name(rec.cmd);
     int index = dispatch::iommufd_command_index(rec.cmd);
-    const char* name = dispatch::iommufd_command_name(rec.cmd);
+    const char* name = served;
     if (index < 0) {
         index = dispatch::kIommufdCommandCount;
         name = "other";
     }
     stats_.record(static_cast<size_t>(index), name, rec.result, rec.round_trips, rec.direct,
                   rec.duration);
-    if (trace) trace->record(node_name, dispatch::iommufd_command_name(rec.cmd), rec);
+    if (trace) trace->record(node_name, served, rec);
     LOG_DEBUG("ioasid: %s (0x%x) -> %d in %u round trip(s)%s", name, rec.cmd, rec.result,
               rec.round_trips, rec.direct ? "" : " by retry");
 }

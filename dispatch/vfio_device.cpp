@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "dispatch/region_rw.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 
@@ -13,8 +14,6 @@ namespace ioasid::dispatch {
 namespace {
 
 #define MINSZ(type, field) (offsetof(type, field) + sizeof(type::field))
-
-constexpr uint64_t kMaxRegionRw = 0x7fffffff;
 
 int do_bind(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_bind_iommufd bind;
@@ -199,8 +198,7 @@ struct RegionAccess {
 };
 
 int resolve_region_rw(devices::EmulatedPci& dev, const ioasidd_region_rw& rw, RegionAccess& out) {
-    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
-        return -EINVAL;
+    if (!region_rw_valid(rw)) return -EINVAL;
     out.index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
     out.off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
     out.write = rw.flags & IOASIDD_REGION_WRITE;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "dispatch/region_rw.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 
@@ -14,7 +15,6 @@ namespace {
 
 // Larger argsz values are cut here: capability chains are far smaller.
 constexpr uint32_t kMaxArgsz = 64 * 1024;
-constexpr uint64_t kMaxRegionRw = 0x7fffffff;
 // An fd number no daemon holds: the real kernel answers EBADF for it, at the
 // point of its own checks where it would have for the caller's bad fd.
 constexpr int32_t kNoSuchFd = 0x7ffffff0;
@@ -43,6 +43,13 @@ uint32_t span(const Sized& s, uint32_t argsz) {
     return std::min(std::max(argsz, s.minsz), kMaxArgsz);
 }
 
+// The daemon's number for a caller's fd; negative numbers ("none") pass.
+int32_t exchange_fd(ForwardTarget& t, int32_t user_fd) {
+    if (user_fd < 0) return user_fd;
+    const int32_t local = t.take_fd(user_fd);
+    return local >= 0 ? local : kNoSuchFd;
+}
+
 // The caller's bytes beyond what the kernel writes are read too, so that
 // writing the whole span back changes only what the kernel changed.
 int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& mem) {
@@ -50,24 +57,20 @@ int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& me
     if (mem.read(arg, &argsz, 4)) return -EFAULT;
     std::vector<uint8_t> buf(span(s, argsz));
     if (mem.read(arg, buf.data(), buf.size())) return -EFAULT;
-    int32_t user_fd = -1;  // the wakeup eventfd, as the caller wrote it
-    const bool wakeup = s.cmd == VFIO_DEVICE_FEATURE && buf.size() >= 12 &&
-                        (buf[4] | buf[5] << 8) == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP;
+    uint32_t feature = 0, flags = 0;
     if (s.cmd == VFIO_DEVICE_FEATURE) {
-        uint32_t flags;
         std::memcpy(&flags, buf.data() + 4, 4);
-        // MIG_DEVICE_STATE answers with a new fd, which would be the daemon's.
-        if ((flags & VFIO_DEVICE_FEATURE_MASK) == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE &&
-            (flags & VFIO_DEVICE_FEATURE_SET))
-            return -EOPNOTSUPP;
+        feature = flags & VFIO_DEVICE_FEATURE_MASK;
     }
+    // MIG_DEVICE_STATE answers with a new fd, which would be the daemon's.
+    if (feature == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && (flags & VFIO_DEVICE_FEATURE_SET))
+        return -EOPNOTSUPP;
+    const bool wakeup =
+        feature == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP && buf.size() >= 12;
+    int32_t user_fd = -1;  // the wakeup eventfd, as the caller wrote it
     if (wakeup) {
         std::memcpy(&user_fd, buf.data() + 8, 4);
-        int32_t fd = user_fd;
-        if (fd >= 0) {
-            const int32_t local = t.take_fd(fd);
-            fd = local >= 0 ? local : kNoSuchFd;
-        }
+        const int32_t fd = exchange_fd(t, user_fd);
         std::memcpy(buf.data() + 8, &fd, 4);
     }
     int rc = t.call(s.cmd, buf.data());
@@ -105,9 +108,7 @@ int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
         for (size_t at = sizeof(hdr); at + 4 <= buf.size(); at += 4) {
             int32_t fd;
             std::memcpy(&fd, buf.data() + at, 4);
-            if (fd < 0) continue;  // -1 and below mean the same to the kernel as to us
-            const int32_t local = t.take_fd(fd);
-            fd = local >= 0 ? local : kNoSuchFd;
+            fd = exchange_fd(t, fd);
             std::memcpy(buf.data() + at, &fd, 4);
         }
     }
@@ -117,8 +118,7 @@ int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
 int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
-    if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
-        return -EINVAL;
+    if (!region_rw_valid(rw)) return -EINVAL;
     std::vector<uint8_t> buf(rw.length);
     if (rw.flags & IOASIDD_REGION_WRITE) {
         if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
@@ -164,8 +164,7 @@ Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) 
         fp.in.push_back({arg, sizeof(ioasidd_region_rw)});
         ioasidd_region_rw rw;
         if (known.read(arg, &rw, sizeof(rw))) return fp;
-        if (rw.argsz < sizeof(rw) || (rw.flags & ~IOASIDD_REGION_WRITE) || rw.length > kMaxRegionRw)
-            return fp;
+        if (!region_rw_valid(rw)) return fp;
         ((rw.flags & IOASIDD_REGION_WRITE) ? fp.in : fp.out).push_back({rw.data, rw.length});
     }
     return fp;

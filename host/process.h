@@ -6,8 +6,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "devices/irqs.h"
 #include "host/unique_fd.h"

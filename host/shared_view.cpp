@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,13 +62,11 @@ bool frames(int pagemap, uint64_t addr, uint64_t length, std::vector<uint64_t>& 
     return true;
 }
 
-std::string map_files_path(pid_t pid, const Vma& v);
-
-// The whole file behind a VMA, mapped shared into the daemon.
 std::string map_files_path(pid_t pid, const Vma& v) {
     return "/proc/" + std::to_string(pid) + "/map_files/" + to_hex(v.start) + "-" + to_hex(v.end);
 }
 
+// The whole file behind a VMA, mapped shared into the daemon.
 int map_file(pid_t pid, const Vma& v, bool writable, uint64_t needed,
              std::shared_ptr<MappedFile>& out, std::string& why) {
     const std::string path = map_files_path(pid, v);
