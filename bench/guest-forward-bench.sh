@@ -13,7 +13,8 @@ echo '{"groups": []}' > /run/host-only.json
 "$build/daemon/ioasidd" -f --log-level warning --topology /run/host-only.json \
     --stats-file "$results/forward-stats.json" &
 daemon=$!
-i=0; while [ ! -c /dev/vfio/device1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+. "$(dirname "$0")/../tests/vm/lib.sh"
+wait_until 100 test -c /dev/vfio/device1
 "$build/bench/forward-bench" /dev/ioasid /dev/vfio/device0 "/dev/vfio/$second" "$iters" \
     > "$results/forward.txt"
 rc=$?

@@ -9,29 +9,21 @@ client=$build/tests/iommufd-client
 daemon=$build/daemon/ioasidd
 status=0
 
-wait_node() {
-    i=0
-    while [ ! -c "/dev/$1" ]; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "guest: /dev/$1 did not appear"; return 1; }
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 # READY=1 must come through sd_notify once the node exists.
 here=$(dirname "$0")
 python3 "$here/notify-listener.py" /run/notify.sock /dev/ioasid "$results/notify-$tag.txt" &
 listener=$!
-i=0
-while [ ! -S /run/notify.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 50 test -S /run/notify.sock
 NOTIFY_SOCKET=/run/notify.sock "$daemon" -f --log-level warning \
     --stats-file "$results/stats-$tag.json" &
 direct=$!
 "$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory \
     --device-node-pattern vfio/retry-device%u --stats-file "$results/stats-retry-$tag.json" &
 retry=$!
-wait_node ioasid || status=1
-wait_node ioasid-retry || status=1
+wait_node /dev/ioasid || status=1
+wait_node /dev/ioasid-retry || status=1
 
 "$client" /dev/ioasid > "$results/ioasidd-$tag.txt" 2>&1 || status=1
 "$client" /dev/ioasid-retry > "$results/ioasidd-retry-$tag.txt" 2>&1 || status=1

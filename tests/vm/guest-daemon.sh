@@ -3,13 +3,14 @@
 #   guest-daemon.sh BUILD demo|shell [ioasidd options]
 build=$1 mode=$2
 shift 2
+. "$(dirname "$0")/lib.sh"
 "$build/daemon/ioasidd" -f "$@" &
 pid=$!
-i=0
-while [ ! -c /dev/ioasid ] && kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# The node, unless the daemon gives up first.
+node_or_gone() { [ -c /dev/ioasid ] || ! kill -0 $pid 2>/dev/null; }
+wait_until 100 node_or_gone
 if [ ! -c /dev/ioasid ]; then wait $pid; exit 1; fi
-i=0
-while [ ! -c /dev/vfio/device0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_until 50 test -c /dev/vfio/device0
 echo "--- $(uname -sr): ioasidd (pid $pid) serves:"
 ls -l /dev/ioasid /dev/vfio/device*
 if [ "$mode" = shell ]; then

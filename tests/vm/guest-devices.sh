@@ -10,14 +10,9 @@ set -u
 build=$1 results=$2 tag=$3
 status=0
 
-wait_node() {
-    i=0
-    while [ ! -c "$1" ]; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "guest: $1 did not appear"; return 1; }
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/lib.sh"
+# The control socket answers.
+ctl_up() { "$build/client/ioasidctl" version > /dev/null 2>&1; }
 
 # Both ioctl paths: process_vm_readv/writev, and the CUSE retry protocol.
 for mode in direct retry; do
@@ -28,22 +23,13 @@ for mode in direct retry; do
     wait_node /dev/vfio/device2 || status=1
     ls -l /dev/ioasid /dev/vfio/ > "$results/devices-nodes$suffix-$tag.txt" 2>&1
     if [ $mode = direct ]; then
-        i=0
-        while ! "$build/client/ioasidctl" version > /dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        wait_until 50 ctl_up
         "$build/client/ioasidctl" monitor > "$results/control-events-$tag.txt" 2>&1 &
         monitor=$!
-        i=0
-        while ! grep -q '^# following' "$results/control-events-$tag.txt" && [ $i -lt 50 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
+        wait_line "$results/control-events-$tag.txt" '^# following'
         "$build/client/ioasidctl" trace > "$results/trace-$tag.txt" 2>&1 &
         tracer=$!
-        i=0
-        while ! grep -q '^# tracing' "$results/trace-$tag.txt" && [ $i -lt 50 ]; do
-            sleep 0.1
-            i=$((i + 1))
-        done
+        wait_line "$results/trace-$tag.txt" '^# tracing'
     fi
     "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 \
         > "$results/devices-ioasidd$suffix-$tag.txt" 2>&1 || status=1
@@ -65,8 +51,7 @@ for mode in direct retry; do
         "$build/tests/vfio-forward" /dev/ioasid /dev/vfio/device3 < /run/hold > /run/held.txt 2>&1 &
         holder=$!
         exec 5> /run/hold
-        i=0
-        while ! grep -q '^ready' /run/held.txt && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+        wait_line /run/held.txt '^ready' 100
         $ctl device-del fffe:00:07.0 >> "$h" 2>&1 || status=1
         echo go >&5
         exec 5>&-
@@ -104,15 +89,10 @@ if [ -e "$smbus/driver" ]; then
     wait_node /dev/vfio/device0 || status=1
     unblock="for d in /sys/kernel/iommu_groups/$g/devices/*; do [ -e \$d/driver ] && echo \$(basename \$d) > \$d/driver/unbind; done; true"
     block="echo 0000:00:1f.3 > /sys/bus/pci/drivers/i801_smbus/bind"
-    i=0
-    while ! "$build/client/ioasidctl" version > /dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    wait_until 50 ctl_up
     "$build/client/ioasidctl" monitor > "$results/revoke-events-$tag.txt" 2>&1 &
     monitor=$!
-    i=0
-    while ! grep -q '^# following' "$results/revoke-events-$tag.txt" && [ $i -lt 50 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
+    wait_line "$results/revoke-events-$tag.txt" '^# following'
     "$build/tests/vfio-revoke" /dev/ioasid /dev/vfio/device0 "$g" "$unblock" "$block" \
         > "$results/revoke-$tag.txt" 2>&1 || status=1
     kill -TERM $daemon

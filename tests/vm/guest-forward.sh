@@ -14,14 +14,7 @@ edu=$(dirname "$edu")
 [ -e "$edu/driver" ] || echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
 group=$(basename "$(readlink "$edu/iommu_group")")
 
-wait_node() {
-    i=0
-    while [ ! -c "$1" ]; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && { echo "guest: $1 did not appear"; return 1; }
-        sleep 0.1
-    done
-}
+. "$(dirname "$0")/lib.sh"
 
 # Only the host's devices: the forwarded edu is the one node.
 echo '{"groups": []}' > /run/host-only.json
@@ -55,8 +48,7 @@ rm -f /run/go && mkfifo /run/go
     > "$results/forward-kill-$tag.txt" 2>&1 &
 client=$!
 exec 3> /run/go
-i=0
-while ! grep -q '^ready' "$results/forward-kill-$tag.txt" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_line "$results/forward-kill-$tag.txt" '^ready' 100
 kill -KILL $daemon
 wait $daemon
 echo go >&3

@@ -1,0 +1,24 @@
+# Helpers of the guest scripts, sourced by them.
+
+# wait_until TRIES CMD...: runs CMD every 0.1 s until it succeeds, at most
+# TRIES times; its last status.
+wait_until() {
+    tries=$1
+    shift
+    i=0
+    until "$@"; do
+        i=$((i + 1))
+        [ $i -ge "$tries" ] && return 1
+        sleep 0.1
+    done
+}
+
+# wait_node PATH: the character device appears within 10 s, or says so.
+wait_node() {
+    wait_until 100 test -c "$1" || { echo "guest: $1 did not appear"; return 1; }
+}
+
+# wait_line FILE PATTERN [TRIES]: a line of FILE matches PATTERN (5 s).
+wait_line() {
+    wait_until "${3:-50}" grep -q "$2" "$1"
+}
