@@ -141,6 +141,17 @@ int show(const json& reply, bool as_json, void (*human)(const json&)) {
 
 volatile sig_atomic_t interrupted = 0;
 
+// "a=1, b=0x2000": decoded fields as the trace event carries them.
+std::string fields(const json& obj) {
+    std::string s;
+    if (!obj.is_object()) return s;
+    for (const auto& [name, value] : obj.items()) {
+        if (!s.empty()) s += ", ";
+        s += name + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    return s;
+}
+
 // trace-start, then the IOCTL events one per line; Ctrl-C (or the end)
 // sends trace-stop on a second connection.
 int follow_trace(Connection& c, const std::string& socket, bool as_json) {
@@ -159,12 +170,15 @@ int follow_trace(Connection& c, const std::string& socket, bool as_json) {
             continue;
         }
         const json& d = ev["data"];
-        std::printf("%-14s tid %-7s %-20s -> %s%s  %s, %s rt, %.1f us\n",
-                    d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(),
-                    d["command"].get<std::string>().c_str(), d["result"].dump().c_str(),
+        std::string call =
+            d["command"].get<std::string>() + "(" + fields(d.value("args", json())) + ")";
+        std::string out = d.contains("out") ? " {" + fields(d["out"]) + "}" : "";
+        std::printf("%-14s tid %-7s %-20s -> %s%s%s  %s, %s rt, %.1f us\n",
+                    d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(), call.c_str(),
+                    d["result"].dump().c_str(),
                     d.contains("errno") ? (" " + d["errno"].get<std::string>()).c_str() : "",
-                    d["path"].get<std::string>().c_str(), d["round_trips"].dump().c_str(),
-                    d["duration_us"].get<double>());
+                    out.c_str(), d["path"].get<std::string>().c_str(),
+                    d["round_trips"].dump().c_str(), d["duration_us"].get<double>());
         std::fflush(stdout);
     }
     Connection stop(socket);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "cuse/arg_capture.h"
 #include "cuse/caller.h"
 #include "cuse/process_memory.h"
 #include "cuse/region_memory.h"
@@ -95,6 +96,17 @@ struct Timer {
     std::chrono::nanoseconds elapsed() const { return std::chrono::steady_clock::now() - start; }
 };
 
+// One call of the handler; the argument's bytes are kept only when asked for.
+int run(NodeHandler& h, uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
+        dispatch::Caller& caller, IoctlRecord& rec) {
+    if (!h.wants_arguments()) return rec.result = h.ioctl(fh, cmd, arg, mem, caller);
+    ArgCapture capture(mem, arg);
+    rec.result = h.ioctl(fh, cmd, arg, capture, caller);
+    rec.before = capture.before();
+    rec.after = capture.after();
+    return rec.result;
+}
+
 // The retry protocol (cuse/retry_plan.h decides what each round does).
 void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, uint64_t arg,
                     dispatch::Caller& caller, const void* in_buf, size_t in_size, size_t out_size,
@@ -109,7 +121,8 @@ void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, u
     if (plan.action == RetryPlan::Action::Ask) return ask_for(req, plan.footprint);
 
     RegionMemory mem(plan.footprint.in, in_buf, in_size, plan.footprint.out);
-    int rc = h.ioctl(fh, cmd, arg, mem, caller);
+    IoctlRecord rec{cmd, 0, plan.round, false, {}, caller.tid, arg, {}, {}};
+    int rc = run(h, fh, cmd, arg, mem, caller, rec);
     if (mem.missed()) {
         // The context changed since the footprint was taken and the command
         // now reads further. It read before changing anything: ask again.
@@ -122,7 +135,8 @@ void ioctl_by_retry(fuse_req_t req, CuseNode& node, uint64_t fh, uint32_t cmd, u
         return;
     }
     fuse_reply_ioctl_iov(req, rc, out->data(), static_cast<int>(out->size()));
-    h.completed({cmd, rc, plan.round, false, timer.elapsed(), caller.tid, arg});
+    rec.duration = timer.elapsed();
+    h.completed(rec);
 }
 
 void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi, unsigned flags,
@@ -140,10 +154,12 @@ void on_ioctl(fuse_req_t req, int cmd_signed, void* arg_ptr, fuse_file_info* fi,
 
     if (node.config().direct_memory && caller.tid && in_size == 0 && out_size == 0) {
         ProcessMemory mem(static_cast<pid_t>(caller.tid));
-        int rc = node.handler().ioctl(fi->fh, cmd, arg, mem, caller);
+        IoctlRecord rec{cmd, 0, 1, true, {}, caller.tid, arg, {}, {}};
+        int rc = run(node.handler(), fi->fh, cmd, arg, mem, caller, rec);
         if (!mem.denied() || mem.touched()) {
             fuse_reply_ioctl(req, rc, nullptr, 0);
-            node.handler().completed({cmd, rc, 1, true, timer.elapsed(), caller.tid, arg});
+            rec.duration = timer.elapsed();
+            node.handler().completed(rec);
             return;
         }
         // No ptrace right over this caller: nothing happened yet, fall back.

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dispatch/user_memory.h"
 
@@ -34,6 +35,9 @@ struct IoctlRecord {
     std::chrono::nanoseconds duration;
     uint32_t tid = 0;  // the calling thread
     uint64_t arg = 0;
+    // The struct at `arg` as read, and as left for the caller (ArgCapture);
+    // filled only for a handler that wants_arguments().
+    std::vector<uint8_t> before, after;
 };
 
 class NodeHandler {
@@ -49,6 +53,8 @@ class NodeHandler {
     virtual dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                           dispatch::UserMemory& known) = 0;
     virtual void completed(const IoctlRecord&) {}
+    // Whether completed() should get the argument's bytes (tracing is on).
+    virtual bool wants_arguments() const { return false; }
 };
 
 struct NodeConfig {

@@ -304,6 +304,10 @@ int DeviceNode::revoke(const std::string& why) {
     return bound;
 }
 
+bool DeviceNode::wants_arguments() const {
+    return trace && trace->on();
+}
+
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {
     const char* name = dispatch::vfio_device_command_name(rec.cmd);
     if (trace) trace->record(node_name, name, rec);

@@ -39,6 +39,7 @@ class DeviceNode final : public cuse::NodeHandler {
     dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                   dispatch::UserMemory& known) override;
     void completed(const cuse::IoctlRecord& rec) override;
+    bool wants_arguments() const override;
 
     const std::string& address() const { return address_; }
     // Told of each DMA of the emulated device that hit an IOMMU fault. Set

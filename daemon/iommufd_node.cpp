@@ -100,6 +100,10 @@ dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t a
     return dispatch::iommufd_footprint(f.ctx, cmd, arg, known);
 }
 
+bool IommufdNode::wants_arguments() const {
+    return trace && trace->on();
+}
+
 void IommufdNode::completed(const cuse::IoctlRecord& rec) {
     const char* served = dispatch::iommufd_command_name(rec.cmd);
     int index = dispatch::iommufd_command_index(rec.cmd);

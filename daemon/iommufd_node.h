@@ -43,6 +43,7 @@ class IommufdNode final : public cuse::NodeHandler {
     dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                   dispatch::UserMemory& known) override;
     void completed(const cuse::IoctlRecord& rec) override;
+    bool wants_arguments() const override;
 
     size_t open_files() const;
     const CommandStats& stats() const { return stats_; }

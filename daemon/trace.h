@@ -1,6 +1,6 @@
 // ioctl tracing for the control socket: while on, every completed ioctl of
-// every node becomes an IOCTL event (node, thread, command, result, round
-// trips, path, duration). Arguments are not decoded yet.
+// every node becomes an IOCTL event (node, thread, command, its decoded
+// arguments and outputs, result, round trips, path, duration).
 #pragma once
 
 #include <atomic>

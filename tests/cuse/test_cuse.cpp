@@ -255,3 +255,122 @@ TEST_CASE("a hang-up ends the session and the loop reports it", "[cuse]") {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     CHECK(s.exits == 1);
 }
+
+// ---- the argument bytes the trace decodes ----
+#include <mutex>
+
+#include "cuse/arg_capture.h"
+#include "dispatch/decode.h"
+#include "unit/fake_memory.h"
+
+namespace {
+
+// /dev/ioasid's handler, asking the transport for the argument bytes.
+class Capturing final : public cuse::NodeHandler {
+  public:
+    int open(const dispatch::Caller& c, uint64_t& fh) override { return inner.open(c, fh); }
+    void release(uint64_t fh) override { inner.release(fh); }
+    int ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
+              dispatch::Caller& c) override {
+        return inner.ioctl(fh, cmd, arg, mem, c);
+    }
+    dispatch::Footprint footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
+                                  dispatch::UserMemory& known) override {
+        return inner.footprint(fh, cmd, arg, known);
+    }
+    bool wants_arguments() const override { return true; }
+    void completed(const cuse::IoctlRecord& rec) override {
+        std::lock_guard lock(mutex);
+        records.push_back(rec);
+    }
+    // The transport reports after it replied: wait for the n-th report.
+    cuse::IoctlRecord nth(size_t n) {
+        for (int i = 0; i < 400; ++i) {
+            {
+                std::lock_guard lock(mutex);
+                if (records.size() >= n) return records[n - 1];
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        FAIL("no report of ioctl " << n);
+        return {};
+    }
+
+    IommufdNode inner;
+    std::mutex mutex;
+    std::vector<cuse::IoctlRecord> records;
+};
+
+std::string decoded(const cuse::IoctlRecord& rec) {
+    std::string s;
+    for (const auto& f :
+         dispatch::decode_arguments(rec.cmd, rec.before, rec.after, rec.result >= 0))
+        s += std::string(f.output ? "out." : "") + f.name + "=" + std::to_string(f.value) + " ";
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("the transport hands the argument's bytes to a handler that wants them", "[cuse]") {
+    // The direct path, and the retry protocol with a visible and a hidden pid.
+    bool direct = GENERATE(true, false);
+    bool visible = GENERATE(true, false);
+    test::KernelHarness harness;
+    Capturing handler;
+    cuse::NodeConfig cfg;
+    cfg.devname = "ioasid";
+    cfg.direct_memory = direct;
+    std::string err;
+    auto node = cuse::CuseNode::create(cfg, handler, harness.take_daemon_fd(), err);
+    REQUIRE(node);
+    cuse::Loop loop;
+    REQUIRE(loop.add(*node) == 0);
+    loop.start(1);
+    test::KernelHarness::InitReply init;
+    REQUIRE(harness.init(init) == 0);
+    uint64_t fh = 0;
+    REQUIRE(harness.open(fh) == 0);
+
+    iommu_ioas_alloc alloc{sizeof(alloc), 0, 0};
+    REQUIRE(harness.ioctl(fh, IOMMU_IOAS_ALLOC, &alloc, visible).result == 0);
+    CHECK(decoded(handler.nth(1)) == "flags=0 out.out_ioas_id=1 ");
+    static char buffer[0x3000];
+    iommu_ioas_map map{sizeof(map),
+                       IOMMU_IOAS_MAP_READABLE,
+                       1,
+                       0,
+                       reinterpret_cast<uint64_t>(buffer),
+                       sizeof(buffer),
+                       0};
+    REQUIRE(harness.ioctl(fh, IOMMU_IOAS_MAP, &map, visible).result == 0);
+    CHECK(decoded(handler.nth(2)) ==
+          "flags=4 ioas_id=1 user_va=" + std::to_string(map.user_va) +
+              " length=12288 iova=0 out.iova=" + std::to_string(map.iova) + " ");
+    iommu_ioas_unmap unmap{sizeof(unmap), 7, 0, 0x1000};
+    CHECK(harness.ioctl(fh, IOMMU_IOAS_UNMAP, &unmap, visible).result == -ENOENT);
+    CHECK(decoded(handler.nth(3)) == "ioas_id=7 iova=0 length=4096 ");
+
+    harness.hang_up();
+    loop.stop();
+    loop.join();
+}
+
+TEST_CASE("ArgCapture keeps only the bytes inside the argument's window", "[cuse]") {
+    test::FakeMemory mem;
+    uint8_t block[0x200];
+    for (size_t i = 0; i < sizeof(block); ++i) block[i] = static_cast<uint8_t>(i);
+    const uint64_t base = mem.put_bytes(block, sizeof(block));
+    const uint64_t arg = base + 0x10;
+    cuse::ArgCapture cap(mem, arg);
+    uint8_t got[0x200];
+    REQUIRE(cap.read(base, got, 0x20) == 0);  // starts before the argument
+    CHECK(cap.before() == std::vector<uint8_t>(block + 0x10, block + 0x20));
+    REQUIRE(cap.read(arg + 0x10, got, 0x1e0) == 0);  // runs past the window
+    CHECK(cap.before().size() == cuse::ArgCapture::kWindow);
+    const uint8_t one = 0xee;
+    REQUIRE(cap.write(arg + 2, &one, 1) == 0);
+    auto after = cap.after();
+    CHECK(after[2] == 0xee);
+    CHECK(after[3] == block[0x13]);
+    CHECK(cap.read(base + 0x10000, got, 4) == -EFAULT);  // nothing kept from a fault
+}

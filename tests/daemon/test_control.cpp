@@ -221,3 +221,47 @@ TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients
     node.release(fh);
     CHECK(c.call({{"execute", "query-clients"}})["return"].empty());
 }
+
+// ---- tracing ----
+#include "daemon/trace.h"
+
+TEST_CASE("control: IOCTL events carry the decoded arguments and outputs", "[control]") {
+    Fixture f;
+    Trace trace(&f.server);
+    Conn sub(f.path());
+    sub.line();
+    REQUIRE(sub.call({{"execute", "subscribe-events"}}).contains("return"));
+    iommu_ioas_map before{sizeof(before), IOMMU_IOAS_MAP_READABLE, 2, 0, 0x7f00, 0x2000, 0};
+    iommu_ioas_map after = before;
+    after.iova = 0x100000;
+    auto as_bytes = [](const iommu_ioas_map& m) {
+        auto* p = reinterpret_cast<const uint8_t*>(&m);
+        return std::vector<uint8_t>(p, p + sizeof(m));
+    };
+    cuse::IoctlRecord rec{
+        IOMMU_IOAS_MAP, 0, 1, true, std::chrono::microseconds(42), 77, 0x1000, as_bytes(before),
+        as_bytes(after)};
+    trace.record("ioasid", "IOAS_MAP", rec);  // off: nothing is sent
+    trace.set(true);
+    trace.record("ioasid", "IOAS_MAP", rec);
+    rec.result = -EEXIST;
+    trace.record("ioasid", "IOAS_MAP", rec);
+
+    json ev = sub.line();
+    REQUIRE(ev["event"] == "IOCTL");
+    const json& d = ev["data"];
+    CHECK(d["command"] == "IOAS_MAP");
+    CHECK(d["tid"] == 77);
+    CHECK(d["args"] == json{{"flags", "0x4"},
+                            {"ioas_id", 2},
+                            {"user_va", "0x7f00"},
+                            {"length", "0x2000"},
+                            {"iova", "0x0"}});
+    CHECK(d["out"] == json{{"iova", "0x100000"}});
+    CHECK(d["result"] == 0);
+    CHECK_FALSE(d.contains("errno"));
+    ev = sub.line();
+    CHECK(ev["data"]["errno"] == "EEXIST");
+    CHECK(ev["data"]["args"]["ioas_id"] == 2);
+    CHECK_FALSE(ev["data"].contains("out"));
+}
