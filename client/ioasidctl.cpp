@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -49,12 +50,15 @@ class Connection {
         buf_.erase(0, nl + 1);
         return json::parse(l, nullptr, false);
     }
-    // The reply to a command (events that come first are skipped).
-    json call(const std::string& name, const json& args = json::object()) {
+    // The reply to a command; events that come first go to `on_event`.
+    json call(const std::string& name, const json& args = json::object(),
+              const std::function<void(const json&)>& on_event = nullptr) {
         const std::string req = json{{"execute", name}, {"arguments", args}}.dump() + "\n";
         if (::write(fd_, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return json();
-        for (json r = line();; r = line())
+        for (json r = line();; r = line()) {
             if (r.is_null() || !r.contains("event")) return r;
+            if (on_event) on_event(r);
+        }
     }
 
   private:
@@ -152,9 +156,28 @@ std::string fields(const json& obj) {
     return s;
 }
 
-// trace-start, then the IOCTL events one per line; Ctrl-C (or the end)
-// sends trace-stop on a second connection.
-int follow_trace(Connection& c, const std::string& socket, bool as_json) {
+void print_ioctl(const json& ev, bool as_json) {
+    if (as_json) {
+        std::cout << ev.dump() << std::endl;
+        return;
+    }
+    const json& d = ev["data"];
+    std::string call =
+        d["command"].get<std::string>() + "(" + fields(d.value("args", json())) + ")";
+    std::string out = d.contains("out") ? " {" + fields(d["out"]) + "}" : "";
+    std::printf("%-14s tid %-7s %-20s -> %s%s%s  %s, %s rt, %.1f us\n",
+                d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(), call.c_str(),
+                d["result"].dump().c_str(),
+                d.contains("errno") ? (" " + d["errno"].get<std::string>()).c_str() : "",
+                out.c_str(), d["path"].get<std::string>().c_str(), d["round_trips"].dump().c_str(),
+                d["duration_us"].get<double>());
+    std::fflush(stdout);
+}
+
+// trace-start, then the IOCTL events one per line. Ctrl-C (or SIGTERM)
+// sends trace-stop on the same connection and prints the events queued
+// before its reply: none of the ioctls completed until then is lost.
+int follow_trace(Connection& c, bool as_json) {
     struct sigaction sa {};
     sa.sa_handler = [](int) { interrupted = 1; };
     sigaction(SIGINT, &sa, nullptr);  // no SA_RESTART: read() returns
@@ -163,27 +186,14 @@ int follow_trace(Connection& c, const std::string& socket, bool as_json) {
     if (!rc) rc = show(c.call("trace-start"), false, nullptr);
     if (rc) return rc;
     if (!as_json) std::cout << "# tracing ioasidd's ioctls" << std::endl;
-    for (json ev = c.line(); !ev.is_null() && !interrupted; ev = c.line()) {
-        if (ev.value("event", "") != "IOCTL") continue;
-        if (as_json) {
-            std::cout << ev.dump() << std::endl;
-            continue;
-        }
-        const json& d = ev["data"];
-        std::string call =
-            d["command"].get<std::string>() + "(" + fields(d.value("args", json())) + ")";
-        std::string out = d.contains("out") ? " {" + fields(d["out"]) + "}" : "";
-        std::printf("%-14s tid %-7s %-20s -> %s%s%s  %s, %s rt, %.1f us\n",
-                    d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(), call.c_str(),
-                    d["result"].dump().c_str(),
-                    d.contains("errno") ? (" " + d["errno"].get<std::string>()).c_str() : "",
-                    out.c_str(), d["path"].get<std::string>().c_str(),
-                    d["round_trips"].dump().c_str(), d["duration_us"].get<double>());
-        std::fflush(stdout);
-    }
-    Connection stop(socket);
-    if (stop.ok()) stop.call("trace-stop");
-    return interrupted ? 0 : kUnreachable;
+    for (json ev = c.line(); !ev.is_null() && !interrupted; ev = c.line())
+        if (ev.value("event", "") == "IOCTL") print_ioctl(ev, as_json);
+    if (!interrupted) return kUnreachable;
+    interrupted = 0;
+    c.call("trace-stop", json::object(), [as_json](const json& ev) {
+        if (ev.value("event", "") == "IOCTL") print_ioctl(ev, as_json);
+    });
+    return 0;
 }
 
 }  // namespace
@@ -249,7 +259,7 @@ int main(int argc, char** argv) {
                     print_ioas);
     if (*log_level) return show(c.call("set-log-level", {{"level", level}}), as_json, nullptr);
     if (*quit) return show(c.call("quit"), as_json, nullptr);
-    if (*trace) return follow_trace(c, socket, as_json);
+    if (*trace) return follow_trace(c, as_json);
     if (*monitor) {
         int rc = show(c.call("subscribe-events"), false, nullptr);
         if (rc) return rc;

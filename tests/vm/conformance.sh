@@ -37,6 +37,13 @@ guest ref ref
 check "vm boots the reference kernel and runs the client" test -s "$results/kernel-ref.txt"
 guest deb61 deb61
 check "vm boots Debian's 6.1 kernel and runs the client" test -s "$results/ioasidd-deb61.txt"
+# The service (issue 5): Debian's 6.1 booted with systemd as PID 1, ioasidd
+# installed by meson install and started by its own unit, in its sandbox.
+if meson install -C "$build" --destdir "$results/stage" --no-rebuild --quiet > "$results/install.log" 2>&1; then
+    "$here/run-in-vm.sh" --kernel deb61 --iommu --edu --systemd --share "$results" -- \
+        "$here/guest-systemd.sh" "$build" "$results" "$results/stage" > "$results/vm-systemd.log" 2>&1 ||
+        { echo "WARN the systemd VM failed; its console ends:"; tail -25 "$results/vm-systemd.log" | sed 's/^/    /'; }
+fi
 
 ref=$results/kernel-ref.txt
 for t in ioasidd-ref ioasidd-retry-ref ioasidd-deb61 ioasidd-retry-deb61; do
@@ -123,6 +130,16 @@ for tag in deb61 ref; do
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"
 done
+check "ioasidd under systemd on deb61: the installed unit starts it (READY=1), sandboxed (capabilities, read-only root); kill -9 restarts it; stop is clean" \
+    same "$here/expected/systemd.txt" "$results/systemd.txt"
+[ -s "$results/diff-systemd.txt" ] && head -40 "$results/diff-systemd.txt"
+for t in emulated forward restarted; do
+    grep -v '^~' "$results/systemd-$t.txt" > "$results/systemd-$t.cmp" 2>/dev/null
+done
+check "ioasidd under systemd on deb61: in the sandbox the emulated edu, the forwarded real edu, and the emulated edu after the restart give the kernel's transcript" \
+    sh -c "for t in emulated forward restarted; do
+               diff -q '$results/devices-kernel-ref.cmp' '$results/systemd-'\$t.cmp > /dev/null || exit 1
+           done"
 echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

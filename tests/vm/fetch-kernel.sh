@@ -4,7 +4,8 @@
 set -euo pipefail
 cache=${IOASID_VM_CACHE:-$(cd "$(dirname "$0")/../.." && pwd)/.vm}
 dest=$cache/deb61
-if [ -f "$dest/vmlinuz" ] && [ -d "$dest/modules" ]; then exit 0; fi
+# overlay.ko came later (the systemd boot): a cache without it is refetched.
+if [ -f "$dest/vmlinuz" ] && [ -f "$dest/modules/overlay.ko" ]; then exit 0; fi
 mkdir -p "$dest" && cd "$dest"
 pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$' |
       awk '{print $1}' | sort -V | tail -1)
@@ -27,7 +28,8 @@ for m in fs/fuse/fuse.ko fs/fuse/cuse.ko \
          drivers/virtio/virtio_pci.ko fs/netfs/netfs.ko fs/fscache/fscache.ko \
          net/9p/9pnet.ko net/9p/9pnet_virtio.ko fs/9p/9p.ko \
          virt/lib/irqbypass.ko drivers/vfio/vfio.ko drivers/vfio/vfio_iommu_type1.ko \
-         drivers/vfio/vfio_virqfd.ko drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko; do
+         drivers/vfio/vfio_virqfd.ko drivers/vfio/pci/vfio-pci-core.ko drivers/vfio/pci/vfio-pci.ko \
+         fs/overlayfs/overlay.ko; do
     f=$k/$m
     [ -f "$f" ] || f=$(find "$k" -name "$(basename "$m")" | head -1)
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" modules/ || echo "fetch-kernel: no $(basename "$m") in $ver" >&2

@@ -2,9 +2,11 @@
 # Boots a kernel under QEMU (TCG) with this machine's root shared read-only
 # and runs a command in it; exits with the command's status.
 #
-#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu]... [--share DIR] [--timeout S] -- cmd...
+#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu]... [--systemd] [--share DIR] [--timeout S] -- cmd...
 #
 # --edu: one QEMU edu device per --edu given.
+# --systemd: boot systemd on a writable overlay of the root and run the
+# command as a service (deb61 only: it loads overlay.ko).
 #
 # --share DIR: a host folder the guest may write, at the same path (results).
 # --interactive: the terminal is the VM's console (Ctrl-A X leaves QEMU).
@@ -17,12 +19,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${IOASID_VM_CACHE:-$repo/.vm}
 mkdir -p "$cache"
-kernel=deb61 iommu=0 edu=0 timeout_s=900 share= interactive=0
+kernel=deb61 iommu=0 edu=0 timeout_s=900 share= interactive=0 systemd=0
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;
         --iommu) iommu=1; shift ;;
         --edu) edu=$((edu + 1)); shift ;;
+        --systemd) systemd=1; shift ;;
         --interactive) interactive=1; timeout_s=0; shift ;;
         --share) share=$(cd "$2" && pwd); shift 2 ;;
         --timeout) timeout_s=$2; shift 2 ;;
@@ -40,7 +43,7 @@ case $kernel in
         vmlinuz=$cache/deb61/vmlinuz
         modules=(fuse cuse virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
                  virtio_pci netfs fscache 9pnet 9pnet_virtio 9p irqbypass vfio
-                 vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci)
+                 vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci overlay)
         moddir=$cache/deb61/modules ;;
     ref)
         ref=${IOASID_REFKERNEL:-$(cd "$repo/.." && pwd)/shared/refkernel}
@@ -86,6 +89,7 @@ if [ "$iommu" = 1 ]; then
     append+=" intel_iommu=on iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
 fi
 for ((i = 0; i < edu; i++)); do devices+=(-device edu); done
+[ "$systemd" = 1 ] && append+=" ioasid.systemd=1"
 
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2048 -smp 2 \
     -nographic -no-reboot -kernel "$vmlinuz" -initrd "$initrd" -append "$append" \
