@@ -10,11 +10,8 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <cstring>
 #include <fstream>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,14 +19,12 @@
 
 #include "cuse/loop.h"
 #include "daemon/control.h"
-#include "daemon/control_commands.h"
-#include "daemon/device_node.h"
-#include "daemon/forwarding.h"
+#include "daemon/device_nodes.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
+#include "daemon/served.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
-#include "devices/edu.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
 
@@ -115,39 +110,6 @@ std::string describe_topology(const model::Topology& topo) {
 
 namespace {
 
-// The kernel's answers to our CUSE_INITs: the main thread waits for them
-// before it creates the nodes that depend on them, and before READY=1.
-class Startup {
-  public:
-    void node_ready() {
-        std::lock_guard lock(mutex_);
-        ++ready_;
-        cv_.notify_all();
-    }
-    void node_failed() {
-        std::lock_guard lock(mutex_);
-        failed_ = true;
-        cv_.notify_all();
-    }
-    size_t ready() {
-        std::lock_guard lock(mutex_);
-        return ready_;
-    }
-    // True once `count` nodes are ready; false when one failed or time ran out.
-    bool wait(size_t count) {
-        std::unique_lock lock(mutex_);
-        return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
-            return failed_ || ready_ >= count;
-        }) && !failed_;
-    }
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable cv_;
-    size_t ready_ = 0;
-    bool failed_ = false;
-};
-
 // The device number the kernel gave a CUSE node, from sysfs: the kernel
 // turns the '/' of a name like "vfio/device0" into '!' there.
 int cuse_devt(const std::string& devname, dev_t& out) {
@@ -165,109 +127,6 @@ int cuse_devt(const std::string& devname, dev_t& out) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return -ENOENT;
-}
-
-struct ServedDevice {
-    std::unique_ptr<DeviceNode> handler;
-    std::unique_ptr<cuse::CuseNode> node;
-};
-
-// Everything the daemon serves, in the order it must be torn down (members
-// go in reverse): the loop's workers first, then the device nodes, then
-// /dev/ioasid, whose contexts the devices may still hold.
-struct Served {
-    Startup startup;
-    std::unique_ptr<IommufdNode> iommufd;
-    std::unique_ptr<cuse::CuseNode> iommufd_node;
-    // Device nodes come and go (device-add, device-del) while the topology
-    // watch reads them: the list and its order are guarded.
-    std::mutex devices_mutex;
-    std::list<ServedDevice> devices;
-    unsigned next_index = 0;
-    dev_t iommufd_devt = 0;
-    std::unique_ptr<Forwarding> forwarding;
-    std::unique_ptr<TopologyWatch> watch;
-    std::unique_ptr<ControlContext> control_ctx;
-    std::unique_ptr<ControlServer> control;
-    std::unique_ptr<Trace> trace;
-    cuse::Loop loop;
-    std::atomic<bool> node_failed{false};
-
-    ~Served() {
-        if (control) control->stop();
-        if (watch) watch->stop();
-        loop.stop();
-        loop.join();
-    }
-};
-
-// The handler of one device's node: an emulated model, or forwarding for a
-// host device bound to vfio-pci. Other host devices get no node.
-std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
-                                           model::SharedTopology& shared, Served& s,
-                                           dev_t iommufd_devt) {
-    if (dev.emulated()) {
-        auto node =
-            std::make_unique<DeviceNode>(dev.address, devices::make_device(dev.model, dev.bar_size),
-                                         shared, *s.iommufd, iommufd_devt);
-        if (ControlServer* control = s.control.get())
-            node->on_dma_fault = [control](const std::string& addr, uint64_t iova, uint64_t len,
-                                           bool write) {
-                control->emit(
-                    "DMA_FAULT",
-                    {{"device", addr}, {"iova", iova}, {"length", len}, {"write", write}});
-            };
-        return node;
-    }
-    if (dev.vfio_bound())
-        return std::make_unique<DeviceNode>(dev.address, nullptr, shared, *s.iommufd, iommufd_devt,
-                                            s.forwarding.get());
-    return nullptr;
-}
-
-// The node of one device, on /dev/ioasid's major with the next minor after
-// it: 1 created, 0 the device gets none (not bound to vfio-pci), -1 failed.
-int open_device_node(const Options& opts, model::SharedTopology& shared,
-                     const model::PciDevice& dev, Served& s) {
-    ServedDevice sd;
-    sd.handler = device_handler(dev, shared, s, s.iommufd_devt);
-    if (!sd.handler) {
-        LOG_DEBUG("%s (%s): not bound to vfio-pci, no node", dev.address.c_str(),
-                  dev.driver.empty() ? "no driver" : dev.driver.c_str());
-        return 0;
-    }
-    int fd = cuse::open_cuse_device();
-    if (fd < 0) return -1;
-    const unsigned index = s.next_index++;
-    cuse::NodeConfig cfg;
-    cfg.devname = node_name(opts.device_node_pattern, index);
-    cfg.major = major(s.iommufd_devt);
-    cfg.minor = minor(s.iommufd_devt) + 1 + index;
-    cfg.direct_memory = opts.direct_memory;
-    cfg.on_ready = [&s, name = cfg.devname, addr = dev.address, fwd = dev.vfio_bound()] {
-        LOG_INFO("serving /dev/%s: %s%s", name.c_str(), addr.c_str(),
-                 fwd ? " (forwarded to VFIO)" : "");
-        s.startup.node_ready();
-    };
-    sd.handler->trace = s.trace.get();
-    sd.handler->node_name = cfg.devname;
-    std::string error;
-    sd.node = cuse::CuseNode::create(cfg, *sd.handler, fd, error);
-    if (!sd.node) {
-        LOG_ERROR("%s", error.c_str());
-        return -1;
-    }
-    std::lock_guard lock(s.devices_mutex);
-    s.loop.add(*sd.node, 2);
-    s.devices.push_back(std::move(sd));
-    return 1;
-}
-
-// One node per served device, numbered in address order.
-bool open_device_nodes(const Options& opts, model::SharedTopology& shared, Served& s) {
-    for (const auto& [addr, dev] : shared.topo.devices())
-        if (open_device_node(opts, shared, dev, s) < 0) return false;
-    return true;
 }
 
 }  // namespace
@@ -307,32 +166,6 @@ bool bring_up(const Options& opts, model::SharedTopology& shared, Served& s) {
     return open_device_nodes(opts, shared, s) && s.startup.wait(1 + s.devices.size());
 }
 
-// A group's viability changed: subscribers are told, and a group that is
-// no longer viable has its devices taken from their clients.
-void viability_changed(Served& s, model::SharedTopology& shared, const host::TopologyChange& c,
-                       const std::string& action) {
-    if (s.control)
-        s.control->emit("GROUP_VIABILITY_CHANGED", {{"group", c.group},
-                                                    {"viable", c.now_viable},
-                                                    {"device", c.address},
-                                                    {"action", action}});
-    if (!c.lost_viability()) return;
-    const std::string why = c.address + " " + action + ": the group is no longer viable";
-    std::lock_guard devices_lock(s.devices_mutex);
-    for (ServedDevice& d : s.devices) {
-        uint32_t g;
-        {
-            std::lock_guard lock(shared.mutex);
-            const model::PciDevice* dev = shared.topo.device(d.handler->address());
-            g = dev ? dev->group : 0;
-        }
-        if (g != c.group || !d.handler->revoke(why) || !s.control) continue;
-        s.control->emit("DEVICE_REVOKED", {{"device", d.handler->address()},
-                                           {"node", "/dev/" + d.node->devname()},
-                                           {"reason", why}});
-    }
-}
-
 // Uevents are followed on the real sysfs only: a fake tree's devices are
 // not the ones the kernel reports about.
 void watch_topology(const Options& opts, model::SharedTopology& shared, Served& s) {
@@ -342,8 +175,8 @@ void watch_topology(const Options& opts, model::SharedTopology& shared, Served& 
     }
     s.watch = std::make_unique<TopologyWatch>(
         opts.sysfs_root, shared,
-        [&s, &shared](const host::TopologyChange& c, const std::string& action) {
-            viability_changed(s, shared, c, action);
+        [&opts, &s, &shared](const host::TopologyChange& c, const std::string& action) {
+            topology_changed(opts, shared, s, c, action);
         });
     int rc = s.watch->start();
     if (rc) {
@@ -351,76 +184,6 @@ void watch_topology(const Options& opts, model::SharedTopology& shared, Served& 
                  std::strerror(-rc));
         s.watch.reset();
     }
-}
-
-// device-add: the topology file's JSON; every emulated device it adds gets
-// a node, which exists when the reply comes.
-bool device_add(const Options& opts, model::SharedTopology& shared, Served& s,
-                const nlohmann::json& args, nlohmann::json& result, CommandError& err) {
-    std::vector<model::PciDevice> added;
-    {
-        std::lock_guard lock(shared.mutex);
-        const model::Topology before = shared.topo;
-        std::string error;
-        if (!host::load_topology_json(args.dump(), shared.topo, error)) {
-            err = {"GenericError", error};
-            return false;
-        }
-        for (const auto& [addr, dev] : shared.topo.devices())
-            if (!before.device(addr)) added.push_back(dev);
-    }
-    result = nlohmann::json::array();
-    for (const model::PciDevice& dev : added) {
-        const size_t ready = s.startup.ready() + 1;
-        if (open_device_node(opts, shared, dev, s) != 1 || !s.startup.wait(ready)) {
-            err = {"GenericError", "the kernel refused a node for " + dev.address};
-            return false;
-        }
-        std::string node;
-        {
-            std::scoped_lock lock(s.devices_mutex, s.control_ctx->nodes_mutex);
-            node = s.devices.back().node->devname();
-            s.control_ctx->nodes[dev.address] = node;
-        }
-        const nlohmann::json info = {{"device", dev.address}, {"node", "/dev/" + node}};
-        result.push_back(info);
-        s.control->emit("DEVICE_ADDED", info);
-    }
-    return true;
-}
-
-// device-del {"address"}: an emulated device leaves; its clients lose it.
-bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& args,
-                nlohmann::json& result, CommandError& err) {
-    if (!args.contains("address") || !args["address"].is_string()) {
-        err = {"GenericError", "device-del wants {\"address\": \"dddd:bb:dd.f\"}"};
-        return false;
-    }
-    const std::string addr = args["address"];
-    std::lock_guard lock(s.devices_mutex);
-    auto it = std::find_if(s.devices.begin(), s.devices.end(),
-                           [&](const ServedDevice& d) { return d.handler->address() == addr; });
-    const model::PciDevice* dev = nullptr;
-    {
-        std::lock_guard topo_lock(shared.mutex);
-        dev = shared.topo.device(addr);
-        if (it == s.devices.end() || !dev || !dev->emulated()) {
-            err = {"DeviceNotFound", "no emulated device " + addr};
-            return false;
-        }
-    }
-    const std::string node = "/dev/" + it->node->devname();
-    it->handler->revoke(addr + " was removed");
-    s.loop.remove(*it->node);
-    s.devices.erase(it);  // closes the session: the kernel removes the node
-    {
-        std::scoped_lock locks(shared.mutex, s.control_ctx->nodes_mutex);
-        shared.topo.remove_device(addr);
-        s.control_ctx->nodes.erase(addr);
-    }
-    result = {{"device", addr}, {"node", node}};
-    s.control->emit("DEVICE_REMOVED", result);
-    return true;
 }
 
 // The control socket, mode 0600 (0660 with --control-group), made before

@@ -12,8 +12,7 @@
 
 namespace ioasid {
 
-TopologyWatch::TopologyWatch(std::string sysfs, model::SharedTopology& topology,
-                             ViabilityChanged changed)
+TopologyWatch::TopologyWatch(std::string sysfs, model::SharedTopology& topology, Changed changed)
     : sysfs_(std::move(sysfs)), topology_(topology), changed_(std::move(changed)) {}
 
 TopologyWatch::~TopologyWatch() {
@@ -40,11 +39,14 @@ void TopologyWatch::stop() {
 
 void TopologyWatch::report(const host::TopologyChange& c, const char* action) {
     const char* now = c.now_viable ? "viable" : "not viable";
-    if (c.was_viable != c.now_viable)
+    if (c.viability_changed())
         LOG_INFO("%s %s: IOMMU group %u is now %s", c.address.c_str(), action, c.group, now);
     else
         LOG_DEBUG("%s %s: IOMMU group %u stays %s", c.address.c_str(), action, c.group, now);
-    if (c.was_viable != c.now_viable) changed_(c, action);
+    if (c.vfio_changed())
+        LOG_INFO("%s %s: %s vfio-pci", c.address.c_str(), action,
+                 c.now_vfio ? "bound to" : "no longer bound to");
+    if (c.viability_changed() || c.vfio_changed()) changed_(c, action);
 }
 
 void TopologyWatch::resync() {

@@ -1,6 +1,7 @@
 // Keeps the topology current from the kernel's uevents, on a thread of its
 // own, and tells the daemon when a group's viability changes (a group that
-// stops being viable has the nodes of its devices revoked).
+// stops being viable has the nodes of its devices revoked) or a device is
+// bound to vfio-pci or leaves it (its forwarded node comes or goes).
 #pragma once
 
 #include <cstdint>
@@ -17,10 +18,10 @@ namespace ioasid {
 class TopologyWatch {
   public:
     // Called without the topology's lock held; `action` is the uevent's.
-    using ViabilityChanged =
+    using Changed =
         std::function<void(const host::TopologyChange& change, const std::string& action)>;
 
-    TopologyWatch(std::string sysfs, model::SharedTopology& topology, ViabilityChanged changed);
+    TopologyWatch(std::string sysfs, model::SharedTopology& topology, Changed changed);
     ~TopologyWatch();
     TopologyWatch(const TopologyWatch&) = delete;
     TopologyWatch& operator=(const TopologyWatch&) = delete;
@@ -33,7 +34,7 @@ class TopologyWatch {
   private:
     const std::string sysfs_;
     model::SharedTopology& topology_;
-    ViabilityChanged changed_;
+    Changed changed_;
     host::UeventMonitor monitor_;
     host::UniqueFd wake_;
     std::thread thread_;

@@ -50,6 +50,7 @@ bool apply_uevent(const std::string& sysfs, const Uevent& ev, model::Topology& t
     change.address = ev.address;
     change.group = known ? known->group : now.group;
     change.was_viable = topo.group(change.group) && topo.viable(change.group);
+    change.was_vfio = known && known->vfio_bound();
     bool changed;
     if (!present) {
         changed = known && topo.remove_device(ev.address) >= 0;
@@ -62,6 +63,8 @@ bool apply_uevent(const std::string& sysfs, const Uevent& ev, model::Topology& t
         changed = topo.set_driver(ev.address, now.driver) == 1;
     }
     change.now_viable = topo.group(change.group) && topo.viable(change.group);
+    const model::PciDevice* after = topo.device(ev.address);
+    change.now_vfio = after && after->vfio_bound();
     return changed;
 }
 

@@ -29,7 +29,13 @@ struct TopologyChange {
     uint32_t group = 0;
     bool was_viable = false;
     bool now_viable = false;
+    // Whether the device was, and is, bound to vfio-pci: ioasidd forwards
+    // exactly those host devices, so this says when a node comes or goes.
+    bool was_vfio = false;
+    bool now_vfio = false;
     bool lost_viability() const { return was_viable && !now_viable; }
+    bool viability_changed() const { return was_viable != now_viable; }
+    bool vfio_changed() const { return was_vfio != now_vfio; }
 };
 
 // Applies a PCI uevent to the topology. True when the model changed (and

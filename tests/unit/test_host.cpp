@@ -209,6 +209,39 @@ TEST_CASE("uevent: bind, unbind, add and remove update viability", "[host][ueven
     CHECK(topo.device("fffe:00:09.0") != nullptr);
 }
 
+TEST_CASE("uevent: binds to and from vfio-pci are told apart from other driver changes",
+          "[host][uevent]") {
+    FakeSysfs s;
+    s.device("0000:02:00.0", "0x1234", "0x11e8", "0x00ff00", 7, nullptr);
+    model::Topology topo;
+    std::vector<std::string> notes;
+    host::scan_sysfs(s.root, topo, notes);
+    auto apply = [&](const std::string& action) {
+        host::Uevent ev;
+        REQUIRE(host::parse_uevent(kernel_message(action, "0000:02:00.0"), ev));
+        host::TopologyChange c;
+        REQUIRE(host::apply_uevent(s.root, ev, topo, c));
+        return c;
+    };
+    s.bind("0000:02:00.0", "vfio-pci");
+    auto c = apply("bind");
+    CHECK((!c.was_vfio && c.now_vfio && c.vfio_changed()));
+    CHECK_FALSE(c.viability_changed());  // viable with no driver and with vfio-pci
+    fs::remove(s.root / "bus/pci/devices/0000:02:00.0/driver");
+    c = apply("unbind");
+    CHECK((c.was_vfio && !c.now_vfio));
+    s.bind("0000:02:00.0", "edu");
+    c = apply("bind");
+    CHECK_FALSE(c.vfio_changed());
+    CHECK(c.lost_viability());
+    s.bind("0000:02:00.0", "vfio-pci");  // (a driver switch without unbind, as resync sees it)
+    c = apply("change");
+    CHECK((c.now_vfio && c.viability_changed()));
+    fs::remove_all(s.root / "bus/pci/devices/0000:02:00.0");
+    c = apply("remove");
+    CHECK((c.was_vfio && !c.now_vfio));
+}
+
 TEST_CASE("uevent: a resync after lost events finds every change", "[host][uevent]") {
     FakeSysfs s;
     s.device("0000:01:00.0", "0x8086", "0x10d3", "0x020000", 4, "vfio-pci");

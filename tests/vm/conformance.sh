@@ -140,6 +140,16 @@ check "ioasidd under systemd on deb61: in the sandbox the emulated edu, the forw
     sh -c "for t in emulated forward restarted; do
                diff -q '$results/devices-kernel-ref.cmp' '$results/systemd-'\$t.cmp > /dev/null || exit 1
            done"
+for tag in deb61 ref; do
+    t=$results/forward-hotbind-client-$tag
+    grep -v '^~' "$t.txt" > "$t.cmp" 2>/dev/null
+    check "ioasidd on $tag: the edu bound to vfio-pci while it runs gets a node that gives the kernel's transcript; unbound, the node goes" \
+        sh -c "printf 'before-bind: 0\nafter-bind: /dev/vfio/device0\nafter-unbind: node removed\ndaemon-exit 0\n' |
+                   diff - '$results/forward-hotbind-$tag.txt' &&
+               diff -q '$results/devices-kernel-ref.cmp' '$t.cmp' &&
+               grep -q '^DEVICE_ADDED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt' &&
+               grep -q '^DEVICE_REMOVED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt'"
+done
 echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

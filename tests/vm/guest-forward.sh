@@ -60,4 +60,33 @@ if (exec 4<> "/dev/vfio/$group") 2>/dev/null; then
 else
     echo "group-still-held-after-kill" >> "$results/forward-kill-$tag.txt"
 fi
+
+# Hot binding: the edu joins vfio-pci while ioasidd runs, gets a node that
+# works, and loses it when it leaves vfio-pci again.
+addr=$(basename "$edu")
+hot=$results/forward-hotbind-$tag.txt
+echo "$addr" > /sys/bus/pci/drivers/vfio-pci/unbind
+"$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json \
+    >> "$results/forward-daemon-$tag.log" 2>&1 &
+daemon=$!
+wait_node /dev/ioasid || status=1
+wait_until 50 "$build/client/ioasidctl" version > /dev/null
+"$build/client/ioasidctl" monitor > "$results/forward-hotbind-events-$tag.txt" 2>&1 &
+monitor=$!
+wait_line "$results/forward-hotbind-events-$tag.txt" '^# following'
+{
+    echo "before-bind: $(ls /dev/vfio | grep -c '^device')"
+    echo "$addr" > /sys/bus/pci/drivers/vfio-pci/bind
+    wait_node /dev/vfio/device0 && echo "after-bind: /dev/vfio/device0"
+} > "$hot" 2>&1
+"$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 > "$results/forward-hotbind-client-$tag.txt" 2>&1 || status=1
+echo "$addr" > /sys/bus/pci/drivers/vfio-pci/unbind
+gone() { [ ! -e /dev/vfio/device0 ]; }
+wait_until 100 gone && echo "after-unbind: node removed" >> "$hot"
+wait_line "$results/forward-hotbind-events-$tag.txt" '^DEVICE_REMOVED'
+kill -INT $monitor
+kill -TERM $daemon
+wait $daemon
+echo "daemon-exit $?" >> "$hot"
+echo "$addr" > /sys/bus/pci/drivers/vfio-pci/bind
 exit $status

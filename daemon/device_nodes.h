@@ -1,0 +1,34 @@
+// The device nodes: one per emulated device and per host device bound to
+// vfio-pci, made at startup, by device-add and device-del on the control
+// socket, and as host devices join or leave vfio-pci.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "daemon/control_commands.h"
+#include "daemon/daemon.h"
+#include "daemon/served.h"
+#include "host/uevent.h"
+#include "model/topology.h"
+
+namespace ioasid {
+
+// The node of one device, on /dev/ioasid's major with the next minor after
+// it: 1 created, 0 the device gets none (not bound to vfio-pci), -1 failed.
+int open_device_node(const Options& opts, model::SharedTopology& shared,
+                     const model::PciDevice& dev, Served& s);
+// One node per served device, numbered in address order.
+bool open_device_nodes(const Options& opts, model::SharedTopology& shared, Served& s);
+
+// The control socket's device-add and device-del.
+bool device_add(const Options& opts, model::SharedTopology& shared, Served& s,
+                const nlohmann::json& args, nlohmann::json& result, CommandError& err);
+bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& args,
+                nlohmann::json& result, CommandError& err);
+
+// A uevent changed a group's viability or a device's binding to vfio-pci.
+void topology_changed(const Options& opts, model::SharedTopology& shared, Served& s,
+                      const host::TopologyChange& change, const std::string& action);
+
+}  // namespace ioasid

@@ -1,0 +1,93 @@
+// What the daemon serves and the state its threads share: the nodes, the
+// loop that drives them, the control socket, and the startup handshake.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <memory>
+#include <mutex>
+
+#include "cuse/loop.h"
+#include "cuse/node.h"
+#include "daemon/control.h"
+#include "daemon/control_commands.h"
+#include "daemon/device_node.h"
+#include "daemon/forwarding.h"
+#include "daemon/iommufd_node.h"
+#include "daemon/topology_watch.h"
+#include "daemon/trace.h"
+
+namespace ioasid {
+
+// The kernel's answers to our CUSE_INITs: the main thread waits for them
+// before it creates the nodes that depend on them, and before READY=1.
+class Startup {
+  public:
+    void node_ready() {
+        std::lock_guard lock(mutex_);
+        ++ready_;
+        cv_.notify_all();
+    }
+    void node_failed() {
+        std::lock_guard lock(mutex_);
+        failed_ = true;
+        cv_.notify_all();
+    }
+    size_t ready() {
+        std::lock_guard lock(mutex_);
+        return ready_;
+    }
+    // True once `count` nodes are ready; false when one failed or time ran out.
+    bool wait(size_t count) {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] {
+            return failed_ || ready_ >= count;
+        }) && !failed_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    size_t ready_ = 0;
+    bool failed_ = false;
+};
+
+struct ServedDevice {
+    std::unique_ptr<DeviceNode> handler;
+    std::unique_ptr<cuse::CuseNode> node;
+};
+
+// Everything the daemon serves, in the order it must be torn down (members
+// go in reverse): the loop's workers first, then the device nodes, then
+// /dev/ioasid, whose contexts the devices may still hold.
+struct Served {
+    Startup startup;
+    std::unique_ptr<IommufdNode> iommufd;
+    std::unique_ptr<cuse::CuseNode> iommufd_node;
+    // Device nodes come and go (device-add, device-del) while the topology
+    // watch reads them: the list and its order are guarded.
+    std::mutex devices_mutex;
+    std::list<ServedDevice> devices;
+    unsigned next_index = 0;
+    dev_t iommufd_devt = 0;
+    std::unique_ptr<Forwarding> forwarding;
+    std::unique_ptr<TopologyWatch> watch;
+    std::unique_ptr<ControlContext> control_ctx;
+    std::unique_ptr<ControlServer> control;
+    std::unique_ptr<Trace> trace;
+    cuse::Loop loop;
+    std::atomic<bool> node_failed{false};
+
+    ~Served() {
+        if (control) control->stop();
+        if (watch) watch->stop();
+        loop.stop();
+        loop.join();
+    }
+};
+
+}  // namespace ioasid
