@@ -139,7 +139,10 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
         LOG_ERROR("%s", describe_cuse_error(fd).c_str());
         return false;
     }
-    s.iommufd = std::make_unique<IommufdNode>(&shared);
+    s.iommufd = std::make_unique<IommufdNode>(&shared, opts.test_ops);
+    if (opts.test_ops)
+        LOG_WARN("/dev/%s serves IOMMU_TEST_CMD (--test-ops): for tests only",
+                 opts.iommufd_node.c_str());
     cuse::NodeConfig cfg;
     cfg.devname = opts.iommufd_node;
     cfg.direct_memory = opts.direct_memory;

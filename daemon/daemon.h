@@ -25,6 +25,8 @@ struct Options {
     // besides root (empty: root only).
     std::string control_socket = "/run/ioasidd/control.sock";
     std::string control_group;
+    // IOMMU_TEST_CMD on /dev/ioasid, as a kernel with CONFIG_IOMMUFD_TEST.
+    bool test_ops = false;
 };
 
 // Whether `name` is usable as a node name under /dev (no "..", not absolute).

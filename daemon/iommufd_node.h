@@ -33,7 +33,8 @@ struct IommufdFile {
 
 class IommufdNode final : public cuse::NodeHandler {
   public:
-    explicit IommufdNode(model::SharedTopology* topology = nullptr) : topology_(topology) {}
+    explicit IommufdNode(model::SharedTopology* topology = nullptr, bool test_ops = false)
+        : topology_(topology), test_ops_(test_ops) {}
     ~IommufdNode() override;
 
     int open(const dispatch::Caller& caller, uint64_t& fh) override;
@@ -61,6 +62,7 @@ class IommufdNode final : public cuse::NodeHandler {
   private:
     using File = IommufdFile;
     model::SharedTopology* topology_;
+    const bool test_ops_;  // IOMMU_TEST_CMD (--test-ops)
 
     // The fh handed to the kernel is the File's address; the maps hold it.
     mutable std::mutex files_mutex_;

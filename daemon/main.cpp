@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
                    "and VFIO cdev where it has them, else the legacy container API), legacy, cdev")
         ->check(CLI::IsMember({"auto", "legacy", "cdev"}))
         ->capture_default_str();
+    app.add_flag("--test-ops", opts.test_ops,
+                 "Serve IOMMU_TEST_CMD (a kernel's CONFIG_IOMMUFD_TEST: mock domains, accesses) "
+                 "for the kernel's iommufd selftest; for tests only");
     CLI11_PARSE(app, argc, argv);
 
     ioasid::log::Level lvl;

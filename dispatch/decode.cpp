@@ -7,6 +7,7 @@
 
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
+#include "ioasid/iommufd_test.h"
 #include "ioasid/vfio.h"
 
 namespace ioasid::dispatch {
@@ -73,6 +74,12 @@ constexpr Field kHwInfo[] = {F(iommu_hw_info, flags, Hex, In),
                              F(iommu_hw_info, data_len, Dec, Out),
                              F(iommu_hw_info, out_data_type, Dec, Out),
                              F(iommu_hw_info, out_capabilities, Hex, Out)};
+constexpr Field kHwptInvalidate[] = {
+    F(iommu_hwpt_invalidate, hwpt_id, Dec, In),   F(iommu_hwpt_invalidate, data_uptr, Hex, In),
+    F(iommu_hwpt_invalidate, data_type, Dec, In), F(iommu_hwpt_invalidate, entry_len, Dec, In),
+    F(iommu_hwpt_invalidate, entry_num, Dec, In), F(iommu_hwpt_invalidate, entry_num, Dec, Out)};
+// The op's arguments live in a union: only what every op has.
+constexpr Field kTestCmd[] = {F(iommu_test_cmd, op, Dec, In), F(iommu_test_cmd, id, Dec, In)};
 constexpr Field kGroupStatus[] = {F(ioasidd_group_status, flags, Hex, In),
                                   F(ioasidd_group_status, id, Dec, In),
                                   F(ioasidd_group_status, out_group, Dec, Out),
@@ -118,6 +125,8 @@ constexpr Layout kLayouts[] = {
     {IOMMU_VFIO_IOAS, kVfioIoas},
     {IOMMU_HWPT_ALLOC, kHwptAlloc},
     {IOMMU_GET_HW_INFO, kHwInfo},
+    {IOMMU_HWPT_INVALIDATE, kHwptInvalidate},
+    {IOMMU_TEST_CMD, kTestCmd},
     {IOASIDD_GROUP_STATUS, kGroupStatus},
     {VFIO_DEVICE_GET_INFO, kDeviceInfo},
     {VFIO_DEVICE_GET_REGION_INFO, kRegionInfo},

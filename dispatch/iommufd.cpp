@@ -8,9 +8,11 @@
 #include <limits>
 
 #include "dispatch/iommufd_devices.h"
+#include "dispatch/iommufd_test.h"
 #include "dispatch/ucmd.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
+#include "ioasid/iommufd_test.h"
 
 namespace ioasid::dispatch {
 
@@ -272,13 +274,27 @@ constexpr std::array kOps = {
     IOASID_OP(IOMMU_HWPT_ALLOC, do_hwpt_alloc, iommu_hwpt_alloc, __reserved, nullptr, "HWPT_ALLOC"),
     IOASID_OP(IOMMU_GET_HW_INFO, do_get_hw_info, iommu_hw_info, __reserved, hw_info_out,
               "GET_HW_INFO"),
+    Op{},  // HWPT_SET_DIRTY_TRACKING: not served yet
+    Op{},  // HWPT_GET_DIRTY_BITMAP: not served yet
+    IOASID_OP(IOMMU_HWPT_INVALIDATE, do_hwpt_invalidate, iommu_hwpt_invalidate, __reserved, nullptr,
+              "HWPT_INVALIDATE"),
 };
 static_assert(kOps.size() == kIommufdCommandCount);
 
-const Op* lookup(uint32_t cmd) {
+// A kernel built with CONFIG_IOMMUFD_TEST has one more command, far past the
+// others; ioasidd has it in contexts made with --test-ops.
+constexpr Op kTestOp =
+    IOASID_OP(IOMMU_TEST_CMD, do_test_cmd, iommu_test_cmd, last, nullptr, "TEST_CMD");
+static_assert(sizeof(iommu_test_cmd) <= kMaxCommandSize);
+
+// The command's entry, or nullptr for one not served (ENOTTY before the
+// size is read).
+const Op* lookup(const model::Context* ctx, uint32_t cmd) {
     uint32_t nr = _IOC_NR(cmd);
+    if (nr == _IOC_NR(IOMMU_TEST_CMD)) return ctx && ctx->test_ops() ? &kTestOp : nullptr;
     if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= kOps.size()) return nullptr;
-    return &kOps[nr - IOMMUFD_CMD_BASE];
+    const Op* op = &kOps[nr - IOMMUFD_CMD_BASE];
+    return op->execute ? op : nullptr;
 }
 
 }  // namespace
@@ -304,7 +320,7 @@ int copy_struct_from_user(void* dst, size_t ksize, UserMemory& mem, uint64_t src
 int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
                   Caller& caller) {
     if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_ioctl(ctx, cmd, arg, mem);
-    const Op* op = lookup(cmd);
+    const Op* op = lookup(&ctx, cmd);
     if (!op) return -ENOTTY;
     uint32_t user_size;
     if (mem.read(arg, &user_size, sizeof(user_size))) return -EFAULT;
@@ -320,7 +336,7 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
                             UserMemory& known) {
     if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_footprint(cmd, arg);
     Footprint fp;
-    const Op* op = lookup(cmd);
+    const Op* op = lookup(&ctx, cmd);
     if (!op) return fp;  // answered without touching memory
     // Like the kernel, read the size before looking at the rest of the number.
     fp.in.push_back({arg, sizeof(uint32_t)});
@@ -331,7 +347,7 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
     fp.in[0].len = user_size;
     fp.out.push_back({arg, std::min(user_size, op->size)});
     // Arrays only when the struct itself passes, as the handler would see it.
-    alignas(8) unsigned char buf[64];
+    alignas(8) unsigned char buf[kMaxCommandSize];
     if (copy_struct_from_user(buf, op->size, known, arg, user_size)) return fp;
     if (op->arrays) op->arrays(ctx, buf, fp);
     return fp;
@@ -340,12 +356,13 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
 const char* iommufd_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_GROUP_STATUS) return "IOASIDD_GROUP_STATUS";
     if (cmd == IOASIDD_FILE_ID) return "IOASIDD_FILE_ID";
-    const Op* op = lookup(cmd);
+    if (cmd == IOMMU_TEST_CMD) return kTestOp.name;
+    const Op* op = lookup(nullptr, cmd);
     return op && op->ioctl_num == cmd ? op->name : nullptr;
 }
 
 int iommufd_command_index(uint32_t cmd) {
-    const Op* op = lookup(cmd);
+    const Op* op = lookup(nullptr, cmd);
     return op && op->ioctl_num == cmd ? static_cast<int>(op - kOps.data()) : -1;
 }
 

@@ -8,6 +8,7 @@ namespace ioasid::dispatch {
 
 int do_hwpt_alloc(Ucmd& u);
 int do_get_hw_info(Ucmd& u);
+int do_hwpt_invalidate(Ucmd& u);
 
 // ioasidd's private commands (IOASIDD_TYPE) on /dev/ioasid, VFIO-style
 // argsz rules; -ENOTTY for a number it does not serve.

@@ -16,6 +16,9 @@ namespace ioasid::dispatch {
 // (else -E2BIG). The tail is checked before the struct is copied.
 int copy_struct_from_user(void* dst, size_t ksize, UserMemory& mem, uint64_t src, size_t usize);
 
+// The largest command struct (IOMMU_TEST_CMD's is 72 bytes).
+inline constexpr size_t kMaxCommandSize = 80;
+
 // Handlers read all the user memory they need before they change anything:
 // the retry transport relies on it to re-ask for memory safely.
 struct Ucmd {
@@ -24,7 +27,7 @@ struct Ucmd {
     Caller& caller;
     uint64_t arg;
     uint32_t user_size;
-    alignas(8) unsigned char buf[64];  // large enough for every command struct
+    alignas(8) unsigned char buf[kMaxCommandSize];
 
     template <typename T>
     T& cmd() {

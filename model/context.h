@@ -53,6 +53,11 @@ class Context {
     };
     std::map<uint32_t, AttachedGroup>& attached_groups() { return attached_; }
 
+    // IOMMU_TEST_CMD is served (ioasidd --test-ops): the kernel's
+    // CONFIG_IOMMUFD_TEST, for its selftest.
+    bool test_ops() const { return test_ops_; }
+    void enable_test_ops() { test_ops_ = true; }
+
     // Serialises the context's commands (the daemon serves many threads).
     std::mutex& mutex() { return mutex_; }
 
@@ -64,6 +69,7 @@ class Context {
     std::map<uint32_t, AttachedGroup> attached_;
     std::mutex mutex_;
     SharedTopology* topology_ = nullptr;
+    bool test_ops_ = false;
 };
 
 }  // namespace ioasid::model

@@ -54,5 +54,13 @@ else
     add 0 1
 fi
 
+# The kernel's own iommufd selftest against ioasidd (issue 6): one check,
+# failing when a test that passed before fails now.
+if out=$(tests/conformance/run.sh build 2>&1); then
+    echo "$out"; add 1 0
+else
+    echo "$out" | tail -40; echo "kernel selftest: a regression, or no run"; add 0 1
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -118,6 +118,52 @@ TEST_CASE("iommufd struct layouts are the kernel's", "[uapi]") {
     PIN(iommu_hw_info, out_capabilities, 32);
 }
 
+TEST_CASE("HWPT_INVALIDATE's struct is the kernel's", "[uapi]") {
+    CHECK(sizeof(iommu_hwpt_invalidate) == 32);
+    PIN(iommu_hwpt_invalidate, hwpt_id, 4);
+    PIN(iommu_hwpt_invalidate, data_uptr, 8);
+    PIN(iommu_hwpt_invalidate, data_type, 16);
+    PIN(iommu_hwpt_invalidate, entry_len, 20);
+    PIN(iommu_hwpt_invalidate, entry_num, 24);
+    PIN(iommu_hwpt_invalidate, __reserved, 28);
+}
+
+#include "ioasid/iommufd_test.h"
+
+// Against drivers/iommu/iommufd/iommufd_test.h of 6.12 (the selftest's ABI).
+TEST_CASE("IOMMU_TEST_CMD: number, ops and struct are the kernel's", "[uapi]") {
+    CHECK(IOMMU_TEST_CMD == 0x3ba0);
+    CHECK(IOMMU_TEST_OP_ADD_RESERVED == 1);
+    CHECK(IOMMU_TEST_OP_MD_CHECK_REFS == 4);
+    CHECK(IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT == 9);
+    CHECK(IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS == 12);
+    CHECK(IOMMU_TEST_OP_TRIGGER_IOPF == 15);
+    CHECK(MOCK_APERTURE_START == 1ul << 24);
+    CHECK(MOCK_APERTURE_LAST == (1ul << 31) - 1);
+    CHECK(sizeof(iommu_test_cmd) == 72);
+    PIN(iommu_test_cmd, op, 4);
+    PIN(iommu_test_cmd, id, 8);
+    PIN(iommu_test_cmd, __reserved, 12);
+    PIN(iommu_test_cmd, add_reserved.start, 16);
+    PIN(iommu_test_cmd, add_reserved.length, 24);
+    PIN(iommu_test_cmd, mock_domain.out_hwpt_id, 20);
+    PIN(iommu_test_cmd, mock_domain.out_idev_id, 24);
+    PIN(iommu_test_cmd, mock_domain_flags.dev_flags, 28);
+    PIN(iommu_test_cmd, check_map.uptr, 32);
+    PIN(iommu_test_cmd, check_refs.refs, 32);
+    PIN(iommu_test_cmd, create_access.flags, 20);
+    PIN(iommu_test_cmd, access_pages.out_access_pages_id, 20);
+    PIN(iommu_test_cmd, access_pages.iova, 24);
+    PIN(iommu_test_cmd, access_pages.uptr, 40);
+    PIN(iommu_test_cmd, access_rw.flags, 40);
+    PIN(iommu_test_cmd, memory_limit.limit, 16);
+    PIN(iommu_test_cmd, dirty.iova, 24);
+    PIN(iommu_test_cmd, dirty.out_nr_dirty, 56);
+    PIN(iommu_test_cmd, check_iotlb.iotlb, 20);
+    PIN(iommu_test_cmd, trigger_iopf.addr, 32);
+    PIN(iommu_test_cmd, last, 64);
+}
+
 TEST_CASE("HWPT and hw-info enum values are the kernel's", "[uapi]") {
     CHECK(IOMMU_HWPT_ALLOC_NEST_PARENT == 1);
     CHECK(IOMMU_HWPT_ALLOC_DIRTY_TRACKING == 2);

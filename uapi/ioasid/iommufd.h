@@ -209,9 +209,24 @@ struct iommu_hw_info {
 };
 
 /*
- * Commands 0x8b..0x8e. Their numbers are fixed by the ABI; ioasidd serves
- * them as the work that needs them lands (dirty tracking, invalidation,
- * fault queues). Until then /dev/ioasid answers them ENOTTY.
+ * IOMMU_HWPT_INVALIDATE: flush a nested HWPT's caches with driver-specific
+ * entries. ioasidd has no nested HWPTs yet: every id is ENOENT once the
+ * arguments pass. On return entry_num says how many entries were handled.
+ */
+struct iommu_hwpt_invalidate {
+    __u32 size;
+    __u32 hwpt_id;
+    __aligned_u64 data_uptr;
+    __u32 data_type;
+    __u32 entry_len;
+    __u32 entry_num;
+    __u32 __reserved;
+};
+
+/*
+ * Commands 0x8b, 0x8c and 0x8e. Their numbers are fixed by the ABI; ioasidd
+ * serves them as the work that needs them lands (dirty tracking, fault
+ * queues). Until then /dev/ioasid answers them ENOTTY.
  */
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
