@@ -7,6 +7,7 @@
 #include "daemon/log.h"
 #include "daemon/trace.h"
 #include "dispatch/iommufd.h"
+#include "dispatch/iommufd_test.h"
 #include "ioasid/ioasidd.h"
 
 namespace ioasid {
@@ -14,6 +15,7 @@ namespace ioasid {
 IommufdFile::~IommufdFile() {
     // Closing the context destroys everything in it, leaves first.
     LOG_DEBUG("ioasid: context of pid %u ends with %zu objects", opener_tgid, ctx.objects().size());
+    dispatch::release_test_objects(ctx);
     ctx.objects().destroy_all();
 }
 

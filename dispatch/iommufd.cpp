@@ -30,7 +30,10 @@ uint8_t to_prot(uint32_t flags) {
 }
 
 int do_destroy(Ucmd& u) {
-    return u.ctx.destroy(u.cmd<iommu_destroy>().id);
+    const uint32_t id = u.cmd<iommu_destroy>().id;
+    if (u.ctx.objects().find(id, model::ObjectType::Selftest))
+        return destroy_test_object(u.ctx, id);
+    return u.ctx.destroy(id);
 }
 
 int do_ioas_alloc(Ucmd& u) {

@@ -1,20 +1,18 @@
 #include "dispatch/iommufd_devices.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <mutex>
 
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
+#include "ioasid/iommufd_test.h"
 #include "model/binding.h"
 
 namespace ioasid::dispatch {
 
 namespace {
-
-bool device_bound(const model::Context& ctx, uint32_t dev_id) {
-    return ctx.objects().find(dev_id, model::ObjectType::Device) != nullptr;
-}
 
 // Zeroes `len` user bytes (clear_user()) a page-sized piece at a time.
 int clear_user(UserMemory& mem, uint64_t at, uint64_t len) {
@@ -68,16 +66,34 @@ int do_hwpt_invalidate(Ucmd& u) {
     return rc;
 }
 
-// iommufd_get_hw_info() for an IOMMU without hw_info (TYPE_NONE).
+// iommufd_get_hw_info(). ioasidd's emulated IOMMU has no hw_info (TYPE_NONE,
+// no data); the selftest's mock IOMMU has its test register and tracks
+// dirty pages unless the mock device was made with NO_DIRTY.
 int do_get_hw_info(Ucmd& u) {
     auto& cmd = u.cmd<iommu_hw_info>();
     if (cmd.flags || cmd.__reserved[0] || cmd.__reserved[1] || cmd.__reserved[2])
         return -EOPNOTSUPP;
-    if (!device_bound(u.ctx, cmd.dev_id)) return -ENOENT;
-    if (cmd.data_len && clear_user(u.mem, cmd.data_uptr, cmd.data_len)) return -EFAULT;
-    cmd.out_data_type = IOMMU_HW_INFO_TYPE_NONE;
-    cmd.data_len = 0;
-    cmd.out_capabilities = 0;
+    auto* dev = u.ctx.objects().get<model::DeviceObject>(cmd.dev_id, model::ObjectType::Device);
+    if (!dev) return -ENOENT;
+    bool mock = false;
+    uint32_t mock_flags = 0;
+    if (model::SharedTopology* shared = u.ctx.topology()) {
+        std::lock_guard lock(shared->mutex);
+        const model::PciDevice* pci = shared->topo.device(dev->address);
+        mock = pci && pci->model == "mock";
+        mock_flags = pci ? pci->mock_flags : 0;
+    }
+    const iommu_test_hw_info info{0, IOMMU_HW_INFO_SELFTEST_REGVAL};
+    const uint32_t data_len = mock ? sizeof(info) : 0;
+    const uint32_t copy = std::min(cmd.data_len, data_len);
+    if (copy && u.mem.write(cmd.data_uptr, &info, copy)) return -EFAULT;
+    if (copy < cmd.data_len && clear_user(u.mem, cmd.data_uptr + copy, cmd.data_len - copy))
+        return -EFAULT;
+    cmd.out_data_type =
+        mock ? uint32_t{IOMMU_HW_INFO_TYPE_SELFTEST} : uint32_t{IOMMU_HW_INFO_TYPE_NONE};
+    cmd.data_len = data_len;
+    cmd.out_capabilities =
+        mock && !(mock_flags & MOCK_FLAGS_DEVICE_NO_DIRTY) ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
     cmd.out_max_pasid_log2 = 0;
     return u.respond(sizeof(cmd));
 }

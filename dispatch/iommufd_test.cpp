@@ -2,10 +2,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <mutex>
 
 #include "ioasid/iommufd_test.h"
+#include "model/binding.h"
 #include "model/ioas.h"
 #include "model/objects.h"
+#include "model/topology.h"
 
 namespace ioasid::dispatch {
 
@@ -59,7 +63,136 @@ int check_refs(Ucmd& u, const iommu_test_cmd& cmd) {
     return 0;
 }
 
+// The kernel's mock IOMMU: half-page IO pages, a 2 GiB aperture from 16 MiB.
+constexpr uint64_t kMockPageSize = model::kPageSize / 2;
+constexpr uint32_t kMockDeviceFlags = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA;
+// Mock devices get groups of their own, numbered far from the host's and
+// the emulated ones, and addresses in PCI domain fffd.
+constexpr uint32_t kMockGroupBase = 0x40000000;
+
+std::string free_mock_address(const model::Topology& topo) {
+    char addr[16];
+    for (unsigned n = 0;; ++n) {
+        std::snprintf(addr, sizeof(addr), "fffd:%02x:%02x.%x", (n >> 8) & 0xff, (n >> 3) & 0x1f,
+                      n & 7);
+        if (!topo.device(addr)) return addr;
+    }
+}
+
+// mock_dev_create(): a device in a group of its own, behind the mock IOMMU.
+std::string add_mock_device(model::Topology& topo, uint32_t flags) {
+    model::PciDevice dev;
+    dev.address = free_mock_address(topo);
+    dev.model = "mock";
+    dev.group = topo.free_group_id(kMockGroupBase);
+    dev.mock_flags = flags;
+    topo.add_device(dev);
+    model::Group& g = *topo.group(dev.group);
+    g.page_size = kMockPageSize;
+    g.aperture_start = MOCK_APERTURE_START;
+    g.aperture_last = MOCK_APERTURE_LAST;
+    g.mock_iommu = true;
+    return dev.address;
+}
+
+// iommufd_selftest_destroy(): detach, unbind, and the mock device goes.
+void destroy_mock(model::Context& ctx, model::Topology& topo, uint32_t id) {
+    auto* sobj = ctx.objects().get<model::SelftestObject>(id, model::ObjectType::Selftest);
+    if (sobj->device_id) model::unbind_device(ctx, topo, sobj->device_id);
+    topo.remove_device(sobj->address);
+    ctx.objects().destroy(id);
+}
+
+// iommufd_test_mock_domain(): the selftest object's id first, then the
+// device's, then an automatic HWPT's, as the kernel allocates them.
+int mock_domain(Ucmd& u, const iommu_test_cmd& cmd) {
+    model::SharedTopology* shared = u.ctx.topology();
+    if (!shared) return -ENODEV;
+    const uint32_t flags =
+        cmd.op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ? cmd.mock_domain_flags.dev_flags : 0;
+    auto owned = std::make_unique<model::SelftestObject>();
+    model::SelftestObject& sobj = *owned;
+    const uint32_t id = u.ctx.objects().add(std::move(owned));
+    if (!id) return -ENOMEM;
+    std::lock_guard lock(shared->mutex);
+    model::Topology& topo = shared->topo;
+    if (flags & ~kMockDeviceFlags) {
+        u.ctx.objects().destroy(id);
+        return -EINVAL;
+    }
+    sobj.address = add_mock_device(topo, flags);
+    uint32_t dev_id = 0, pt_id = cmd.id;
+    int rc = model::bind_device(u.ctx, topo, sobj.address, dev_id);
+    if (!rc) sobj.device_id = dev_id;
+    if (!rc) rc = model::attach_device(u.ctx, topo, dev_id, pt_id);
+    if (rc) {
+        destroy_mock(u.ctx, topo, id);
+        return rc;
+    }
+    auto& out = u.cmd<iommu_test_cmd>();
+    out.mock_domain.out_stdev_id = id;
+    out.mock_domain.out_hwpt_id = pt_id;
+    out.mock_domain.out_idev_id = dev_id;
+    rc = u.respond(sizeof(out));
+    if (rc) destroy_mock(u.ctx, topo, id);
+    return rc;
+}
+
+// iommufd_test_mock_domain_replace(): the mock device moves to pt_id.
+int mock_domain_replace(Ucmd& u, const iommu_test_cmd& cmd) {
+    auto* sobj = u.ctx.objects().get<model::SelftestObject>(cmd.id, model::ObjectType::Selftest);
+    if (!sobj) return -ENOENT;
+    model::SharedTopology* shared = u.ctx.topology();
+    uint32_t pt_id = cmd.mock_domain_replace.pt_id;
+    {
+        std::lock_guard lock(shared->mutex);
+        int rc = model::attach_device(u.ctx, shared->topo, sobj->device_id, pt_id);
+        if (rc) return rc;
+    }
+    u.cmd<iommu_test_cmd>().mock_domain_replace.pt_id = pt_id;
+    return u.respond(sizeof(iommu_test_cmd));
+}
+
+// iommufd_test_md_check_pa(): the mock domain maps each IO page of [iova,
+// iova + length) to the memory at uptr. The kernel compares page frames;
+// the domain here is the IOAS's areas, so the areas' user addresses are
+// compared, in the caller's address space.
+int check_map(Ucmd& u, const iommu_test_cmd& cmd) {
+    uint64_t iova = cmd.check_map.iova, length = cmd.check_map.length, uptr = cmd.check_map.uptr;
+    uint64_t end;
+    if (iova % kMockPageSize || length % kMockPageSize || uptr % kMockPageSize ||
+        __builtin_add_overflow(uptr, length, &end))
+        return -EINVAL;
+    auto* hwpt =
+        u.ctx.objects().get<model::HwptPagingObject>(cmd.id, model::ObjectType::HwptPaging);
+    if (!hwpt) return -ENOENT;
+    if (!hwpt->mock) return -EINVAL;
+    const model::Ioas& ioas = *u.ctx.ioas(hwpt->ioas_id);
+    const uint32_t source = u.ctx.source_for(u.caller.tgid());
+    for (; length; length -= kMockPageSize, iova += kMockPageSize, uptr += kMockPageSize) {
+        std::vector<model::Segment> segs;
+        if (ioas.get_segments(iova, kMockPageSize, segs) || segs.size() != 1 ||
+            segs[0].source != source || segs[0].user_va != uptr)
+            return -EINVAL;
+    }
+    return 0;
+}
+
 }  // namespace
+
+int destroy_test_object(model::Context& ctx, uint32_t id) {
+    model::SharedTopology* shared = ctx.topology();
+    std::lock_guard lock(shared->mutex);
+    destroy_mock(ctx, shared->topo, id);
+    return 0;
+}
+
+void release_test_objects(model::Context& ctx) {
+    std::vector<uint32_t> ids;
+    for (const auto& [id, obj] : ctx.objects().all())
+        if (obj->type == model::ObjectType::Selftest) ids.push_back(id);
+    for (uint32_t id : ids) destroy_test_object(ctx, id);
+}
 
 size_t test_memory_limit() {
     return memory_limit.load();
@@ -70,6 +203,13 @@ int do_test_cmd(Ucmd& u) {
     switch (cmd.op) {
         case IOMMU_TEST_OP_ADD_RESERVED:
             return add_reserved(u, cmd);
+        case IOMMU_TEST_OP_MOCK_DOMAIN:
+        case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+            return mock_domain(u, cmd);
+        case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+            return mock_domain_replace(u, cmd);
+        case IOMMU_TEST_OP_MD_CHECK_MAP:
+            return check_map(u, cmd);
         case IOMMU_TEST_OP_MD_CHECK_REFS:
             return check_refs(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
@@ -78,8 +218,8 @@ int do_test_cmd(Ucmd& u) {
             memory_limit = cmd.memory_limit.limit;
             return 0;
         default:
-            // Mock domains, accesses, dirty tracking and IOTLB checks are not
-            // served yet: the kernel's answer to an op it does not know.
+            // Accesses, dirty tracking and IOTLB checks are not served yet:
+            // the kernel's answer to an op it does not know.
             return -EOPNOTSUPP;
     }
 }

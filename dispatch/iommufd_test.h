@@ -10,6 +10,12 @@ namespace ioasid::dispatch {
 // The ops served so far touch no user memory besides the struct.
 int do_test_cmd(Ucmd& u);
 
+// DESTROY of a selftest object (a mock device): it detaches and unbinds
+// its device first. The caller holds the context's lock.
+int destroy_test_object(model::Context& ctx, uint32_t id);
+// A context's release: its mock devices go as DESTROY would take them.
+void release_test_objects(model::Context& ctx);
+
 // The pfn reader's batch memory limit the selftest sets and resets: kept,
 // like the kernel's module-wide variable, though ioasidd has no batches for
 // it to bound.

@@ -59,11 +59,19 @@ AreaMirror* group_mirror(const Topology& topo, uint32_t group) {
     return g ? g->mirror : nullptr;
 }
 
+// A domain takes only devices of the IOMMU that made it (the kernel's
+// __iommu_attach_group() checks the domain's owner): EINVAL otherwise.
+bool same_iommu(const Topology& topo, const HwptPagingObject& hwpt, const DeviceObject& dev) {
+    const Group* g = topo.group(dev.group);
+    return hwpt.mock == (g && g->mock_iommu);
+}
+
 // iommufd_hw_pagetable_attach(): one HWPT per group.
 int do_attach(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObject& dev) {
     auto& groups = ctx.attached_groups();
     auto it = groups.find(dev.group);
     if (it != groups.end() && it->second.hwpt != hwpt.id) return -EINVAL;
+    if (!same_iommu(topo, hwpt, dev)) return -EINVAL;
     Ioas& ioas = *ctx.ioas(hwpt.ioas_id);
     int rc = enforce_reserved(ioas, topo, dev);
     if (rc) return rc;
@@ -100,6 +108,7 @@ int do_replace(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObjec
     Context::AttachedGroup& ag = it->second;
     if (std::find(ag.devices.begin(), ag.devices.end(), dev.id) == ag.devices.end()) return -EINVAL;
     if (hwpt.id == ag.hwpt) return 0;
+    if (!same_iommu(topo, hwpt, dev)) return -EINVAL;
     HwptPagingObject& old = *find_hwpt(ctx, ag.hwpt);
     Ioas& new_ioas = *ctx.ioas(hwpt.ioas_id);
     if (old.ioas_id != hwpt.ioas_id) {
@@ -136,6 +145,7 @@ int new_hwpt(Context& ctx, Topology& topo, uint32_t ioas_id, DeviceObject* immed
     uint32_t id = ctx.objects().add(std::make_unique<HwptPagingObject>(ioas_id));
     if (!id) return -ENOMEM;
     auto* hwpt = find_hwpt(ctx, id);
+    hwpt->mock = geometry.mock;
     ioas->users++;
     if (immediate) {
         int rc = do_attach(ctx, topo, *hwpt, *immediate);
@@ -194,7 +204,8 @@ int auto_domain(Context& ctx, Topology& topo, DeviceObject& dev, uint32_t ioas_i
 }  // namespace
 
 DomainGeometry group_geometry(const Group& group) {
-    return DomainGeometry{kPageSize, 0, group.aperture_last};
+    return DomainGeometry{group.page_size, group.aperture_start, group.aperture_last,
+                          group.mock_iommu};
 }
 
 int bind_device(Context& ctx, Topology& topo, const std::string& address, uint32_t& dev_id) {

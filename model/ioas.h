@@ -63,6 +63,7 @@ struct DomainGeometry {
     uint64_t page_size = kPageSize;
     uint64_t aperture_start = 0;
     uint64_t aperture_last = ~0ull;
+    bool mock = false;  // made by the selftest's mock IOMMU
 };
 
 // The checks IOAS_ALLOW_IOVAS applies to the user's list: every range must

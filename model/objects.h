@@ -21,6 +21,7 @@ enum class ObjectType : uint8_t {
     HwptPaging,
     Device,
     Access,
+    Selftest,
 };
 
 struct Object {
@@ -47,6 +48,7 @@ struct HwptPagingObject final : Object {
     explicit HwptPagingObject(uint32_t ioas) : Object(ObjectType::HwptPaging), ioas_id(ioas) {}
     uint32_t ioas_id;
     bool auto_domain = false;  // created by an attach to the IOAS itself
+    bool mock = false;         // a domain of the selftest's mock IOMMU
     void release_refs(ObjectTable& table) override;
 };
 
@@ -59,6 +61,14 @@ struct DeviceObject final : Object {
     std::string address;
     uint32_t group;
     uint32_t hwpt = 0;  // the attached HWPT, 0 when detached
+};
+
+// The kernel selftest's mock device (IOMMU_TEST_OP_MOCK_DOMAIN): destroying
+// it detaches and unbinds its device, which the test cannot do otherwise.
+struct SelftestObject final : Object {
+    SelftestObject() : Object(ObjectType::Selftest) {}
+    uint32_t device_id = 0;
+    std::string address;  // the mock device in the topology
 };
 
 class ObjectTable {

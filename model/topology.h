@@ -32,6 +32,9 @@ struct PciDevice {
     // The emulation model ("edu", "membar"); empty for a device of the host.
     std::string model;
     uint64_t bar_size = 0;  // model parameter; 0 is the model's default
+    // A mock device of the kernel's selftest (model "mock"): its flags
+    // (MOCK_FLAGS_DEVICE_*).
+    uint32_t mock_flags = 0;
 
     bool emulated() const { return !model.empty(); }
     // Bound to vfio-pci or a variant of it: ioasidd can forward it.
@@ -51,7 +54,12 @@ struct Group {
     std::vector<ReservedRegion> reserved;
     // The IOMMU's domain for this group: page size and aperture. The default
     // is a 48-bit VT-d; QEMU's VT-d has 39 bits unless told otherwise.
+    uint64_t page_size = 4096;
+    uint64_t aperture_start = 0;
     uint64_t aperture_last = (1ull << 48) - 1;
+    // Behind the selftest's mock IOMMU, whose domains no other IOMMU's
+    // devices can attach to (and the reverse).
+    bool mock_iommu = false;
     const Context* owner = nullptr;  // the context whose devices claim its DMA
     uint32_t owner_count = 0;        // bound devices of that context
     // Where a forwarded group's DMA really goes (its VFIO container), set by

@@ -141,3 +141,163 @@ TEST_CASE("HWPT_INVALIDATE: argument rules, then no nested HWPT to find", "[test
     CHECK(f.call(IOMMU_HWPT_INVALIDATE, inv) == -ENOENT);  // an IOAS is no nested HWPT
     CHECK(inv.entry_num == 0);                             // written back with the error
 }
+
+// ---- mock domains ----
+#include "model/binding.h"
+#include "model/topology.h"
+
+namespace {
+
+struct MockFixture : Fixture {
+    model::SharedTopology topo;
+    MockFixture() { ctx.set_topology(&topo); }
+    // MOCK_DOMAIN on pt_id: {stdev, hwpt, idev}, or the errno in `rc`.
+    int mock(uint32_t pt_id, uint32_t& stdev, uint32_t& hwpt, uint32_t& idev, uint32_t flags = 0,
+             bool with_flags = false) {
+        iommu_test_cmd c{};
+        c.op = with_flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS : IOMMU_TEST_OP_MOCK_DOMAIN;
+        c.id = pt_id;
+        c.mock_domain_flags.dev_flags = flags;
+        int rc = test(c);
+        stdev = c.mock_domain.out_stdev_id;
+        hwpt = c.mock_domain.out_hwpt_id;
+        idev = c.mock_domain.out_idev_id;
+        return rc;
+    }
+    int destroy(uint32_t id) {
+        iommu_destroy d{sizeof(d), id};
+        return call(IOMMU_DESTROY, d);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("mock domain: a device behind the mock IOMMU, attached to the IOAS", "[test-ops]") {
+    MockFixture f;
+    const uint32_t ioas = f.alloc();
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev) == 0);
+    // The kernel's order: selftest object, device, automatic HWPT.
+    CHECK(stdev == 2);
+    CHECK(idev == 3);
+    CHECK(hwpt == 4);
+    // The mock domain's aperture and half-page IO pages reach the IOAS.
+    const auto ranges = f.ctx.ioas(ioas)->usable_ranges();
+    REQUIRE(ranges.size() == 1);
+    CHECK(ranges[0].start == MOCK_APERTURE_START);
+    CHECK(ranges[0].last == MOCK_APERTURE_LAST);
+    CHECK(f.ctx.ioas(ioas)->iova_alignment() == 2048);
+    // The device is held by its selftest object; DESTROY of that goes all the way.
+    CHECK(f.destroy(idev) == -EBUSY);
+    CHECK(f.destroy(hwpt) == -EBUSY);
+    REQUIRE(f.destroy(stdev) == 0);
+    CHECK(f.ctx.objects().find_any(hwpt) == nullptr);  // automatic: gone with its device
+    CHECK(f.ctx.objects().find_any(idev) == nullptr);
+    CHECK(f.topo.topo.devices().empty());
+    CHECK(f.ctx.ioas(ioas)->usable_ranges()[0].start == 0);
+}
+
+TEST_CASE("mock domain: errors undo what was made", "[test-ops]") {
+    MockFixture f;
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    CHECK(f.mock(99, stdev, hwpt, idev) == -ENOENT);
+    CHECK(f.mock(0, stdev, hwpt, idev, 1u << 2, true) == -EINVAL);  // PASID: a later kernel's
+    CHECK(f.ctx.objects().empty());
+    CHECK(f.topo.topo.devices().empty());
+    const uint32_t ioas = f.alloc();
+    CHECK(ioas == 1);  // the ids the failures took are free again
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev, MOCK_FLAGS_DEVICE_NO_DIRTY, true) == 0);
+    iommu_hw_info info{sizeof(info), 0, idev, 8, 0, 0, 0, {}, 0};
+    test::FakeMemory& mem = f.mem;
+    const iommu_test_hw_info junk{7, 7};
+    info.data_uptr = mem.put(junk);
+    REQUIRE(f.call(IOMMU_GET_HW_INFO, info) == 0);
+    CHECK(info.out_data_type == IOMMU_HW_INFO_TYPE_SELFTEST);
+    CHECK(info.data_len == 8);
+    CHECK(info.out_capabilities == 0);  // NO_DIRTY
+    CHECK(mem.get<iommu_test_hw_info>(info.data_uptr).test_reg == IOMMU_HW_INFO_SELFTEST_REGVAL);
+    CHECK(mem.get<iommu_test_hw_info>(info.data_uptr).flags == 0);
+}
+
+TEST_CASE("mock domain: replace, and domains of one IOMMU only", "[test-ops]") {
+    MockFixture f;
+    const uint32_t a = f.alloc(), b = f.alloc();
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(a, stdev, hwpt, idev) == 0);
+    iommu_test_cmd c{};
+    c.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+    c.id = stdev;
+    c.mock_domain_replace.pt_id = b;
+    REQUIRE(f.test(c) == 0);
+    const uint32_t hwpt_b = c.mock_domain_replace.pt_id;
+    CHECK(hwpt_b != hwpt);
+    CHECK(f.ctx.objects().find_any(hwpt) == nullptr);  // the old automatic HWPT went
+    c.id = idev;                                       // not a selftest object
+    CHECK(f.test(c) == -ENOENT);
+    // A HWPT of an emulated device's IOMMU takes no mock device.
+    model::PciDevice edu;
+    edu.address = "fffe:00:00.0";
+    edu.model = "edu";
+    edu.group = 7;
+    f.topo.topo.add_device(edu);
+    uint32_t edu_dev = 0, edu_pt = a;
+    REQUIRE(model::bind_device(f.ctx, f.topo.topo, edu.address, edu_dev) == 0);
+    REQUIRE(model::attach_device(f.ctx, f.topo.topo, edu_dev, edu_pt) == 0);
+    c.id = stdev;
+    c.mock_domain_replace.pt_id = edu_pt;
+    CHECK(f.test(c) == -EINVAL);
+    uint32_t s2 = 0, h2 = 0, i2 = 0;
+    CHECK(f.mock(edu_pt, s2, h2, i2) == -EINVAL);
+    CHECK(f.mock(a, s2, h2, i2) == 0);  // the IOAS: a mock domain of its own beside edu's
+    CHECK(h2 != edu_pt);
+}
+
+TEST_CASE("mock domain: MD_CHECK_MAP follows the IOAS's areas", "[test-ops]") {
+    MockFixture f;
+    const uint32_t ioas = f.alloc();
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev) == 0);
+    const uint64_t buf = 0x7f0000200000, iova = MOCK_APERTURE_START;
+    REQUIRE(f.map(ioas, buf, iova, 0x2000) == 0);
+    auto check = [&](uint32_t id, uint64_t at, uint64_t len, uint64_t uptr) {
+        iommu_test_cmd c{};
+        c.op = IOMMU_TEST_OP_MD_CHECK_MAP;
+        c.id = id;
+        c.check_map = {at, len, uptr};
+        return f.test(c);
+    };
+    CHECK(check(hwpt, iova, 0x2000, buf) == 0);
+    CHECK(check(hwpt, iova + 0x800, 0x800, buf + 0x800) == 0);
+    CHECK(check(hwpt, iova, 0x2000, buf + 0x1000) == -EINVAL);  // other memory
+    CHECK(check(hwpt, iova, 0x3000, buf) == -EINVAL);           // past the area
+    CHECK(check(hwpt, iova + 0x100, 0x800, buf) == -EINVAL);    // not IO-page aligned
+    CHECK(check(ioas, iova, 0x800, buf) == -ENOENT);            // not a HWPT
+    CHECK(check(99, iova, 0x800, buf) == -ENOENT);
+}
+
+TEST_CASE("mock domain: MD_CHECK_REFS sees the mock domain's pins", "[test-ops]") {
+    MockFixture f;
+    const uint32_t ioas = f.alloc();
+    const uint64_t buf = 0x7f0000300000;
+    REQUIRE(f.map(ioas, buf, MOCK_APERTURE_START, 0x1000) == 0);
+    CHECK(f.check_refs(buf, 0x1000, 0) == 0);
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev) == 0);
+    CHECK(f.check_refs(buf, 0x1000, 1) == 0);
+    REQUIRE(f.destroy(stdev) == 0);
+    CHECK(f.check_refs(buf, 0x1000, 0) == 0);
+}
+
+TEST_CASE("mock domain: a context's release takes its mock devices", "[test-ops]") {
+    MockFixture f;
+    const uint32_t ioas = f.alloc();
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev) == 0);
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev) == 0);
+    CHECK(f.topo.topo.devices().size() == 2);
+    dispatch::release_test_objects(f.ctx);
+    CHECK(f.topo.topo.devices().empty());
+    CHECK(f.topo.topo.groups().empty());
+    f.ctx.objects().destroy_all();
+    CHECK(f.ctx.objects().empty());
+}

@@ -302,3 +302,12 @@ TEST_CASE("VFIO legacy container structs are the kernel's", "[uapi]") {
     CHECK(VFIO_IOMMU_UNMAP_DMA == 0x3b72);
     CHECK(VFIO_GROUP_GET_DEVICE_FD == 0x3b6a);
 }
+
+TEST_CASE("the mock device's flags and hardware info are the kernel's", "[uapi]") {
+    CHECK(MOCK_FLAGS_DEVICE_NO_DIRTY == 1);
+    CHECK(MOCK_FLAGS_DEVICE_HUGE_IOVA == 2);
+    CHECK(IOMMU_HW_INFO_TYPE_SELFTEST == 0xfeedbeef);
+    CHECK(IOMMU_HW_INFO_SELFTEST_REGVAL == 0xdeadbeef);
+    CHECK(sizeof(iommu_test_hw_info) == 8);
+    PIN(iommu_test_hw_info, test_reg, 4);
+}

@@ -132,6 +132,20 @@ struct iommu_test_cmd {
 };
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
+/* MOCK_DOMAIN_FLAGS: the mock device's flags. */
+enum {
+    MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+    MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+};
+
+/* IOMMU_GET_HW_INFO of a mock device. */
+#define IOMMU_HW_INFO_TYPE_SELFTEST 0xfeedbeef
+#define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeef
+struct iommu_test_hw_info {
+    __u32 flags;
+    __u32 test_reg;
+};
+
 #if defined(__cplusplus) && defined(__GNUC__)
 #pragma GCC diagnostic pop
 #endif
