@@ -74,6 +74,14 @@ constexpr Field kHwInfo[] = {F(iommu_hw_info, flags, Hex, In),
                              F(iommu_hw_info, data_len, Dec, Out),
                              F(iommu_hw_info, out_data_type, Dec, Out),
                              F(iommu_hw_info, out_capabilities, Hex, Out)};
+constexpr Field kSetDirty[] = {F(iommu_hwpt_set_dirty_tracking, flags, Hex, In),
+                               F(iommu_hwpt_set_dirty_tracking, hwpt_id, Dec, In)};
+constexpr Field kGetDirty[] = {F(iommu_hwpt_get_dirty_bitmap, hwpt_id, Dec, In),
+                               F(iommu_hwpt_get_dirty_bitmap, flags, Hex, In),
+                               F(iommu_hwpt_get_dirty_bitmap, iova, Hex, In),
+                               F(iommu_hwpt_get_dirty_bitmap, length, Hex, In),
+                               F(iommu_hwpt_get_dirty_bitmap, page_size, Hex, In),
+                               F(iommu_hwpt_get_dirty_bitmap, data, Hex, In)};
 constexpr Field kHwptInvalidate[] = {
     F(iommu_hwpt_invalidate, hwpt_id, Dec, In),   F(iommu_hwpt_invalidate, data_uptr, Hex, In),
     F(iommu_hwpt_invalidate, data_type, Dec, In), F(iommu_hwpt_invalidate, entry_len, Dec, In),
@@ -125,6 +133,8 @@ constexpr Layout kLayouts[] = {
     {IOMMU_VFIO_IOAS, kVfioIoas},
     {IOMMU_HWPT_ALLOC, kHwptAlloc},
     {IOMMU_GET_HW_INFO, kHwInfo},
+    {IOMMU_HWPT_SET_DIRTY_TRACKING, kSetDirty},
+    {IOMMU_HWPT_GET_DIRTY_BITMAP, kGetDirty},
     {IOMMU_HWPT_INVALIDATE, kHwptInvalidate},
     {IOMMU_TEST_CMD, kTestCmd},
     {IOASIDD_GROUP_STATUS, kGroupStatus},

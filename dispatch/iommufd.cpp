@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "dispatch/iommufd_devices.h"
+#include "dispatch/iommufd_dirty.h"
 #include "dispatch/iommufd_test.h"
 #include "dispatch/ucmd.h"
 #include "ioasid/ioasidd.h"
@@ -277,8 +278,10 @@ constexpr std::array kOps = {
     IOASID_OP(IOMMU_HWPT_ALLOC, do_hwpt_alloc, iommu_hwpt_alloc, __reserved, nullptr, "HWPT_ALLOC"),
     IOASID_OP(IOMMU_GET_HW_INFO, do_get_hw_info, iommu_hw_info, __reserved, hw_info_out,
               "GET_HW_INFO"),
-    Op{},  // HWPT_SET_DIRTY_TRACKING: not served yet
-    Op{},  // HWPT_GET_DIRTY_BITMAP: not served yet
+    IOASID_OP(IOMMU_HWPT_SET_DIRTY_TRACKING, do_set_dirty_tracking, iommu_hwpt_set_dirty_tracking,
+              __reserved, nullptr, "HWPT_SET_DIRTY_TRACKING"),
+    IOASID_OP(IOMMU_HWPT_GET_DIRTY_BITMAP, do_get_dirty_bitmap, iommu_hwpt_get_dirty_bitmap, data,
+              dirty_bitmap_arrays, "HWPT_GET_DIRTY_BITMAP"),
     IOASID_OP(IOMMU_HWPT_INVALIDATE, do_hwpt_invalidate, iommu_hwpt_invalidate, __reserved, nullptr,
               "HWPT_INVALIDATE"),
 };
@@ -287,7 +290,7 @@ static_assert(kOps.size() == kIommufdCommandCount);
 // A kernel built with CONFIG_IOMMUFD_TEST has one more command, far past the
 // others; ioasidd has it in contexts made with --test-ops.
 constexpr Op kTestOp =
-    IOASID_OP(IOMMU_TEST_CMD, do_test_cmd, iommu_test_cmd, last, nullptr, "TEST_CMD");
+    IOASID_OP(IOMMU_TEST_CMD, do_test_cmd, iommu_test_cmd, last, test_cmd_arrays, "TEST_CMD");
 static_assert(sizeof(iommu_test_cmd) <= kMaxCommandSize);
 
 // The command's entry, or nullptr for one not served (ENOTTY before the

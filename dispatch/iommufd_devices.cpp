@@ -28,8 +28,8 @@ int clear_user(UserMemory& mem, uint64_t at, uint64_t len) {
 
 }  // namespace
 
-// iommufd_hwpt_alloc() for an IOMMU without domain_alloc_user: any flag or
-// driver data is EOPNOTSUPP once the device and the IOAS are found.
+// iommufd_hwpt_alloc() of a paging HWPT (see model::alloc_hwpt for which
+// flags each IOMMU takes).
 int do_hwpt_alloc(Ucmd& u) {
     auto& cmd = u.cmd<iommu_hwpt_alloc>();
     if (cmd.__reserved) return -EOPNOTSUPP;
@@ -39,7 +39,12 @@ int do_hwpt_alloc(Ucmd& u) {
     uint32_t id = 0;
     {
         std::lock_guard lock(shared->mutex);
-        const bool options = cmd.flags || cmd.data_len;
+        model::HwptOptions options;
+        options.nest_parent = cmd.flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+        options.dirty_tracking = cmd.flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+        options.other_flags =
+            cmd.flags & ~uint32_t{IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING};
+        options.user_data = cmd.data_len != 0;
         int rc = model::alloc_hwpt(u.ctx, shared->topo, cmd.dev_id, cmd.pt_id, id, options);
         if (rc) return rc;
     }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "dispatch/iommufd_dirty.h"
 #include "ioasid/iommufd_test.h"
 #include "model/binding.h"
 #include "model/ioas.h"
@@ -178,7 +179,25 @@ int check_map(Ucmd& u, const iommu_test_cmd& cmd) {
     return 0;
 }
 
+// iommufd_test_dirty(): arguments, then the mock domain.
+int dirty(Ucmd& u, const iommu_test_cmd& cmd) {
+    const uint64_t page = cmd.dirty.page_size, length = cmd.dirty.length;
+    if (!page || !length || cmd.dirty.iova % page || length % page || !cmd.dirty.uptr)
+        return -EINVAL;
+    if (length / page > (16ull << 20) * 8) return -EOVERFLOW;
+    auto* hwpt =
+        u.ctx.objects().get<model::HwptPagingObject>(cmd.id, model::ObjectType::HwptPaging);
+    if (!hwpt) return -ENOENT;
+    if (!hwpt->mock) return -EINVAL;
+    return test_dirty(u, *hwpt, cmd);
+}
+
 }  // namespace
+
+void test_cmd_arrays(const model::Context&, const void* c, Footprint& fp) {
+    const auto& cmd = *static_cast<const iommu_test_cmd*>(c);
+    if (cmd.op == IOMMU_TEST_OP_DIRTY) test_dirty_arrays(cmd, fp);
+}
 
 int destroy_test_object(model::Context& ctx, uint32_t id) {
     model::SharedTopology* shared = ctx.topology();
@@ -210,6 +229,8 @@ int do_test_cmd(Ucmd& u) {
             return mock_domain_replace(u, cmd);
         case IOMMU_TEST_OP_MD_CHECK_MAP:
             return check_map(u, cmd);
+        case IOMMU_TEST_OP_DIRTY:
+            return dirty(u, cmd);
         case IOMMU_TEST_OP_MD_CHECK_REFS:
             return check_refs(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
@@ -218,8 +239,8 @@ int do_test_cmd(Ucmd& u) {
             memory_limit = cmd.memory_limit.limit;
             return 0;
         default:
-            // Accesses, dirty tracking and IOTLB checks are not served yet:
-            // the kernel's answer to an op it does not know.
+            // Accesses and IOTLB checks are not served yet: the kernel's
+            // answer to an op it does not know.
             return -EOPNOTSUPP;
     }
 }

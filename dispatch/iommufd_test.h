@@ -7,8 +7,9 @@
 
 namespace ioasid::dispatch {
 
-// The ops served so far touch no user memory besides the struct.
 int do_test_cmd(Ucmd& u);
+// The user memory an op touches besides its struct (the footprint).
+void test_cmd_arrays(const model::Context& ctx, const void* cmd, Footprint& fp);
 
 // DESTROY of a selftest object (a mock device): it detaches and unbinds
 // its device first. The caller holds the context's lock.

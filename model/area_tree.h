@@ -23,6 +23,9 @@ struct Area {
     uint32_t source = 0;
     uint8_t prot = 0;             // kProtRead | kProtWrite
     bool pages_writable = false;  // the memory was mapped writeable when first mapped
+    // Unique per IOAS over its life: tells a mapping from a later one at the
+    // same IOVAs (a domain's dirty bits die with the mapping they were set in).
+    uint64_t serial = 0;
 
     uint64_t length() const { return last - start + 1; }
 };

@@ -60,10 +60,15 @@ AreaMirror* group_mirror(const Topology& topo, uint32_t group) {
 }
 
 // A domain takes only devices of the IOMMU that made it (the kernel's
-// __iommu_attach_group() checks the domain's owner): EINVAL otherwise.
+// __iommu_attach_group() checks the domain's owner), and those the driver
+// accepts: EINVAL otherwise.
 bool same_iommu(const Topology& topo, const HwptPagingObject& hwpt, const DeviceObject& dev) {
     const Group* g = topo.group(dev.group);
-    return hwpt.mock == (g && g->mock_iommu);
+    if (hwpt.mock != (g && g->mock_iommu)) return false;
+    // The mock driver's attach_dev refuses a dirty-tracking domain to a
+    // device that cannot track.
+    const PciDevice* pci = topo.device(dev.address);
+    return !hwpt.dirty_ops || (pci && pci->dirty_capable());
 }
 
 // iommufd_hw_pagetable_attach(): one HWPT per group.
@@ -266,19 +271,25 @@ void detach_device(Context& ctx, Topology&, uint32_t dev_id) {
 }
 
 int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id,
-               bool options) {
+               const HwptOptions& options) {
     DeviceObject* dev = find_device(ctx, dev_id);
     if (!dev) return -ENOENT;
     Object* pt = ctx.objects().find_any(pt_id);
     if (!pt) return -EINVAL;
-    // Nesting needs driver data (a later data_type); there is none here.
+    // Nested HWPTs are not made yet.
     if (pt->type == ObjectType::HwptPaging) return -EOPNOTSUPP;
     if (pt->type != ObjectType::Ioas) return -EINVAL;
-    if (options) return -EOPNOTSUPP;
     const Group* g = topo.group(dev->group);
+    const PciDevice* pci = topo.device(dev->address);
+    // Only the mock IOMMU has domain_alloc_user; its domains take no data.
+    if (options.any() && !(g && g->mock_iommu)) return -EOPNOTSUPP;
+    if (options.other_flags || options.user_data) return -EOPNOTSUPP;
+    if (options.dirty_tracking && !(pci && pci->dirty_capable())) return -EOPNOTSUPP;
     HwptPagingObject* hwpt = nullptr;
     int rc = new_hwpt(ctx, topo, pt_id, nullptr, g ? group_geometry(*g) : DomainGeometry{}, hwpt);
     if (rc) return rc;
+    hwpt->nest_parent = options.nest_parent;
+    hwpt->dirty_ops = options.dirty_tracking;
     out_id = hwpt->id;
     return 0;
 }

@@ -33,11 +33,21 @@ void unbind_device(Context& ctx, Topology& topo, uint32_t dev_id);
 int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id);
 void detach_device(Context& ctx, Topology& topo, uint32_t dev_id);
 
-// IOMMU_HWPT_ALLOC of a paging HWPT. `options` says the user asked for
-// flags or driver data, which the emulated IOMMU has none of (EOPNOTSUPP,
-// checked where the kernel's iommufd_hwpt_paging_alloc() checks them).
+// What IOMMU_HWPT_ALLOC asks of a domain beyond a plain paging one.
+struct HwptOptions {
+    bool nest_parent = false;     // IOMMU_HWPT_ALLOC_NEST_PARENT
+    bool dirty_tracking = false;  // IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+    bool other_flags = false;     // any other flag
+    bool user_data = false;       // driver data
+    bool any() const { return nest_parent || dirty_tracking || other_flags || user_data; }
+};
+
+// IOMMU_HWPT_ALLOC of a paging HWPT. ioasidd's emulated IOMMU takes no
+// options (EOPNOTSUPP); the selftest's mock IOMMU takes NEST_PARENT and, for
+// a device capable of it, DIRTY_TRACKING, but no driver data. Checked where
+// the kernel's iommufd_hwpt_paging_alloc() checks them.
 int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, uint32_t& out_id,
-               bool options = false);
+               const HwptOptions& options = {});
 
 // The IOAS a bound device's DMA goes through, or nullptr when it is detached.
 Ioas* device_ioas(const Context& ctx, uint32_t dev_id);

@@ -94,7 +94,8 @@ int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t p
     }
     cur = iova;
     for (const Segment& s : segs) {
-        areas_.insert(Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable});
+        areas_.insert(
+            Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable, ++last_serial_});
         cur += s.length;
     }
     if (mirrors_.empty()) return 0;

@@ -142,6 +142,7 @@ class Ioas {
     std::vector<Mirror> mirrors_;
     uint64_t iova_alignment_ = 1;  // software tables start unaligned
     bool disable_large_pages_ = false;
+    uint64_t last_serial_ = 0;  // of the last area made
 
     // The areas' memory behind [iova, last] when contiguous areas with at
     // least the `need` protection cover all of it; else false and nothing.

@@ -49,6 +49,13 @@ struct HwptPagingObject final : Object {
     uint32_t ioas_id;
     bool auto_domain = false;  // created by an attach to the IOAS itself
     bool mock = false;         // a domain of the selftest's mock IOMMU
+    bool nest_parent = false;  // HWPT_ALLOC_NEST_PARENT
+    // HWPT_ALLOC_DIRTY_TRACKING gave the domain dirty tracking, which
+    // SET_DIRTY_TRACKING turns on and off. Dirty IO pages (by IOVA / page
+    // size) map to the serial of the area they were dirtied in.
+    bool dirty_ops = false;
+    bool dirty_tracking = false;
+    std::map<uint64_t, uint64_t> dirty;
     void release_refs(ObjectTable& table) override;
 };
 

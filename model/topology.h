@@ -37,6 +37,9 @@ struct PciDevice {
     uint32_t mock_flags = 0;
 
     bool emulated() const { return !model.empty(); }
+    // Its IOMMU can track dirty pages: only a selftest mock device made
+    // without MOCK_FLAGS_DEVICE_NO_DIRTY (bit 0) has one that can.
+    bool dirty_capable() const { return model == "mock" && !(mock_flags & 1); }
     // Bound to vfio-pci or a variant of it: ioasidd can forward it.
     bool vfio_bound() const;
     bool is_bridge() const { return (class_code >> 8) == 0x0604; }

@@ -311,3 +311,20 @@ TEST_CASE("the mock device's flags and hardware info are the kernel's", "[uapi]"
     CHECK(sizeof(iommu_test_hw_info) == 8);
     PIN(iommu_test_hw_info, test_reg, 4);
 }
+
+TEST_CASE("dirty tracking's structs and flags are the kernel's", "[uapi]") {
+    CHECK(IOMMU_HWPT_DIRTY_TRACKING_ENABLE == 1);
+    CHECK(IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR == 1);
+    CHECK(sizeof(iommu_hwpt_set_dirty_tracking) == 16);
+    PIN(iommu_hwpt_set_dirty_tracking, flags, 4);
+    PIN(iommu_hwpt_set_dirty_tracking, hwpt_id, 8);
+    PIN(iommu_hwpt_set_dirty_tracking, __reserved, 12);
+    CHECK(sizeof(iommu_hwpt_get_dirty_bitmap) == 48);
+    PIN(iommu_hwpt_get_dirty_bitmap, hwpt_id, 4);
+    PIN(iommu_hwpt_get_dirty_bitmap, flags, 8);
+    PIN(iommu_hwpt_get_dirty_bitmap, __reserved, 12);
+    PIN(iommu_hwpt_get_dirty_bitmap, iova, 16);
+    PIN(iommu_hwpt_get_dirty_bitmap, length, 24);
+    PIN(iommu_hwpt_get_dirty_bitmap, page_size, 32);
+    PIN(iommu_hwpt_get_dirty_bitmap, data, 40);
+}

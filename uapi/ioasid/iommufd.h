@@ -224,9 +224,41 @@ struct iommu_hwpt_invalidate {
 };
 
 /*
- * Commands 0x8b, 0x8c and 0x8e. Their numbers are fixed by the ABI; ioasidd
- * serves them as the work that needs them lands (dirty tracking, fault
- * queues). Until then /dev/ioasid answers them ENOTTY.
+ * IOMMU_HWPT_SET_DIRTY_TRACKING: start (clearing what was recorded) or stop
+ * dirty tracking on a HWPT allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING.
+ */
+enum iommufd_hwpt_set_dirty_tracking_flags {
+    IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1,
+};
+struct iommu_hwpt_set_dirty_tracking {
+    __u32 size;
+    __u32 flags;
+    __u32 hwpt_id;
+    __u32 __reserved;
+};
+
+/*
+ * IOMMU_HWPT_GET_DIRTY_BITMAP: set a bit in `data` for every page_size
+ * page of [iova, iova + length) written since the last read, and (unless
+ * NO_CLEAR) forget them.
+ */
+enum iommufd_hwpt_get_dirty_bitmap_flags {
+    IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1,
+};
+struct iommu_hwpt_get_dirty_bitmap {
+    __u32 size;
+    __u32 hwpt_id;
+    __u32 flags;
+    __u32 __reserved;
+    __aligned_u64 iova;
+    __aligned_u64 length;
+    __aligned_u64 page_size;
+    __aligned_u64 data;
+};
+
+/*
+ * Command 0x8e. Its number is fixed by the ABI; ioasidd serves it when
+ * fault queues land. Until then /dev/ioasid answers it ENOTTY.
  */
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)

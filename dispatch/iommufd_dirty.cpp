@@ -1,0 +1,180 @@
+#include "dispatch/iommufd_dirty.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <vector>
+
+#include "ioasid/iommufd.h"
+#include "model/context.h"
+#include "model/ioas.h"
+
+namespace ioasid::dispatch {
+
+namespace {
+
+constexpr uint64_t kIoPage = model::kPageSize / 2;  // the mock IOMMU's
+
+using model::HwptPagingObject;
+using model::Ioas;
+
+// Whether the IO page at `iova` was dirtied in the mapping there now: a
+// bit set in a mapping since unmapped died with it, as the mock's page
+// table entry did.
+bool dirty_now(const Ioas& ioas, const HwptPagingObject& h, uint64_t iova) {
+    auto it = h.dirty.find(iova / kIoPage);
+    if (it == h.dirty.end()) return false;
+    const model::Area* a = ioas.areas().first_intersecting(iova, iova);
+    return a && a->serial == it->second;
+}
+
+// What a read of the dirty bits found: the IOVA runs to record, and the
+// IO pages whose bits it read (cleared unless NO_CLEAR).
+struct DirtyRead {
+    std::vector<std::pair<uint64_t, uint64_t>> records;  // iova, length
+    std::vector<uint64_t> found;                         // IO page indexes
+};
+
+// mock_domain_read_and_clear_dirty() over [iova, iova + size): IO page by
+// IO page (the mock's huge IO pages are not modelled).
+void read_dirty(const Ioas& ioas, const HwptPagingObject& h, uint64_t iova, uint64_t size,
+                DirtyRead& out) {
+    const uint64_t end = iova + size;
+    do {
+        if (ioas.areas().first_intersecting(iova, iova) && dirty_now(ioas, h, iova)) {
+            out.found.push_back(iova / kIoPage);
+            out.records.push_back({iova, kIoPage});
+        }
+        iova += kIoPage;
+    } while (iova < end);
+}
+
+// iommufd_check_iova_range().
+int check_range(const Ioas& ioas, const iommu_hwpt_get_dirty_bitmap& cmd) {
+    const uint64_t align = ioas.iova_alignment();
+    uint64_t last;
+    if (!cmd.length) return -EINVAL;
+    if (__builtin_add_overflow(cmd.iova, cmd.length - 1, &last)) return -EOVERFLOW;
+    if ((cmd.iova & (align - 1)) || ((last + 1) & (align - 1))) return -EINVAL;
+    if (!cmd.page_size) return -EINVAL;
+    if ((cmd.iova & (cmd.page_size - 1)) || ((last + 1) & (cmd.page_size - 1))) return -EINVAL;
+    return 0;
+}
+
+HwptPagingObject* paging(const model::Context& ctx, uint32_t id) {
+    return ctx.objects().get<HwptPagingObject>(id, model::ObjectType::HwptPaging);
+}
+
+// iommu_read_and_clear_dirty(): the contiguous areas from cmd.iova on, up
+// to a hole. The kernel ignores what its per-chunk walk returns (a hole,
+// or tracking that is off), so the command succeeds whatever it found; the
+// bits go to the user's bitmap as bytes to OR in.
+std::map<uint64_t, uint8_t> dirty_bits(const Ioas& ioas, const HwptPagingObject& h,
+                                       const iommu_hwpt_get_dirty_bitmap& cmd, DirtyRead& read) {
+    const uint64_t last = cmd.iova + cmd.length - 1;
+    if (h.dirty_tracking) {
+        for (uint64_t cur = cmd.iova;;) {
+            const model::Area* a = ioas.areas().first_intersecting(cur, cur);
+            if (!a) break;
+            const uint64_t chunk_last = std::min(last, a->last);
+            read_dirty(ioas, h, cur, chunk_last - cur + 1, read);
+            if (chunk_last == last) break;
+            cur = chunk_last + 1;
+        }
+    }
+    // iova_bitmap's page shift is the lowest set bit of page_size.
+    const unsigned shift = static_cast<unsigned>(__builtin_ctzll(cmd.page_size));
+    std::map<uint64_t, uint8_t> bytes;
+    for (const auto& [iova, len] : read.records) {
+        const uint64_t first = (iova - cmd.iova) >> shift;
+        const uint64_t lastbit = (std::min(iova + len - 1, last) - cmd.iova) >> shift;
+        for (uint64_t bit = first; bit <= lastbit; ++bit)
+            bytes[bit / 8] |= static_cast<uint8_t>(1u << (bit % 8));
+    }
+    return bytes;
+}
+
+}  // namespace
+
+// iommufd_hwpt_set_dirty_tracking(); turning it on forgets what was dirty.
+int do_set_dirty_tracking(Ucmd& u) {
+    const auto& cmd = u.cmd<iommu_hwpt_set_dirty_tracking>();
+    if (cmd.flags & ~uint32_t{IOMMU_HWPT_DIRTY_TRACKING_ENABLE}) return -EOPNOTSUPP;
+    HwptPagingObject* h = paging(u.ctx, cmd.hwpt_id);
+    if (!h) return -ENOENT;
+    if (!h->dirty_ops) return -EOPNOTSUPP;
+    const bool enable = cmd.flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+    if (enable) h->dirty.clear();
+    h->dirty_tracking = enable;
+    return 0;
+}
+
+int do_get_dirty_bitmap(Ucmd& u) {
+    const auto& cmd = u.cmd<iommu_hwpt_get_dirty_bitmap>();
+    if ((cmd.flags & ~uint32_t{IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}) || cmd.__reserved)
+        return -EOPNOTSUPP;
+    HwptPagingObject* h = paging(u.ctx, cmd.hwpt_id);
+    if (!h) return -ENOENT;
+    const Ioas& ioas = *u.ctx.ioas(h->ioas_id);
+    int rc = check_range(ioas, cmd);
+    if (rc) return rc;
+    if (!h->dirty_ops) return -EOPNOTSUPP;
+    DirtyRead read;
+    // The kernel sets bits through pinned bitmap pages and skips what it
+    // cannot pin: a byte that faults is left out, not an error.
+    for (const auto& [byte, mask] : dirty_bits(ioas, *h, cmd, read)) {
+        uint8_t v;
+        if (u.mem.read(cmd.data + byte, &v, 1)) continue;
+        v |= mask;
+        u.mem.write(cmd.data + byte, &v, 1);
+    }
+    if (!(cmd.flags & IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR))
+        for (uint64_t index : read.found) h->dirty.erase(index);
+    return 0;
+}
+
+void dirty_bitmap_arrays(const model::Context& ctx, const void* c, Footprint& fp) {
+    const auto& cmd = *static_cast<const iommu_hwpt_get_dirty_bitmap*>(c);
+    if ((cmd.flags & ~uint32_t{IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}) || cmd.__reserved) return;
+    const HwptPagingObject* h = paging(ctx, cmd.hwpt_id);
+    if (!h || !h->dirty_ops || check_range(*ctx.ioas(h->ioas_id), cmd)) return;
+    DirtyRead read;
+    const auto bytes = dirty_bits(*ctx.ioas(h->ioas_id), *h, cmd, read);
+    if (bytes.empty()) return;
+    const uint64_t first = bytes.begin()->first, len = bytes.rbegin()->first - first + 1;
+    fp.in.push_back({cmd.data + first, len});
+    fp.out.push_back({cmd.data + first, len});
+}
+
+// iommufd_test_dirty(). The kernel looks the IO page up by iova / page_size,
+// not by the IO page size; with the page size the selftest passes (the IO
+// page size) the two agree, and this follows the kernel either way.
+int test_dirty(Ucmd& u, HwptPagingObject& h, const iommu_test_cmd& cmd) {
+    const uint64_t iova = cmd.dirty.iova, length = cmd.dirty.length, page = cmd.dirty.page_size;
+    if (!h.dirty_tracking) return -EINVAL;
+    const uint64_t max = length / page;
+    std::vector<uint8_t> bitmap((max + 7) / 8);
+    if (u.mem.read(cmd.dirty.uptr, bitmap.data(), bitmap.size())) return -EFAULT;
+    const Ioas& ioas = *u.ctx.ioas(h.ioas_id);
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < max; ++i) {
+        if (!(bitmap[i / 8] & (1u << (i % 8)))) continue;
+        const uint64_t index = (iova + i * page) / page;
+        const model::Area* a = ioas.areas().first_intersecting(index * kIoPage, index * kIoPage);
+        if (!a) continue;
+        h.dirty[index] = a->serial;
+        ++count;
+    }
+    auto& out = u.cmd<iommu_test_cmd>();
+    out.dirty.out_nr_dirty = count;
+    return u.respond(sizeof(out));
+}
+
+void test_dirty_arrays(const iommu_test_cmd& cmd, Footprint& fp) {
+    const uint64_t page = cmd.dirty.page_size, length = cmd.dirty.length;
+    if (!page || !length || cmd.dirty.iova % page || length % page || !cmd.dirty.uptr) return;
+    if (length / page > (16ull << 20) * 8) return;
+    fp.in.push_back({cmd.dirty.uptr, (length / page + 7) / 8});
+}
+
+}  // namespace ioasid::dispatch
