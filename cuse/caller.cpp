@@ -64,6 +64,27 @@ bool has_capability(pid_t tid, int cap) {
     return (eff >> cap & 1) && same_user_namespace(tid);
 }
 
+int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/maps", tid);
+    FILE* f = std::fopen(path, "re");
+    if (!f) return 0;  // gone, or not ours to read: unknown
+    uint64_t want = start;
+    const uint64_t end = start + len;
+    char line[512];
+    while (want < end && std::fgets(line, sizeof(line), f)) {
+        unsigned long long lo, hi;
+        char perms[5] = {};
+        if (std::sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) != 3) continue;
+        if (hi <= want) continue;
+        // A hole before the next mapping, or a mapping the pin may not use.
+        if (lo > want || perms[0] != 'r' || (write && perms[1] != 'w')) break;
+        want = hi;
+    }
+    std::fclose(f);
+    return want >= end ? 0 : -EFAULT;
+}
+
 dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     dispatch::Caller c;
     c.tid = static_cast<uint32_t>(tid);
@@ -71,6 +92,9 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     c.gid = gid;
     c.capable = [tid](int cap) { return has_capability(tid, cap); };
     c.tgid = [tid] { return tgid_of(tid); };
+    c.pinnable = [tid](uint64_t start, uint64_t len, bool write) {
+        return pinnable(tid, start, len, write);
+    };
     return c;
 }
 

@@ -20,4 +20,9 @@ uint32_t tgid_of(pid_t tid);
 // a child namespace has no capability there whatever its CapEff says.
 bool has_capability(pid_t tid, int cap);
 
+// Whether [start, start + len) of the thread's memory is mapped with read
+// (and write, if asked) permission all along, as /proc/<tid>/maps says:
+// 0 or -EFAULT, 0 when the maps cannot be read.
+int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write);
+
 }  // namespace ioasid::cuse

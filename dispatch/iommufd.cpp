@@ -11,6 +11,7 @@
 #include "dispatch/iommufd_dirty.h"
 #include "dispatch/iommufd_test.h"
 #include "dispatch/ucmd.h"
+#include "dispatch/vfio_compat.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
@@ -116,6 +117,9 @@ int do_ioas_map(Ucmd& u) {
     uint64_t iova = fixed ? cmd.iova : 0;
     uint32_t source = u.ctx.source_for(u.caller.tgid());
     int rc = ioas->map(cmd.user_va, cmd.length, to_prot(cmd.flags), fixed, source, iova);
+    if (rc) return rc;
+    rc = pin_new_area(*ioas, u.caller, iova, cmd.user_va, cmd.length,
+                      cmd.flags & IOMMU_IOAS_MAP_WRITEABLE);
     if (rc) return rc;
     cmd.iova = iova;
     return u.respond(sizeof(cmd));
@@ -327,7 +331,7 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
                   Caller& caller) {
     if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_ioctl(ctx, cmd, arg, mem);
     const Op* op = lookup(&ctx, cmd);
-    if (!op) return -ENOTTY;
+    if (!op) return vfio_compat_ioctl(ctx, cmd, arg, mem, caller);
     uint32_t user_size;
     if (mem.read(arg, &user_size, sizeof(user_size))) return -EFAULT;
     if (op->ioctl_num != cmd) return -ENOTTY;
@@ -341,9 +345,9 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
 Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
                             UserMemory& known) {
     if (_IOC_TYPE(cmd) == IOASIDD_TYPE) return ioasidd_footprint(cmd, arg);
-    Footprint fp;
     const Op* op = lookup(&ctx, cmd);
-    if (!op) return fp;  // answered without touching memory
+    if (!op) return vfio_compat_footprint(ctx, cmd, arg, known);
+    Footprint fp;
     // Like the kernel, read the size before looking at the rest of the number.
     fp.in.push_back({arg, sizeof(uint32_t)});
     uint32_t user_size;

@@ -90,6 +90,8 @@ std::string add_mock_device(model::Topology& topo, uint32_t flags) {
     topo.add_device(dev);
     model::Group& g = *topo.group(dev.group);
     g.page_size = kMockPageSize;
+    g.pgsize_bitmap =
+        kMockPageSize | (flags & MOCK_FLAGS_DEVICE_HUGE_IOVA ? 512 * kMockPageSize : 0);
     g.aperture_start = MOCK_APERTURE_START;
     g.aperture_last = MOCK_APERTURE_LAST;
     g.mock_iommu = true;

@@ -2,12 +2,14 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "dispatch/user_memory.h"
 #include "model/context.h"
+#include "model/ioas.h"
 
 namespace ioasid::dispatch {
 
@@ -38,5 +40,19 @@ struct Ucmd {
     // iommufd_ucmd_respond(): the struct goes back, cut to the user's size.
     int respond(size_t len) { return mem.write(arg, buf, std::min<size_t>(user_size, len)); }
 };
+
+// iopt_fill_domains_pages(): with a domain to fill, the kernel pins a new
+// area's pages as it maps it, and memory that is not there (or not writable,
+// for a writable map) is EFAULT and the area goes again. ioasidd pins
+// nothing but asks the caller's memory the same question. A VFIO container
+// mirroring the IOAS answers for itself: its MAP_DMA pins.
+inline int pin_new_area(model::Ioas& ioas, Caller& caller, uint64_t iova, uint64_t user_va,
+                        uint64_t length, bool write) {
+    if (!ioas.domains() || ioas.mirrors()) return 0;
+    if (!caller.pinnable(user_va, length, write)) return 0;
+    uint64_t unmapped;
+    ioas.unmap(iova, length, unmapped);
+    return -EFAULT;
+}
 
 }  // namespace ioasid::dispatch

@@ -28,6 +28,11 @@ struct Caller {
     // Lazily answered: most commands never ask.
     std::function<bool(int capability)> capable = [](int) { return false; };
     std::function<uint32_t()> tgid = [] { return 0u; };
+    // Whether pinning [start, start + len) of the caller's memory would
+    // succeed (for writing when `write`): 0, or -EFAULT where the kernel's
+    // pin_user_pages() would fail. Unknown answers 0.
+    std::function<int(uint64_t start, uint64_t len, bool write)> pinnable = [](uint64_t, uint64_t,
+                                                                               bool) { return 0; };
 };
 
 // A user memory range a command reads or writes.

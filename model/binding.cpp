@@ -210,7 +210,7 @@ int auto_domain(Context& ctx, Topology& topo, DeviceObject& dev, uint32_t ioas_i
 
 DomainGeometry group_geometry(const Group& group) {
     return DomainGeometry{group.page_size, group.aperture_start, group.aperture_last,
-                          group.mock_iommu};
+                          group.mock_iommu, group.pgsize_bitmap};
 }
 
 int bind_device(Context& ctx, Topology& topo, const std::string& address, uint32_t& dev_id) {

@@ -334,7 +334,7 @@ int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
         remove_reserved(key);
         return rc;
     }
-    domains_.push_back({key, g.page_size});
+    domains_.push_back({key, g.page_size, g.pgsize_bitmap ? g.pgsize_bitmap : g.page_size});
     iova_alignment_ = align;
     return 0;
 }
@@ -362,10 +362,39 @@ int Ioas::set_huge_pages(bool enable) {
         return recalculate_alignment();
     }
     if (disable_large_pages_) return 0;
+    // iopt_disable_large_pages(): not once domains hold mapped pages.
+    if (!domains_.empty() && !areas_.empty()) return -EINVAL;
     disable_large_pages_ = true;
     int rc = recalculate_alignment();
     if (rc) disable_large_pages_ = false;
     return rc;
+}
+
+uint64_t Ioas::pgsize_bitmap() const {
+    uint64_t sizes = kU64Max;
+    for (const Domain& d : domains_) sizes &= d.pgsize_bitmap;
+    return sizes;
+}
+
+// iopt_area_split() at `iova`: the area holding it ends there and a new one
+// starts after it. Nothing to do at an area's edge or outside any area.
+int Ioas::cut(uint64_t iova) {
+    const Area* a = areas_.first_intersecting(iova, iova);
+    if (!a || iova == a->start || iova == a->last) return 0;
+    const uint64_t new_start = iova + 1, align = iova_alignment_;
+    if ((new_start & (align - 1)) || ((a->user_va + (new_start - a->start)) & (align - 1)))
+        return -EINVAL;
+    // A domain could have been filled with huge pages; and a mirror (a VFIO
+    // container) cannot split the mapping it was given.
+    if ((!domains_.empty() && !disable_large_pages_) || !mirrors_.empty()) return -EINVAL;
+    Area lhs = *a, rhs = *a;
+    lhs.last = iova;
+    rhs.start = new_start;
+    rhs.user_va += new_start - a->start;
+    areas_.erase(a->start);
+    areas_.insert(lhs);
+    areas_.insert(rhs);
+    return 0;
 }
 
 }  // namespace ioasid::model

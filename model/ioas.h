@@ -64,6 +64,9 @@ struct DomainGeometry {
     uint64_t aperture_start = 0;
     uint64_t aperture_last = ~0ull;
     bool mock = false;  // made by the selftest's mock IOMMU
+    // The IO page sizes it maps with (iommu_domain pgsize_bitmap); 0: just
+    // page_size.
+    uint64_t pgsize_bitmap = 0;
 };
 
 // The checks IOAS_ALLOW_IOVAS applies to the user's list: every range must
@@ -103,6 +106,8 @@ class Ioas {
     int add_domain(uint64_t key, const DomainGeometry& geometry);
     void remove_domain(uint64_t key);
     size_t domains() const { return domains_.size(); }
+    // The page sizes every domain maps with (all bits when none).
+    uint64_t pgsize_bitmap() const;
 
     // Mirrors get every area now held (undone if one fails), then every
     // change until removed, which unmaps them all.
@@ -117,6 +122,9 @@ class Ioas {
     // OPTION HUGE_PAGES.
     bool huge_pages() const { return !disable_large_pages_; }
     int set_huge_pages(bool enable);
+    // Splits the area holding `iova` after it (VFIO compatibility's TYPE1
+    // unmap inside a mapping). The halves keep the area's serial.
+    int cut(uint64_t iova);
 
     const AreaTree& areas() const { return areas_; }
 
@@ -133,6 +141,7 @@ class Ioas {
     struct Domain {
         uint64_t key;
         uint64_t page_size;
+        uint64_t pgsize_bitmap;
     };
     std::vector<Domain> domains_;
     struct Mirror {

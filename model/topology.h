@@ -58,6 +58,7 @@ struct Group {
     // The IOMMU's domain for this group: page size and aperture. The default
     // is a 48-bit VT-d; QEMU's VT-d has 39 bits unless told otherwise.
     uint64_t page_size = 4096;
+    uint64_t pgsize_bitmap = 4096 | (2ull << 20) | (1ull << 30);  // VT-d's 4K, 2M, 1G
     uint64_t aperture_start = 0;
     uint64_t aperture_last = (1ull << 48) - 1;
     // Behind the selftest's mock IOMMU, whose domains no other IOMMU's

@@ -374,3 +374,26 @@ TEST_CASE("ArgCapture keeps only the bytes inside the argument's window", "[cuse
     CHECK(after[3] == block[0x13]);
     CHECK(cap.read(base + 0x10000, got, 4) == -EFAULT);  // nothing kept from a fault
 }
+
+// ---- what pinning would find in a caller's memory ----
+#include "cuse/caller.h"
+
+TEST_CASE("pinnable: mapped, readable, writable where asked, along the whole range", "[cuse]") {
+    const size_t page = 4096;
+    auto* p = static_cast<uint8_t*>(
+        mmap(nullptr, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(p != MAP_FAILED);
+    const auto at = [&](size_t i) { return reinterpret_cast<uint64_t>(p + i * page); };
+    const pid_t self = getpid();
+    CHECK(cuse::pinnable(self, at(0), 4 * page, true) == 0);
+    REQUIRE(mprotect(p + 3 * page, page, PROT_READ) == 0);
+    CHECK(cuse::pinnable(self, at(0), 4 * page, false) == 0);
+    CHECK(cuse::pinnable(self, at(0), 4 * page, true) == -EFAULT);
+    REQUIRE(mprotect(p + 2 * page, page, PROT_NONE) == 0);
+    CHECK(cuse::pinnable(self, at(0), 4 * page, false) == -EFAULT);
+    CHECK(cuse::pinnable(self, at(0), 2 * page, true) == 0);
+    REQUIRE(munmap(p + page, page) == 0);
+    CHECK(cuse::pinnable(self, at(0), 2 * page, false) == -EFAULT);
+    CHECK(cuse::pinnable(self, at(0), page, true) == 0);
+    munmap(p, 4 * page);
+}

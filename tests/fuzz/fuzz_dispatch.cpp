@@ -14,8 +14,12 @@
 #include <vector>
 
 #include "dispatch/iommufd.h"
+#include "dispatch/iommufd_test.h"
 #include "fuzz/retry_replay.h"
 #include "ioasid/iommufd.h"
+#include "ioasid/iommufd_test.h"
+#include "ioasid/vfio.h"
+#include "model/topology.h"
 #include "unit/fake_memory.h"
 
 namespace {
@@ -62,15 +66,40 @@ bool retry_limit(uint32_t cmd, uint64_t arg, Memory& mem, int rc_retry) {
     return mem.read(a.allowed_iovas, all.data(), all.size()) != 0;
 }
 
-const uint32_t kCommands[] = {IOMMU_DESTROY,    IOMMU_IOAS_ALLOC,       IOMMU_IOAS_ALLOW_IOVAS,
-                              IOMMU_IOAS_COPY,  IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP,
-                              IOMMU_IOAS_UNMAP, IOMMU_OPTION,           IOMMU_VFIO_IOAS,
-                              IOMMU_HWPT_ALLOC, _IOW(';', 0x85, int),   _IO('x', 0x81)};
+// The test command and VFIO compatibility come twice: their paths are long.
+const uint32_t kCommands[] = {IOMMU_DESTROY,
+                              IOMMU_IOAS_ALLOC,
+                              IOMMU_IOAS_ALLOW_IOVAS,
+                              IOMMU_IOAS_COPY,
+                              IOMMU_IOAS_IOVA_RANGES,
+                              IOMMU_IOAS_MAP,
+                              IOMMU_IOAS_UNMAP,
+                              IOMMU_OPTION,
+                              IOMMU_VFIO_IOAS,
+                              IOMMU_HWPT_ALLOC,
+                              IOMMU_HWPT_SET_DIRTY_TRACKING,
+                              IOMMU_HWPT_GET_DIRTY_BITMAP,
+                              IOMMU_HWPT_INVALIDATE,
+                              IOMMU_TEST_CMD,
+                              IOMMU_TEST_CMD,
+                              VFIO_IOMMU_MAP_DMA,
+                              VFIO_IOMMU_UNMAP_DMA,
+                              VFIO_IOMMU_GET_INFO,
+                              VFIO_IOMMU_MAP_DMA,
+                              _IOW(';', 0x85, int),
+                              _IO('x', 0x81)};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    // With test ops, as a kernel with CONFIG_IOMMUFD_TEST: mock devices,
+    // their domains and dirty tracking are in reach.
+    model::SharedTopology direct_topo, retry_topo;
     model::Context direct_ctx, retry_ctx;
+    direct_ctx.set_topology(&direct_topo);
+    retry_ctx.set_topology(&retry_topo);
+    direct_ctx.enable_test_ops();
+    retry_ctx.enable_test_ops();
     Memory direct_mem, retry_mem;
     dispatch::Caller caller;
     caller.capable = [](int) { return true; };
@@ -128,5 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             abort();
     }
     if (direct_ctx.objects().size() != retry_ctx.objects().size()) abort();
+    dispatch::release_test_objects(direct_ctx);
+    dispatch::release_test_objects(retry_ctx);
     return 0;
 }

@@ -6,29 +6,13 @@
 
 #include "dispatch/iommufd.h"
 #include "ioasid/iommufd.h"
-#include "unit/fake_memory.h"
+#include "unit/dispatch_fixture.h"
 
 using namespace ioasid;
 
 namespace {
 
-struct Fixture {
-    model::Context ctx;
-    test::FakeMemory mem;
-    dispatch::Caller caller;
-
-    template <typename T>
-    int call(uint32_t cmd, T& s) {
-        uint64_t at = mem.put(s);
-        int rc = dispatch::iommufd_ioctl(ctx, cmd, at, mem, caller);
-        s = mem.get<T>(at);
-        return rc;
-    }
-    uint32_t alloc() {
-        iommu_ioas_alloc a{sizeof(a), 0, 0};
-        REQUIRE(call(IOMMU_IOAS_ALLOC, a) == 0);
-        return a.out_ioas_id;
-    }
+struct Fixture : test::DispatchFixture {
     int map(uint32_t ioas, uint64_t iova, uint64_t len, uint32_t flags, uint64_t* out = nullptr) {
         iommu_ioas_map m{sizeof(m), flags, ioas, 0, 0x7f0000000000, len, iova};
         int rc = call(IOMMU_IOAS_MAP, m);

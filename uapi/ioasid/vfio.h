@@ -67,8 +67,18 @@ struct vfio_info_cap_header {
     __u32 next; /* offset of the next capability from the start of the info */
 };
 
-/* The legacy container API, which ioasidd drives to forward host devices. */
+/*
+ * The legacy container API, which ioasidd drives to forward host devices and
+ * which /dev/ioasid answers like iommufd's VFIO compatibility (the IOAS set
+ * with IOMMU_VFIO_IOAS). VFIO_CHECK_EXTENSION and VFIO_SET_IOMMU take these.
+ */
+#define VFIO_TYPE1_IOMMU 1
 #define VFIO_TYPE1v2_IOMMU 3
+#define VFIO_DMA_CC_IOMMU 4
+#define VFIO_TYPE1_NESTING_IOMMU 6
+#define VFIO_NOIOMMU_IOMMU 8
+#define VFIO_UNMAP_ALL 9
+#define VFIO_UPDATE_VADDR 10
 
 struct vfio_group_status {
     __u32 argsz;
@@ -97,6 +107,12 @@ struct vfio_iommu_type1_info_cap_iova_range {
     __u32 nr_iovas;
     __u32 reserved;
     struct vfio_iova_range iova_ranges[];
+};
+
+#define VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL 3
+struct vfio_iommu_type1_info_dma_avail {
+    struct vfio_info_cap_header header;
+    __u32 avail;
 };
 
 struct vfio_iommu_type1_dma_map {
