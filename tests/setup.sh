@@ -6,7 +6,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 need=(meson ninja-build pkg-config g++ libfuse3-dev catch2 libcli11-dev nlohmann-json3-dev
       libsystemd-dev libnl-3-dev)
 if [ "${1:-}" = --tests ]; then
-    need+=(qemu-system-x86 busybox-static cpio gzip clang libclang-rt-14-dev python3 systemd)
+    need+=(qemu-system-x86 busybox-static cpio gzip clang libclang-rt-14-dev python3 systemd udev)
 fi
 missing=()
 for p in "${need[@]}"; do

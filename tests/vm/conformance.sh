@@ -130,7 +130,7 @@ for tag in deb61 ref; do
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"
 done
-check "ioasidd under systemd on deb61: the installed unit starts it (READY=1), sandboxed (capabilities, read-only root); kill -9 restarts it; stop is clean" \
+check "ioasidd under systemd on deb61: the installed unit starts it (READY=1), sandboxed (capabilities, read-only root), nodes kvm 0660 by its udev rules; kill -9 restarts it; stop is clean" \
     same "$here/expected/systemd.txt" "$results/systemd.txt"
 [ -s "$results/diff-systemd.txt" ] && head -40 "$results/diff-systemd.txt"
 for t in emulated forward restarted; do

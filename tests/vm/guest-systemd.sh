@@ -16,6 +16,7 @@ state() { echo "$(prop ActiveState)/$(prop SubState)"; }
 # As a package installs it: /usr/local and the unit directories.
 tar -C "$stage" -cf - . | tar -C / -xf - --keep-directory-symlink
 systemctl daemon-reload
+udevadm control --reload
 echo "unit: $(prop FragmentPath)"
 echo "exec: $(prop ExecStart | sed -n 's/.*path=\([^ ;]*\).*/\1/p')"
 
@@ -32,6 +33,9 @@ echo "NoNewPrivs: $(sed -n 's/^NoNewPrivs:\s*//p' /proc/$pid/status)"
 # ProtectSystem=strict: the daemon's root is read-only, /run/ioasidd is not.
 awk '$5 == "/" {print "root: " substr($6, 1, 2)}' /proc/$pid/mountinfo | head -1
 echo "devices: $(cd /dev && ls ioasid vfio/device* | tr '\n' ' ')"
+# The udev rules: the nodes belong to group kvm, mode 0660.
+udevadm settle
+echo "node modes: $(stat -c '%n %G %a' /dev/ioasid /dev/vfio/device1 | tr '\n' ' ')"
 /usr/local/bin/ioasidctl version > /dev/null
 echo "ioasidctl: exit $?"
 /usr/local/bin/ioasidctl topology | grep -E '0000:00:04.0|fffe:00:00.0' | sed 's/  */ /g'
