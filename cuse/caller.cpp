@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace ioasid::cuse {
 
@@ -85,6 +86,28 @@ int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write) {
     return want >= end ? 0 : -EFAULT;
 }
 
+bool contiguous(pid_t pid, uint64_t va, uint64_t len) {
+    const uint64_t page = 4096;
+    if (!len || va % page || len % page) return false;
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    std::vector<uint64_t> entries(len / page);
+    const auto bytes = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
+    const ssize_t n = ::pread(fd, entries.data(), static_cast<size_t>(bytes),
+                              static_cast<off_t>(va / page * sizeof(uint64_t)));
+    ::close(fd);
+    if (n != bytes) return false;
+    // Bit 63: present; bits 0-54: the page frame, 0 without CAP_SYS_ADMIN.
+    const uint64_t pfn_mask = (1ull << 55) - 1;
+    const uint64_t first = entries[0] & pfn_mask;
+    if (!(entries[0] >> 63) || !first || (first * page) % len) return false;
+    for (size_t i = 1; i < entries.size(); ++i)
+        if (!(entries[i] >> 63) || (entries[i] & pfn_mask) != first + i) return false;
+    return true;
+}
+
 dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     dispatch::Caller c;
     c.tid = static_cast<uint32_t>(tid);
@@ -94,6 +117,9 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     c.tgid = [tid] { return tgid_of(tid); };
     c.pinnable = [tid](uint64_t start, uint64_t len, bool write) {
         return pinnable(tid, start, len, write);
+    };
+    c.contiguous = [](uint32_t pid, uint64_t va, uint64_t len) {
+        return contiguous(static_cast<pid_t>(pid), va, len);
     };
     return c;
 }

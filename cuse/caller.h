@@ -25,4 +25,9 @@ bool has_capability(pid_t tid, int cap);
 // 0 or -EFAULT, 0 when the maps cannot be read.
 int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write);
 
+// Whether [va, va + len) of the process is present, physically contiguous,
+// and starts at a physical address aligned to len (/proc/<pid>/pagemap;
+// false when the page frames cannot be read).
+bool contiguous(pid_t pid, uint64_t va, uint64_t len);
+
 }  // namespace ioasid::cuse

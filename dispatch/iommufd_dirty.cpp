@@ -35,17 +35,43 @@ struct DirtyRead {
     std::vector<uint64_t> found;                         // IO page indexes
 };
 
+constexpr uint64_t kHugeIoPage = 512 * kIoPage;  // the mock's huge IO page, 1 MiB
+
+// Whether the mock domain maps the 1 MiB block holding `iova` with one huge
+// IO page: when its domain has them (MOCK_FLAGS_DEVICE_HUGE_IOVA), one
+// area covers the block, and the memory behind it is physically contiguous
+// from a 1 MiB-aligned address, which is when iommu_map() picks that size.
+// Asked of the memory as it is now; the kernel decided when it pinned.
+bool huge_block(const model::Context& ctx, const Ioas& ioas, const HwptPagingObject& h,
+                const Caller* caller, uint64_t iova) {
+    if (!caller || !(h.pgsize_bitmap & kHugeIoPage)) return false;
+    const uint64_t head = iova & ~(kHugeIoPage - 1);
+    const model::Area* a = ioas.areas().first_intersecting(head, head);
+    if (!a || a->start > head || a->last < head + kHugeIoPage - 1) return false;
+    return caller->contiguous(ctx.source_pid(a->source), a->user_va + (head - a->start),
+                              kHugeIoPage);
+}
+
 // mock_domain_read_and_clear_dirty() over [iova, iova + size): IO page by
-// IO page (the mock's huge IO pages are not modelled).
-void read_dirty(const Ioas& ioas, const HwptPagingObject& h, uint64_t iova, uint64_t size,
-                DirtyRead& out) {
+// IO page, and a huge IO page whole, dirty if any of its IO pages is.
+void read_dirty(const model::Context& ctx, const Ioas& ioas, const HwptPagingObject& h,
+                const Caller* caller, uint64_t iova, uint64_t size, DirtyRead& out) {
     const uint64_t end = iova + size;
     do {
-        if (ioas.areas().first_intersecting(iova, iova) && dirty_now(ioas, h, iova)) {
-            out.found.push_back(iova / kIoPage);
-            out.records.push_back({iova, kIoPage});
+        if (!ioas.areas().first_intersecting(iova, iova)) {
+            iova += kIoPage;
+            continue;
         }
-        iova += kIoPage;
+        const uint64_t pgsize = huge_block(ctx, ioas, h, caller, iova) ? kHugeIoPage : kIoPage;
+        const uint64_t head = iova & ~(pgsize - 1);
+        bool dirty = false;
+        for (uint64_t cur = head; cur < head + pgsize - 1; cur += kIoPage) {
+            if (!dirty_now(ioas, h, cur)) continue;
+            out.found.push_back(cur / kIoPage);
+            dirty = true;
+        }
+        if (dirty) out.records.push_back({iova, pgsize});
+        iova += pgsize;
     } while (iova < end);
 }
 
@@ -69,7 +95,8 @@ HwptPagingObject* paging(const model::Context& ctx, uint32_t id) {
 // to a hole. The kernel ignores what its per-chunk walk returns (a hole,
 // or tracking that is off), so the command succeeds whatever it found; the
 // bits go to the user's bitmap as bytes to OR in.
-std::map<uint64_t, uint8_t> dirty_bits(const Ioas& ioas, const HwptPagingObject& h,
+std::map<uint64_t, uint8_t> dirty_bits(const model::Context& ctx, const Ioas& ioas,
+                                       const HwptPagingObject& h, const Caller* caller,
                                        const iommu_hwpt_get_dirty_bitmap& cmd, DirtyRead& read) {
     const uint64_t last = cmd.iova + cmd.length - 1;
     if (h.dirty_tracking) {
@@ -77,7 +104,7 @@ std::map<uint64_t, uint8_t> dirty_bits(const Ioas& ioas, const HwptPagingObject&
             const model::Area* a = ioas.areas().first_intersecting(cur, cur);
             if (!a) break;
             const uint64_t chunk_last = std::min(last, a->last);
-            read_dirty(ioas, h, cur, chunk_last - cur + 1, read);
+            read_dirty(ctx, ioas, h, caller, cur, chunk_last - cur + 1, read);
             if (chunk_last == last) break;
             cur = chunk_last + 1;
         }
@@ -122,7 +149,7 @@ int do_get_dirty_bitmap(Ucmd& u) {
     DirtyRead read;
     // The kernel sets bits through pinned bitmap pages and skips what it
     // cannot pin: a byte that faults is left out, not an error.
-    for (const auto& [byte, mask] : dirty_bits(ioas, *h, cmd, read)) {
+    for (const auto& [byte, mask] : dirty_bits(u.ctx, ioas, *h, &u.caller, cmd, read)) {
         uint8_t v;
         if (u.mem.read(cmd.data + byte, &v, 1)) continue;
         v |= mask;
@@ -138,8 +165,16 @@ void dirty_bitmap_arrays(const model::Context& ctx, const void* c, Footprint& fp
     if ((cmd.flags & ~uint32_t{IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR}) || cmd.__reserved) return;
     const HwptPagingObject* h = paging(ctx, cmd.hwpt_id);
     if (!h || !h->dirty_ops || check_range(*ctx.ioas(h->ioas_id), cmd)) return;
+    // Without the caller's memory at hand, a domain with huge IO pages may
+    // set bits anywhere in the bitmap.
+    if (h->pgsize_bitmap & kHugeIoPage) {
+        const uint64_t bits = cmd.length >> __builtin_ctzll(cmd.page_size);
+        fp.in.push_back({cmd.data, (bits + 7) / 8});
+        fp.out.push_back({cmd.data, (bits + 7) / 8});
+        return;
+    }
     DirtyRead read;
-    const auto bytes = dirty_bits(*ctx.ioas(h->ioas_id), *h, cmd, read);
+    const auto bytes = dirty_bits(ctx, *ctx.ioas(h->ioas_id), *h, nullptr, cmd, read);
     if (bytes.empty()) return;
     const uint64_t first = bytes.begin()->first, len = bytes.rbegin()->first - first + 1;
     fp.in.push_back({cmd.data + first, len});

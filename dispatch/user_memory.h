@@ -31,8 +31,14 @@ struct Caller {
     // Whether pinning [start, start + len) of the caller's memory would
     // succeed (for writing when `write`): 0, or -EFAULT where the kernel's
     // pin_user_pages() would fail. Unknown answers 0.
-    std::function<int(uint64_t start, uint64_t len, bool write)> pinnable = [](uint64_t, uint64_t,
-                                                                               bool) { return 0; };
+    using PinCheck = std::function<int(uint64_t start, uint64_t len, bool write)>;
+    PinCheck pinnable = [](uint64_t, uint64_t, bool) { return 0; };
+    // Whether [va, va + len) of process `pid` is backed by physically
+    // contiguous memory starting at a physical address aligned to `len`
+    // (what an IOMMU needs to map it with one page of that size). Unknown
+    // answers false.
+    using ContiguityCheck = std::function<bool(uint32_t pid, uint64_t va, uint64_t len)>;
+    ContiguityCheck contiguous = [](uint32_t, uint64_t, uint64_t) { return false; };
 };
 
 // A user memory range a command reads or writes.

@@ -151,6 +151,7 @@ int new_hwpt(Context& ctx, Topology& topo, uint32_t ioas_id, DeviceObject* immed
     if (!id) return -ENOMEM;
     auto* hwpt = find_hwpt(ctx, id);
     hwpt->mock = geometry.mock;
+    hwpt->pgsize_bitmap = geometry.pgsize_bitmap ? geometry.pgsize_bitmap : geometry.page_size;
     ioas->users++;
     if (immediate) {
         int rc = do_attach(ctx, topo, *hwpt, *immediate);

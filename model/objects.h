@@ -47,9 +47,10 @@ struct IoasObject final : Object {
 struct HwptPagingObject final : Object {
     explicit HwptPagingObject(uint32_t ioas) : Object(ObjectType::HwptPaging), ioas_id(ioas) {}
     uint32_t ioas_id;
-    bool auto_domain = false;  // created by an attach to the IOAS itself
-    bool mock = false;         // a domain of the selftest's mock IOMMU
-    bool nest_parent = false;  // HWPT_ALLOC_NEST_PARENT
+    bool auto_domain = false;    // created by an attach to the IOAS itself
+    bool mock = false;           // a domain of the selftest's mock IOMMU
+    bool nest_parent = false;    // HWPT_ALLOC_NEST_PARENT
+    uint64_t pgsize_bitmap = 0;  // the IO page sizes its domain maps with
     // HWPT_ALLOC_DIRTY_TRACKING gave the domain dirty tracking, which
     // SET_DIRTY_TRACKING turns on and off. Dirty IO pages (by IOVA / page
     // size) map to the serial of the area they were dirtied in.

@@ -397,3 +397,18 @@ TEST_CASE("pinnable: mapped, readable, writable where asked, along the whole ran
     CHECK(cuse::pinnable(self, at(0), page, true) == 0);
     munmap(p, 4 * page);
 }
+
+TEST_CASE("contiguous: page frames from /proc/self/pagemap", "[cuse]") {
+    // Page frames need CAP_SYS_ADMIN; without them nothing is contiguous.
+    const size_t page = 4096;
+    auto* p = static_cast<uint8_t*>(
+        mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(p != MAP_FAILED);
+    const auto va = reinterpret_cast<uint64_t>(p);
+    CHECK_FALSE(cuse::contiguous(getpid(), va, page));  // not present yet
+    p[0] = 1;
+    const bool frames = cuse::contiguous(getpid(), va, page);  // one page: contiguous, 4K-aligned
+    CHECK(frames == cuse::has_capability(getpid(), 21));       // CAP_SYS_ADMIN
+    CHECK_FALSE(cuse::contiguous(getpid(), va + 1, page));     // unaligned arguments
+    munmap(p, 2 * page);
+}

@@ -581,3 +581,44 @@ TEST_CASE("pinning: a MAP into an IOAS with a domain faults where the memory is 
                      iova + 0x3000};
     CHECK(f.call(IOMMU_IOAS_MAP, w) == -EFAULT);  // ...but not for writing
 }
+
+TEST_CASE("dirty: a huge IO page is dirty whole, where the mock maps one", "[test-ops]") {
+    MockFixture f;
+    const uint32_t ioas = f.alloc();
+    uint32_t stdev = 0, hwpt = 0, idev = 0;
+    REQUIRE(f.mock(ioas, stdev, hwpt, idev, MOCK_FLAGS_DEVICE_HUGE_IOVA, true) == 0);
+    iommu_hwpt_alloc a{sizeof(a), IOMMU_HWPT_ALLOC_DIRTY_TRACKING, idev, ioas, 0, 0, 0, 0, 0, 0, 0};
+    REQUIRE(f.call(IOMMU_HWPT_ALLOC, a) == 0);
+    const uint32_t dirty_hwpt = a.out_hwpt_id;
+    iommu_hwpt_set_dirty_tracking t{sizeof(t), IOMMU_HWPT_DIRTY_TRACKING_ENABLE, dirty_hwpt, 0};
+    REQUIRE(f.call(IOMMU_HWPT_SET_DIRTY_TRACKING, t) == 0);
+    // Two 1 MiB blocks; the memory behind the first is contiguous.
+    const uint64_t buf = 0x7f0000000000, iova = MOCK_APERTURE_START, mib = 1 << 20;
+    f.caller.contiguous = [&](uint32_t, uint64_t va, uint64_t len) {
+        return va == buf && len == mib;
+    };
+    REQUIRE(f.map(ioas, buf, iova, 2 * mib) == 0);
+    // The device writes one IO page in each block.
+    std::vector<uint8_t> pages(2 * mib / 2048 / 8);
+    pages[0] = 0b10;              // IO page 1 of the first block
+    pages[mib / 2048 / 8] = 0b1;  // IO page 0 of the second
+    iommu_test_cmd c{};
+    c.op = IOMMU_TEST_OP_DIRTY;
+    c.id = dirty_hwpt;
+    c.dirty.iova = iova;
+    c.dirty.length = 2 * mib;
+    c.dirty.page_size = 2048;
+    c.dirty.uptr = f.mem.put_bytes(pages.data(), pages.size());
+    REQUIRE(f.test(c) == 0);
+    CHECK(c.dirty.out_nr_dirty == 2);
+    std::vector<uint8_t> zero(pages.size());
+    const uint64_t at = f.mem.put_bytes(zero.data(), zero.size());
+    iommu_hwpt_get_dirty_bitmap g{sizeof(g), dirty_hwpt, 0, 0, iova, 2 * mib, 2048, at};
+    REQUIRE(f.call(IOMMU_HWPT_GET_DIRTY_BITMAP, g) == 0);
+    const std::vector<uint8_t>& bits = f.mem.region(at);
+    size_t set = 0;
+    for (size_t i = 0; i < mib / 2048 / 8; ++i) set += bits[i] == 0xff;
+    CHECK(set == mib / 2048 / 8);        // the whole huge page
+    CHECK(bits[mib / 2048 / 8] == 0b1);  // one IO page of the other
+    CHECK(bits[mib / 2048 / 8 + 1] == 0);
+}
