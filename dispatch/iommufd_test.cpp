@@ -35,7 +35,9 @@ int add_reserved(Ucmd& u, const iommu_test_cmd& cmd) {
 // How many times the page at `page` of the caller's memory is pinned. The
 // kernel counts pins in the page's refcount; ioasidd pins nothing and
 // answers from its bookkeeping instead: an area's pages are pinned once
-// its IOAS has a domain to fill. The kernel's count is system-wide; this
+// its IOAS has a domain to fill. (The kernel pins once per pages object,
+// which IOAS_COPY shares between the areas it links; here every area
+// counts.) The kernel's count is system-wide; this
 // one is the calling context's, which is what the selftest asks about (its
 // teardown asks on a fresh fd once the first is closed, when both are 0).
 unsigned pins_of(const model::Context& ctx, uint32_t source, uint64_t page) {
@@ -71,19 +73,21 @@ constexpr uint32_t kMockDeviceFlags = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DE
 // the emulated ones, and addresses in PCI domain fffd.
 constexpr uint32_t kMockGroupBase = 0x40000000;
 
+// "" when all 65536 are taken.
 std::string free_mock_address(const model::Topology& topo) {
     char addr[16];
-    for (unsigned n = 0;; ++n) {
-        std::snprintf(addr, sizeof(addr), "fffd:%02x:%02x.%x", (n >> 8) & 0xff, (n >> 3) & 0x1f,
-                      n & 7);
+    for (unsigned n = 0; n < 0x10000; ++n) {
+        std::snprintf(addr, sizeof(addr), "fffd:%02x:%02x.%x", n >> 8, (n >> 3) & 0x1f, n & 7);
         if (!topo.device(addr)) return addr;
     }
+    return {};
 }
 
 // mock_dev_create(): a device in a group of its own, behind the mock IOMMU.
 std::string add_mock_device(model::Topology& topo, uint32_t flags) {
     model::PciDevice dev;
     dev.address = free_mock_address(topo);
+    if (dev.address.empty()) return {};
     dev.model = "mock";
     dev.group = topo.free_group_id(kMockGroupBase);
     dev.mock_flags = flags;
@@ -124,6 +128,10 @@ int mock_domain(Ucmd& u, const iommu_test_cmd& cmd) {
         return -EINVAL;
     }
     sobj.address = add_mock_device(topo, flags);
+    if (sobj.address.empty()) {
+        u.ctx.objects().destroy(id);
+        return -ENOSPC;  // the kernel's ida_alloc() when the mock ids run out
+    }
     uint32_t dev_id = 0, pt_id = cmd.id;
     int rc = model::bind_device(u.ctx, topo, sobj.address, dev_id);
     if (!rc) sobj.device_id = dev_id;
