@@ -190,7 +190,7 @@ int vfio_compat_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemor
     }
 }
 
-Footprint vfio_compat_footprint(const model::Context&, uint32_t cmd, uint64_t arg,
+Footprint vfio_compat_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
                                 UserMemory& known) {
     Footprint fp;
     switch (cmd) {
@@ -202,11 +202,13 @@ Footprint vfio_compat_footprint(const model::Context&, uint32_t cmd, uint64_t ar
             fp.out.push_back({arg, kUnmapMin});
             break;
         case VFIO_IOMMU_GET_INFO: {
-            // The argsz first; then all of it, read so that the gaps the
-            // caps leave are known when the reply copies it back.
+            // The argsz first; then, when the command gets as far as
+            // writing, all of it, read so that the gaps the caps leave are
+            // known when the reply copies it back.
             fp.in.push_back({arg, kInfoMin});
             uint32_t argsz;
-            if (known.read(arg, &argsz, sizeof(argsz)) || argsz < kInfoMin) break;
+            if (known.read(arg, &argsz, sizeof(argsz)) || argsz < kInfoMin || !compat_ioas(ctx))
+                break;
             fp.in[0].len = argsz;
             fp.out.push_back({arg, argsz});
             break;

@@ -622,3 +622,22 @@ TEST_CASE("dirty: a huge IO page is dirty whole, where the mock maps one", "[tes
     CHECK(bits[mib / 2048 / 8] == 0b1);  // one IO page of the other
     CHECK(bits[mib / 2048 / 8 + 1] == 0);
 }
+
+TEST_CASE("vfio compat: GET_INFO's footprint reaches past the minimum only when it writes",
+          "[compat]") {
+    // Found by the fuzzer: a huge argsz with no compat IOAS is ENODEV after
+    // reading 16 bytes; asking the retry protocol for argsz bytes faulted.
+    CompatFixture f;
+    vfio_iommu_type1_info info{0x8a8e, 0, 0, 0, 0};
+    const uint64_t at = f.mem.put(info);
+    dispatch::Footprint fp = dispatch::iommufd_footprint(f.ctx, VFIO_IOMMU_GET_INFO, at, f.mem);
+    REQUIRE(fp.in.size() == 1);
+    CHECK(fp.in[0].len == 16);
+    CHECK(fp.out.empty());
+    CHECK(f.raw(VFIO_IOMMU_GET_INFO, at) == -ENODEV);
+    const uint32_t ioas = f.alloc();
+    f.set_compat(ioas);
+    fp = dispatch::iommufd_footprint(f.ctx, VFIO_IOMMU_GET_INFO, at, f.mem);
+    CHECK(fp.in[0].len == 0x8a8e);
+    CHECK(fp.out.size() == 1);
+}
