@@ -107,6 +107,8 @@ bool IommufdNode::wants_arguments() const {
     return trace && trace->on();
 }
 
+static_assert(dispatch::kIommufdCommandCount < CommandStats::kSlots);  // and one for "other"
+
 void IommufdNode::completed(const cuse::IoctlRecord& rec) {
     const char* served = dispatch::iommufd_command_name(rec.cmd);
     int index = dispatch::iommufd_command_index(rec.cmd);

@@ -13,7 +13,7 @@ namespace ioasid {
 
 class CommandStats {
   public:
-    static constexpr size_t kSlots = 16;
+    static constexpr size_t kSlots = 24;
 
     // `index` < kSlots names the command; `name` labels it in reports.
     void record(size_t index, const char* name, int result, unsigned round_trips, bool direct,

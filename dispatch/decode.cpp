@@ -88,6 +88,16 @@ constexpr Field kHwptInvalidate[] = {
     F(iommu_hwpt_invalidate, entry_num, Dec, In), F(iommu_hwpt_invalidate, entry_num, Dec, Out)};
 // The op's arguments live in a union: only what every op has.
 constexpr Field kTestCmd[] = {F(iommu_test_cmd, op, Dec, In), F(iommu_test_cmd, id, Dec, In)};
+constexpr Field kCompatInfo[] = {
+    F(vfio_iommu_type1_info, argsz, Dec, In), F(vfio_iommu_type1_info, argsz, Dec, Out),
+    F(vfio_iommu_type1_info, flags, Hex, Out), F(vfio_iommu_type1_info, iova_pgsizes, Hex, Out),
+    F(vfio_iommu_type1_info, cap_offset, Dec, Out)};
+constexpr Field kCompatMap[] = {
+    F(vfio_iommu_type1_dma_map, flags, Hex, In), F(vfio_iommu_type1_dma_map, vaddr, Hex, In),
+    F(vfio_iommu_type1_dma_map, iova, Hex, In), F(vfio_iommu_type1_dma_map, size, Hex, In)};
+constexpr Field kCompatUnmap[] = {
+    F(vfio_iommu_type1_dma_unmap, flags, Hex, In), F(vfio_iommu_type1_dma_unmap, iova, Hex, In),
+    F(vfio_iommu_type1_dma_unmap, size, Hex, In), F(vfio_iommu_type1_dma_unmap, size, Hex, Out)};
 constexpr Field kGroupStatus[] = {F(ioasidd_group_status, flags, Hex, In),
                                   F(ioasidd_group_status, id, Dec, In),
                                   F(ioasidd_group_status, out_group, Dec, Out),
@@ -138,6 +148,9 @@ constexpr Layout kLayouts[] = {
     {IOMMU_HWPT_INVALIDATE, kHwptInvalidate},
     {IOMMU_TEST_CMD, kTestCmd},
     {IOASIDD_GROUP_STATUS, kGroupStatus},
+    {VFIO_IOMMU_GET_INFO, kCompatInfo},  // only /dev/ioasid serves these numbers
+    {VFIO_IOMMU_MAP_DMA, kCompatMap},
+    {VFIO_IOMMU_UNMAP_DMA, kCompatUnmap},
     {VFIO_DEVICE_GET_INFO, kDeviceInfo},
     {VFIO_DEVICE_GET_REGION_INFO, kRegionInfo},
     {VFIO_DEVICE_GET_IRQ_INFO, kIrqInfo},

@@ -289,7 +289,9 @@ constexpr std::array kOps = {
     IOASID_OP(IOMMU_HWPT_INVALIDATE, do_hwpt_invalidate, iommu_hwpt_invalidate, __reserved, nullptr,
               "HWPT_INVALIDATE"),
 };
-static_assert(kOps.size() == kIommufdCommandCount);
+// Statistics number the table's commands, then the test command, then
+// VFIO compatibility's.
+static_assert(kOps.size() + 1 + kVfioCompatCommandCount == kIommufdCommandCount);
 
 // A kernel built with CONFIG_IOMMUFD_TEST has one more command, far past the
 // others; ioasidd has it in contexts made with --test-ops.
@@ -368,12 +370,16 @@ const char* iommufd_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_FILE_ID) return "IOASIDD_FILE_ID";
     if (cmd == IOMMU_TEST_CMD) return kTestOp.name;
     const Op* op = lookup(nullptr, cmd);
-    return op && op->ioctl_num == cmd ? op->name : nullptr;
+    if (!op) return vfio_compat_command_name(cmd);
+    return op->ioctl_num == cmd ? op->name : nullptr;
 }
 
 int iommufd_command_index(uint32_t cmd) {
+    if (cmd == IOMMU_TEST_CMD) return static_cast<int>(kOps.size());
     const Op* op = lookup(nullptr, cmd);
-    return op && op->ioctl_num == cmd ? static_cast<int>(op - kOps.data()) : -1;
+    if (op) return op->ioctl_num == cmd ? static_cast<int>(op - kOps.data()) : -1;
+    const int compat = vfio_compat_command_index(cmd);
+    return compat < 0 ? -1 : static_cast<int>(kOps.size()) + 1 + compat;
 }
 
 }  // namespace ioasid::dispatch

@@ -27,6 +27,6 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
 const char* iommufd_command_name(uint32_t cmd);
 // A small dense index per served command (for statistics), or -1.
 int iommufd_command_index(uint32_t cmd);
-inline constexpr int kIommufdCommandCount = 14;  // 0x80..0x8d
+inline constexpr int kIommufdCommandCount = 21;  // 0x80..0x8d, TEST_CMD, VFIO compat
 
 }  // namespace ioasid::dispatch

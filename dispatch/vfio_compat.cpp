@@ -170,6 +170,33 @@ int get_info(const model::Context& ctx, uint64_t arg, UserMemory& mem) {
 
 }  // namespace
 
+namespace {
+
+constexpr struct {
+    uint32_t cmd;
+    const char* name;
+} kNames[kVfioCompatCommandCount] = {
+    {VFIO_GET_API_VERSION, "VFIO_GET_API_VERSION"},
+    {VFIO_CHECK_EXTENSION, "VFIO_CHECK_EXTENSION"},
+    {VFIO_SET_IOMMU, "VFIO_SET_IOMMU"},
+    {VFIO_IOMMU_GET_INFO, "VFIO_IOMMU_GET_INFO"},
+    {VFIO_IOMMU_MAP_DMA, "VFIO_IOMMU_MAP_DMA"},
+    {VFIO_IOMMU_UNMAP_DMA, "VFIO_IOMMU_UNMAP_DMA"},
+};
+
+}  // namespace
+
+int vfio_compat_command_index(uint32_t cmd) {
+    for (int i = 0; i < kVfioCompatCommandCount; ++i)
+        if (kNames[i].cmd == cmd) return i;
+    return -1;
+}
+
+const char* vfio_compat_command_name(uint32_t cmd) {
+    const int i = vfio_compat_command_index(cmd);
+    return i < 0 ? nullptr : kNames[i].name;
+}
+
 int vfio_compat_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem,
                       Caller& caller) {
     switch (cmd) {

@@ -16,4 +16,9 @@ int vfio_compat_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemor
 Footprint vfio_compat_footprint(const model::Context& ctx, uint32_t cmd, uint64_t arg,
                                 UserMemory& known);
 
+// The commands served, named for traces and numbered 0.. for statistics.
+inline constexpr int kVfioCompatCommandCount = 6;
+const char* vfio_compat_command_name(uint32_t cmd);
+int vfio_compat_command_index(uint32_t cmd);  // -1: not one of them
+
 }  // namespace ioasid::dispatch

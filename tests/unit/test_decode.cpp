@@ -90,7 +90,10 @@ TEST_CASE("decode: every command the nodes serve has a layout", "[decode]") {
         const uint32_t ours = _IO(IOASIDD_TYPE, nr), theirs = _IO(IOMMUFD_TYPE, nr);
         for (uint32_t cmd : {ours, theirs}) {
             bool served = iommufd_command_name(cmd) || vfio_device_command_name(cmd);
-            if (!served || cmd == VFIO_DEVICE_RESET || cmd == IOASIDD_FILE_ID) continue;
+            // These take their argument by value: no struct to decode.
+            if (!served || cmd == VFIO_DEVICE_RESET || cmd == IOASIDD_FILE_ID ||
+                cmd == VFIO_GET_API_VERSION || cmd == VFIO_CHECK_EXTENSION || cmd == VFIO_SET_IOMMU)
+                continue;
             INFO(std::hex << cmd);
             CHECK_FALSE(decode_arguments(cmd, zero, zero, true).empty());
         }

@@ -165,3 +165,33 @@ TEST_CASE("vfio compat: GET_INFO's footprint reaches past the minimum only when 
     CHECK(fp.in[0].len == 0x8a8e);
     CHECK(fp.out.size() == 1);
 }
+
+#include <set>
+
+#include "dispatch/decode.h"
+
+TEST_CASE("vfio compat: its commands are named, counted apart, and decoded", "[compat]") {
+    std::set<int> indexes;
+    for (uint32_t cmd :
+         {VFIO_GET_API_VERSION, VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU, VFIO_IOMMU_GET_INFO,
+          VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA, IOMMU_TEST_CMD, IOMMU_IOAS_MAP}) {
+        INFO(cmd);
+        CHECK(dispatch::iommufd_command_name(cmd) != nullptr);
+        const int i = dispatch::iommufd_command_index(cmd);
+        CHECK(i >= 0);
+        CHECK(i < dispatch::kIommufdCommandCount);
+        indexes.insert(i);
+    }
+    CHECK(indexes.size() == 8);
+    CHECK(dispatch::iommufd_command_name(VFIO_IOMMU_UNMAP_DMA) ==
+          std::string("VFIO_IOMMU_UNMAP_DMA"));
+    CHECK(dispatch::iommufd_command_index(_IO(VFIO_TYPE, VFIO_BASE + 50)) == -1);
+
+    vfio_iommu_type1_dma_map m{32, VFIO_DMA_MAP_FLAG_READ, 0x7f00, 0x100000, 0x2000};
+    const auto* p = reinterpret_cast<const uint8_t*>(&m);
+    const auto fields =
+        dispatch::decode_arguments(VFIO_IOMMU_MAP_DMA, {p, sizeof(m)}, {p, sizeof(m)}, true);
+    REQUIRE(fields.size() == 4);
+    CHECK(std::string(fields[1].name) == "vaddr");
+    CHECK(fields[1].value == 0x7f00);
+}
