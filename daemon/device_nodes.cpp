@@ -35,6 +35,12 @@ std::unique_ptr<DeviceNode> device_handler(const model::PciDevice& dev,
     return nullptr;
 }
 
+// The node serving `address`, or end(). Called with devices_mutex held.
+std::list<ServedDevice>::iterator find_served(Served& s, const std::string& address) {
+    return std::find_if(s.devices.begin(), s.devices.end(),
+                        [&](const ServedDevice& d) { return d.handler->address() == address; });
+}
+
 // A node just made for `address` (the last one in the list): the control
 // socket learns its name and subscribers are told.
 nlohmann::json announce_added(Served& s, const std::string& address) {
@@ -149,8 +155,7 @@ bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& 
     }
     const std::string addr = args["address"];
     std::lock_guard lock(s.devices_mutex);
-    auto it = std::find_if(s.devices.begin(), s.devices.end(),
-                           [&](const ServedDevice& d) { return d.handler->address() == addr; });
+    auto it = find_served(s, addr);
     const model::PciDevice* dev = nullptr;
     {
         std::lock_guard topo_lock(shared.mutex);
@@ -205,9 +210,7 @@ void vfio_binding_changed(const Options& opts, model::SharedTopology& shared, Se
                           const host::TopologyChange& c, const std::string& action) {
     if (!c.now_vfio) {
         std::lock_guard lock(s.devices_mutex);
-        auto it = std::find_if(s.devices.begin(), s.devices.end(), [&](const ServedDevice& d) {
-            return d.handler->address() == c.address;
-        });
+        auto it = find_served(s, c.address);
         if (it == s.devices.end()) return;
         const nlohmann::json info =
             remove_node(s, it, c.address + " " + action + ": no longer bound to vfio-pci");

@@ -85,7 +85,7 @@ int do_get_hw_info(Ucmd& u) {
     if (model::SharedTopology* shared = u.ctx.topology()) {
         std::lock_guard lock(shared->mutex);
         const model::PciDevice* pci = shared->topo.device(dev->address);
-        mock = pci && pci->model == "mock";
+        mock = pci && pci->mock();
         mock_flags = pci ? pci->mock_flags : 0;
     }
     const iommu_test_hw_info info{0, IOMMU_HW_INFO_SELFTEST_REGVAL};

@@ -18,16 +18,6 @@ constexpr uint64_t kIoPage = model::kPageSize / 2;  // the mock IOMMU's
 using model::HwptPagingObject;
 using model::Ioas;
 
-// Whether the IO page at `iova` was dirtied in the mapping there now: a
-// bit set in a mapping since unmapped died with it, as the mock's page
-// table entry did.
-bool dirty_now(const Ioas& ioas, const HwptPagingObject& h, uint64_t iova) {
-    auto it = h.dirty.find(iova / kIoPage);
-    if (it == h.dirty.end()) return false;
-    const model::Area* a = ioas.areas().first_intersecting(iova, iova);
-    return a && a->serial == it->second;
-}
-
 // What a read of the dirty bits found: the IOVA runs to record, and the
 // IO pages whose bits it read (cleared unless NO_CLEAR).
 struct DirtyRead {
@@ -37,36 +27,34 @@ struct DirtyRead {
 
 constexpr uint64_t kHugeIoPage = 512 * kIoPage;  // the mock's huge IO page, 1 MiB
 
-// Whether the mock domain maps the 1 MiB block holding `iova` with one huge
-// IO page: when its domain has them (MOCK_FLAGS_DEVICE_HUGE_IOVA), one
-// area covers the block, and the memory behind it is physically contiguous
-// from a 1 MiB-aligned address, which is when iommu_map() picks that size.
-// Asked of the memory as it is now; the kernel decided when it pinned.
-bool huge_block(const model::Context& ctx, const Ioas& ioas, const HwptPagingObject& h,
-                const Caller* caller, uint64_t iova) {
+// Whether the mock domain maps the 1 MiB block holding `iova`, an IOVA of
+// area `a`, with one huge IO page: when its domain has them
+// (MOCK_FLAGS_DEVICE_HUGE_IOVA), the area covers the block, and the memory
+// behind it is physically contiguous from a 1 MiB-aligned address, which
+// is when iommu_map() picks that size. Asked of the memory as it is now;
+// the kernel decided when it pinned.
+bool huge_block(const model::Context& ctx, const HwptPagingObject& h, const Caller* caller,
+                const model::Area& a, uint64_t iova) {
     if (!caller || !(h.pgsize_bitmap & kHugeIoPage)) return false;
     const uint64_t head = iova & ~(kHugeIoPage - 1);
-    const model::Area* a = ioas.areas().first_intersecting(head, head);
-    if (!a || a->start > head || a->last < head + kHugeIoPage - 1) return false;
-    return caller->contiguous(ctx.source_pid(a->source), a->user_va + (head - a->start),
-                              kHugeIoPage);
+    if (a.start > head || a.last < head + kHugeIoPage - 1) return false;
+    return caller->contiguous(ctx.source_pid(a.source), a.user_va + (head - a.start), kHugeIoPage);
 }
 
-// mock_domain_read_and_clear_dirty() over [iova, iova + size): IO page by
-// IO page, and a huge IO page whole, dirty if any of its IO pages is.
-void read_dirty(const model::Context& ctx, const Ioas& ioas, const HwptPagingObject& h,
-                const Caller* caller, uint64_t iova, uint64_t size, DirtyRead& out) {
+// mock_domain_read_and_clear_dirty() over [iova, iova + size), all of it in
+// area `a`: IO page by IO page, and a huge IO page whole, dirty if any of
+// its IO pages is. A bit set in a mapping since unmapped (another serial)
+// died with it, as the mock's page table entry did.
+void read_dirty(const model::Context& ctx, const HwptPagingObject& h, const Caller* caller,
+                const model::Area& a, uint64_t iova, uint64_t size, DirtyRead& out) {
     const uint64_t end = iova + size;
     do {
-        if (!ioas.areas().first_intersecting(iova, iova)) {
-            iova += kIoPage;
-            continue;
-        }
-        const uint64_t pgsize = huge_block(ctx, ioas, h, caller, iova) ? kHugeIoPage : kIoPage;
+        const uint64_t pgsize = huge_block(ctx, h, caller, a, iova) ? kHugeIoPage : kIoPage;
         const uint64_t head = iova & ~(pgsize - 1);
         bool dirty = false;
         for (uint64_t cur = head; cur < head + pgsize - 1; cur += kIoPage) {
-            if (!dirty_now(ioas, h, cur)) continue;
+            auto it = h.dirty.find(cur / kIoPage);
+            if (it == h.dirty.end() || it->second != a.serial) continue;
             out.found.push_back(cur / kIoPage);
             dirty = true;
         }
@@ -104,7 +92,7 @@ std::map<uint64_t, uint8_t> dirty_bits(const model::Context& ctx, const Ioas& io
             const model::Area* a = ioas.areas().first_intersecting(cur, cur);
             if (!a) break;
             const uint64_t chunk_last = std::min(last, a->last);
-            read_dirty(ctx, ioas, h, caller, cur, chunk_last - cur + 1, read);
+            read_dirty(ctx, h, caller, *a, cur, chunk_last - cur + 1, read);
             if (chunk_last == last) break;
             cur = chunk_last + 1;
         }

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "dispatch/iommufd_dirty.h"
 #include "ioasid/iommufd_test.h"
@@ -32,27 +34,27 @@ int add_reserved(Ucmd& u, const iommu_test_cmd& cmd) {
     return ioas->add_reserved(start, last, kTestReservedOwner);
 }
 
-// How many times the page at `page` of the caller's memory is pinned. The
-// kernel counts pins in the page's refcount; ioasidd pins nothing and
-// answers from its bookkeeping instead: an area's pages are pinned once
-// its IOAS has a domain to fill. (The kernel pins once per pages object,
-// which IOAS_COPY shares between the areas it links; here every area
-// counts.) The kernel's count is system-wide; this
-// one is the calling context's, which is what the selftest asks about (its
-// teardown asks on a fresh fd once the first is closed, when both are 0).
-unsigned pins_of(const model::Context& ctx, uint32_t source, uint64_t page) {
-    unsigned pins = 0;
+// The user ranges of the caller's memory that domains pin, one entry per
+// pin: MD_CHECK_REFS counts them over each page. The kernel counts pins in
+// the page's refcount; ioasidd pins nothing and answers from its
+// bookkeeping instead: an area's pages are pinned once its IOAS has a
+// domain to fill. (The kernel pins once per pages object, which IOAS_COPY
+// shares between the areas it links; here every area counts.) The kernel's
+// count is system-wide; this one is the calling context's, which is what
+// the selftest asks about (its teardown asks on a fresh fd once the first
+// is closed, when both are 0).
+std::vector<std::pair<uint64_t, uint64_t>> pinned_ranges(const model::Context& ctx,
+                                                         uint32_t source) {
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [start, end)
     for (const auto& [id, obj] : ctx.objects().all()) {
         if (obj->type != model::ObjectType::Ioas) continue;
         const model::Ioas& ioas = static_cast<const model::IoasObject&>(*obj).ioas;
         if (!ioas.domains()) continue;
         ioas.areas().for_each([&](const model::Area& a) {
-            if (a.source == source && page + model::kPageSize > a.user_va &&
-                page < a.user_va + a.length())
-                ++pins;
+            if (a.source == source) ranges.push_back({a.user_va, a.user_va + a.length()});
         });
     }
-    return pins;
+    return ranges;
 }
 
 int check_refs(Ucmd& u, const iommu_test_cmd& cmd) {
@@ -60,9 +62,12 @@ int check_refs(Ucmd& u, const iommu_test_cmd& cmd) {
     if (length % model::kPageSize || uptr % model::kPageSize ||
         __builtin_add_overflow(uptr, length, &end))
         return -EINVAL;
-    const uint32_t source = u.ctx.source_for(u.caller.tgid());
-    for (; uptr != end; uptr += model::kPageSize)
-        if (pins_of(u.ctx, source, uptr) != cmd.check_refs.refs) return -EIO;
+    const auto ranges = pinned_ranges(u.ctx, u.ctx.source_for(u.caller.tgid()));
+    for (; uptr != end; uptr += model::kPageSize) {
+        unsigned pins = 0;
+        for (const auto& [from, to] : ranges) pins += uptr + model::kPageSize > from && uptr < to;
+        if (pins != cmd.check_refs.refs) return -EIO;
+    }
     return 0;
 }
 
@@ -88,7 +93,7 @@ std::string add_mock_device(model::Topology& topo, uint32_t flags) {
     model::PciDevice dev;
     dev.address = free_mock_address(topo);
     if (dev.address.empty()) return {};
-    dev.model = "mock";
+    dev.model = model::PciDevice::kMockModel;
     dev.group = topo.free_group_id(kMockGroupBase);
     dev.mock_flags = flags;
     topo.add_device(dev);

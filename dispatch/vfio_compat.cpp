@@ -17,8 +17,9 @@ constexpr size_t kMapMin = offsetof(vfio_iommu_type1_dma_map, size) + 8;
 constexpr size_t kUnmapMin = offsetof(vfio_iommu_type1_dma_unmap, size) + 8;
 constexpr size_t kInfoMin = offsetof(vfio_iommu_type1_info, iova_pgsizes) + 8;
 
+// The IOAS set with VFIO_IOAS (none is id 0, which names no object).
 model::Ioas* compat_ioas(const model::Context& ctx) {
-    return ctx.vfio_ioas() ? ctx.ioas(ctx.vfio_ioas()) : nullptr;
+    return ctx.ioas(ctx.vfio_ioas());
 }
 
 // iommufd_vfio_map_dma(): a fixed IOVA, the protection the flags say.

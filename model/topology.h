@@ -32,14 +32,16 @@ struct PciDevice {
     // The emulation model ("edu", "membar"); empty for a device of the host.
     std::string model;
     uint64_t bar_size = 0;  // model parameter; 0 is the model's default
-    // A mock device of the kernel's selftest (model "mock"): its flags
-    // (MOCK_FLAGS_DEVICE_*).
+    // A mock device's flags (MOCK_FLAGS_DEVICE_*).
     uint32_t mock_flags = 0;
 
     bool emulated() const { return !model.empty(); }
+    // A mock device of the kernel's selftest (IOMMU_TEST_OP_MOCK_DOMAIN).
+    static constexpr const char* kMockModel = "mock";
+    bool mock() const { return model == kMockModel; }
     // Its IOMMU can track dirty pages: only a selftest mock device made
     // without MOCK_FLAGS_DEVICE_NO_DIRTY (bit 0) has one that can.
-    bool dirty_capable() const { return model == "mock" && !(mock_flags & 1); }
+    bool dirty_capable() const { return mock() && !(mock_flags & 1); }
     // Bound to vfio-pci or a variant of it: ioasidd can forward it.
     bool vfio_bound() const;
     bool is_bridge() const { return (class_code >> 8) == 0x0604; }

@@ -14,20 +14,12 @@
 #include "daemon/control.h"
 #include "daemon/control_commands.h"
 #include "daemon/log.h"
+#include "unit/temp_dir.h"
 
 using namespace ioasid;
 using nlohmann::json;
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/ioasid-control-XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 struct Conn {
     int fd = -1;
@@ -64,7 +56,7 @@ struct Conn {
 };
 
 struct Fixture {
-    TempDir dir;
+    test::TempDir dir{"control"};
     model::SharedTopology topo;
     int quits = 0;
     ControlContext ctx{topo,
@@ -75,7 +67,8 @@ struct Fixture {
                            return json{{"IOAS_MAP", {{"calls", 3}}}};
                        },
                        [this] { ++quits; }};
-    ControlServer server{dir.path + "/control.sock", 0600, getgid(), "9.9", control_commands(ctx)};
+    ControlServer server{(dir.root / "control.sock").string(), 0600, getgid(), "9.9",
+                         control_commands(ctx)};
     Fixture() {
         model::PciDevice d;
         d.address = "fffe:00:00.0";
@@ -84,7 +77,7 @@ struct Fixture {
         topo.topo.add_device(d);
         REQUIRE(server.start() == 0);
     }
-    std::string path() const { return dir.path + "/control.sock"; }
+    std::string path() const { return (dir.root / "control.sock").string(); }
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "host/sysfs.h"
 #include "host/topology_file.h"
+#include "unit/temp_dir.h"
 
 using namespace ioasid;
 namespace fs = std::filesystem;
@@ -16,13 +17,9 @@ namespace fs = std::filesystem;
 namespace {
 
 struct FakeSysfs {
-    fs::path root;
-    FakeSysfs() {
-        char tmpl[] = "/tmp/ioasid-sysfs-XXXXXX";
-        root = mkdtemp(tmpl);
-        fs::create_directories(root / "bus/pci/drivers");
-    }
-    ~FakeSysfs() { fs::remove_all(root); }
+    test::TempDir dir{"sysfs"};
+    const fs::path& root = dir.root;
+    FakeSysfs() { fs::create_directories(root / "bus/pci/drivers"); }
     void write(const fs::path& p, const std::string& text) {
         fs::create_directories(p.parent_path());
         std::ofstream(p) << text;
