@@ -41,29 +41,58 @@ int read_vmas(pid_t pid, uint64_t addr, uint64_t length, std::vector<Vma>& out) 
             continue;
         if (e <= addr || s >= end) continue;
         out.push_back({s, e, off, (uint64_t{dmaj} << 32) | dmin, ino, perms[3] == 's',
+                       perms[0] == 'r', perms[1] == 'w',
                        path_at ? line.substr(static_cast<size_t>(path_at)) : ""});
     }
     return 0;
 }
 
-// The page frames behind [addr, addr + length) from a pagemap fd; false
-// when a page is not present (or pagemap hides frames from us).
-bool frames(int pagemap, uint64_t addr, uint64_t length, std::vector<uint64_t>& out) {
-    out.resize(length / 4096);
-    const auto bytes = static_cast<ssize_t>(out.size() * sizeof(uint64_t));
-    if (pagemap < 0 || ::pread(pagemap, out.data(), static_cast<size_t>(bytes),
-                               static_cast<off_t>(addr / 4096 * 8)) != bytes)
+// Whether some page of [remote, remote + length) in `theirs` and of
+// [local, ...) in `ours` is present on both sides, and whether every such
+// pair is the same page frame; false also when pagemap hides frames from
+// us (no CAP_SYS_ADMIN). A few pages are looked at: one that matches is
+// the proof (see FileMappings).
+bool same_frame(int theirs, int ours, uint64_t remote, uint64_t local, uint64_t length) {
+    constexpr size_t kLooked = 16;
+    uint64_t a[kLooked], b[kLooked];
+    const size_t n = std::min<uint64_t>(kLooked, length / 4096);
+    const auto bytes = static_cast<ssize_t>(n * sizeof(uint64_t));
+    if (theirs < 0 || ours < 0 || n == 0 ||
+        ::pread(theirs, a, static_cast<size_t>(bytes), static_cast<off_t>(remote / 4096 * 8)) !=
+            bytes ||
+        ::pread(ours, b, static_cast<size_t>(bytes), static_cast<off_t>(local / 4096 * 8)) != bytes)
         return false;
-    for (uint64_t& e : out) {
-        if (!(e >> 63)) return false;
-        e &= (1ull << 55) - 1;
-        if (!e) return false;
+    constexpr uint64_t kPresent = 1ull << 63, kFrame = (1ull << 55) - 1;
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(a[i] & kPresent) || !(b[i] & kPresent) || !(a[i] & kFrame)) continue;
+        if ((a[i] & kFrame) != (b[i] & kFrame)) return false;
+        seen = true;
     }
-    return true;
+    return seen;
+}
+
+std::string vma_name(const Vma& v) {
+    return to_hex(v.start) + "-" + to_hex(v.end);
 }
 
 std::string map_files_path(pid_t pid, const Vma& v) {
-    return "/proc/" + std::to_string(pid) + "/map_files/" + to_hex(v.start) + "-" + to_hex(v.end);
+    return "/proc/" + std::to_string(pid) + "/map_files/" + vma_name(v);
+}
+
+// Whether the client's VMA lets it share [at, ...) as a view asks: the
+// kernel's pin of the client's memory would fail (EFAULT) on a VMA it may
+// not read, or write for a writable view.
+int usable(const Vma& v, uint64_t at, bool writable, std::string& why) {
+    const std::string where =
+        " at 0x" + to_hex(at) + (v.path.empty() ? " (anonymous)" : " (" + v.path + ")");
+    if (!v.shared) {
+        why = "private memory" + where;
+        return -EOPNOTSUPP;
+    }
+    if (v.readable && (v.writable || !writable)) return 0;
+    why = std::string(v.readable ? "read-only" : "unreadable") + " memory" + where;
+    return -EFAULT;
 }
 
 // The whole file behind a VMA, mapped shared into the daemon.
@@ -91,31 +120,37 @@ int map_file(pid_t pid, const Vma& v, bool writable, uint64_t needed,
 
 }  // namespace
 
-FileMappings::~FileMappings() {
-    for (auto& [pid, fd] : pagemaps_) ::close(fd);
-    if (self_pagemap_ >= 0) ::close(self_pagemap_);
+FileMappings::Proc& FileMappings::proc(pid_t pid) {
+    Proc& p = procs_[pid];
+    const std::string dir = "/proc/" + std::to_string(pid);
+    if (!p.pagemap) p.pagemap.reset(::open((dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!p.map_files)
+        p.map_files.reset(::open((dir + "/map_files").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return p;
 }
 
-void FileMappings::forget_pagemap(pid_t pid) {
-    auto it = pagemaps_.find(pid);
-    if (it == pagemaps_.end()) return;
-    if (it->second >= 0) ::close(it->second);
-    pagemaps_.erase(it);
+void FileMappings::forget(pid_t pid) {
+    procs_.erase(pid);
 }
 
-bool FileMappings::same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length) {
-    // Beyond this, reading maps again costs less than comparing every page.
-    constexpr uint64_t kMaxCompared = 64ull << 20;
-    if (length > kMaxCompared || (remote | local | length) % 4096) return false;
-    if (self_pagemap_ < 0) self_pagemap_ = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    int& fd = pagemaps_.try_emplace(pid, -1).first->second;
-    if (fd < 0) {
-        const std::string path = "/proc/" + std::to_string(pid) + "/pagemap";
-        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    }
-    std::vector<uint64_t> theirs, ours;
-    return frames(fd, remote, length, theirs) && frames(self_pagemap_, local, length, ours) &&
-           theirs == ours;
+void FileMappings::identify(pid_t pid, Vma& v) {
+    struct stat st;
+    v.stat_dev = v.stat_ino = 0;
+    if (::fstatat(proc(pid).map_files.get(), vma_name(v).c_str(), &st, 0)) return;
+    v.stat_dev = st.st_dev;
+    v.stat_ino = st.st_ino;
+}
+
+bool FileMappings::still_maps(pid_t pid, const Vma& v, uint64_t remote, uint64_t local,
+                              uint64_t length) {
+    if (!v.stat_ino || (remote | local) % 4096) return false;
+    Proc& p = proc(pid);
+    struct stat st;
+    if (::fstatat(p.map_files.get(), vma_name(v).c_str(), &st, 0) || st.st_dev != v.stat_dev ||
+        st.st_ino != v.stat_ino)
+        return false;
+    if (!self_pagemap_) self_pagemap_.reset(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    return same_frame(p.pagemap.get(), self_pagemap_.get(), remote, local, length);
 }
 
 MappedFile::~MappedFile() {
@@ -138,31 +173,32 @@ void FileMappings::add(const Key& key, const std::shared_ptr<MappedFile>& file) 
 
 // The pieces of [addr, addr + length) from `vmas`: 1 when they cover it
 // (and, with `check`, every piece still holds), 0 when they do not, or
-// -errno (private memory, a file we cannot map).
-int SharedView::from_vmas(FileMappings& files, const std::vector<Vma>& vmas, pid_t pid,
-                          uint64_t addr, uint64_t length, bool writable, bool check,
-                          std::string& why) {
+// -errno (private memory, memory the client may not access so, a file we
+// cannot map).
+int SharedView::from_vmas(FileMappings& files, std::vector<Vma>& vmas, pid_t pid, uint64_t addr,
+                          uint64_t length, bool writable, bool check, std::string& why) {
     uint64_t at = addr;
     const uint64_t end = addr + length;
-    for (const Vma& v : vmas) {
+    for (Vma& v : vmas) {
         if (v.end <= at || v.start >= end) continue;
         if (v.start > at) break;  // a hole
-        if (!v.shared) {
-            why = "private memory at 0x" + to_hex(at) +
-                  (v.path.empty() ? " (anonymous)" : " (" + v.path + ")");
-            return -EOPNOTSUPP;
-        }
+        int rc = usable(v, at, writable, why);
+        if (rc) return rc;
         const uint64_t piece_end = std::min(v.end, end);
         const uint64_t file_off = v.offset + (at - v.start);
         const FileMappings::Key key{v.dev, v.inode, writable};
         std::shared_ptr<MappedFile> file = files.find(key, file_off + (piece_end - at));
-        if (!file) {
-            if (check) return 0;
-            int rc = map_file(pid, v, writable, file_off + (piece_end - at), file, why);
-            if (rc) return rc;
+        if (check) {
+            if (!file || !files.still_maps(pid, v, at, file->base + file_off, piece_end - at))
+                return 0;
+        } else if (!file) {
+            // Opened through the client's own VMA, checked above, so that
+            // the daemon's privilege grants no access the client lacks.
+            if ((rc = map_file(pid, v, writable, file_off + (piece_end - at), file, why)))
+                return rc;
             files.add(key, file);
         }
-        if (check && !files.same_pages(pid, at, file->base + file_off, piece_end - at)) return 0;
+        if (!check) files.identify(pid, v);
         pieces_.push_back({file->base + file_off, at, piece_end - at});
         files_.push_back(std::move(file));
         at = piece_end;
@@ -173,14 +209,13 @@ int SharedView::from_vmas(FileMappings& files, const std::vector<Vma>& vmas, pid
 
 int SharedView::map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t length, bool writable,
                     std::string& why) {
-    std::vector<Vma>& known = files.vmas(pid);
-    int rc = from_vmas(files, known, pid, addr, length, writable, true, why);
+    int rc = from_vmas(files, files.vmas(pid), pid, addr, length, writable, true, why);
     if (rc == 1) return 0;
     pieces_.clear();
     files_.clear();
-    known.clear();
     files.maps_reads++;
-    files.forget_pagemap(pid);
+    files.forget(pid);
+    std::vector<Vma>& known = files.vmas(pid);
     if ((rc = read_vmas(pid, 0, ~0ull >> 1, known))) return rc;
     rc = from_vmas(files, known, pid, addr, length, writable, false, why);
     if (rc == 1) return 0;

@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "host/unique_fd.h"
+
 namespace ioasid::host {
 
 // One MAP_SHARED mapping of a whole file in the daemon.
@@ -29,10 +31,12 @@ struct MappedFile {
 // (and no new page faults when the container pins it again).
 //
 // It also remembers the client's VMAs it last read from /proc/PID/maps (a
-// costly read), and trusts them again only for a range whose every page is
-// present on both sides and the same physical page (the client's pagemap
-// against ours): a page cache page has one file and one offset, so that
-// proves the client still maps what we map. Otherwise maps is read again.
+// costly read, and longer the more the client maps), and trusts one again
+// when /proc/PID/map_files still has a VMA of exactly its range and file,
+// and one page of it is the same physical page in the client as in our
+// mapping: a VMA maps its file linearly and a page cache page has one file
+// and one offset, so that page proves the VMA's file offset too. Otherwise
+// maps is read again.
 class FileMappings {
   public:
     // (device, inode, writable) of a VMA's file.
@@ -42,30 +46,40 @@ class FileMappings {
 
     struct Vma {
         uint64_t start, end, offset, dev, inode;
-        bool shared;
+        bool shared, readable, writable;
         std::string path;
+        // What stat says of its map_files entry (devices may differ from
+        // maps' on stacked filesystems); 0 until a view used it.
+        uint64_t stat_dev = 0, stat_ino = 0;
     };
-    std::vector<Vma>& vmas(pid_t pid) { return vmas_[pid]; }
-    // See above.
-    bool same_pages(pid_t pid, uint64_t remote, uint64_t local, uint64_t length);
+    std::vector<Vma>& vmas(pid_t pid) { return procs_[pid].vmas; }
+    // Fills in v's stat_dev and stat_ino (0 when it is gone).
+    void identify(pid_t pid, Vma& v);
+    // See above: `v` still maps what we map at `local` for its part at `remote`.
+    bool still_maps(pid_t pid, const Vma& v, uint64_t remote, uint64_t local, uint64_t length);
     // Before maps is read again: the pid may belong to a new process now.
-    void forget_pagemap(pid_t pid);
+    void forget(pid_t pid);
     // How many times /proc/PID/maps was read (the slow path).
     uint64_t maps_reads = 0;
 
   private:
     static constexpr size_t kRecent = 16;
+    // What is kept of one client process.
+    struct Proc {
+        std::vector<Vma> vmas;
+        UniqueFd pagemap;    // its /proc/PID/pagemap
+        UniqueFd map_files;  // its /proc/PID/map_files
+    };
+    Proc& proc(pid_t pid);
     std::map<Key, std::weak_ptr<MappedFile>> files_;
     std::deque<std::shared_ptr<MappedFile>> recent_;
-    std::map<pid_t, std::vector<Vma>> vmas_;
-    std::map<pid_t, int> pagemaps_;  // the clients' /proc/PID/pagemap
-    int self_pagemap_ = -1;
+    std::map<pid_t, Proc> procs_;
+    UniqueFd self_pagemap_;
 
   public:
     FileMappings() = default;
     FileMappings(const FileMappings&) = delete;
     FileMappings& operator=(const FileMappings&) = delete;
-    ~FileMappings();
 };
 
 class SharedView {
@@ -76,8 +90,10 @@ class SharedView {
         uint64_t length;
     };
 
-    // 0; -EFAULT when part of the range is not mapped; -EOPNOTSUPP when a
-    // part is private memory (its pages cannot be shared; `why` says which).
+    // 0; -EFAULT when part of the range is not mapped, or not readable (or
+    // writable, for a writable view) by the client, where the kernel's pin
+    // would fail; -EOPNOTSUPP when a part is private memory (its pages
+    // cannot be shared). `why` says which.
     int map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t length, bool writable,
             std::string& why);
     const std::vector<Piece>& pieces() const { return pieces_; }
@@ -86,7 +102,7 @@ class SharedView {
     std::vector<Piece> pieces_;
     std::vector<std::shared_ptr<MappedFile>> files_;  // keep the pieces mapped
 
-    int from_vmas(FileMappings& files, const std::vector<FileMappings::Vma>& vmas, pid_t pid,
+    int from_vmas(FileMappings& files, std::vector<FileMappings::Vma>& vmas, pid_t pid,
                   uint64_t addr, uint64_t length, bool writable, bool check, std::string& why);
 };
 

@@ -264,6 +264,7 @@ TEST_CASE("topology files: joining a host group", "[host]") {
 }
 
 // ---- a client's shared memory mapped into the daemon ----
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "host/shared_view.h"
@@ -307,6 +308,20 @@ TEST_CASE("shared views: shared memory is shared, private memory is refused", "[
     reinterpret_cast<uint8_t*>(moved.pieces()[0].local)[0] = 0x22;
     CHECK(client[0x3000] == 0x22);
 
+    // The same file at the same addresses, but from another offset: the
+    // VMA's range and file are the same, its pages are not.
+    std::memset(client, 0x33, 1 << 20);
+    REQUIRE(mmap(client, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, other, 0x10000) ==
+            client);
+    host::SharedView shifted;
+    REQUIRE(shifted.map(files, self, addr, 0x1000, true, why) == 0);
+    CHECK(files.maps_reads == 3);
+    reinterpret_cast<uint8_t*>(shifted.pieces()[0].local)[0] = 0x44;
+    CHECK(client[0x3000] == 0x44);
+    host::SharedView steady;
+    REQUIRE(steady.map(files, self, addr, 0x1000, true, why) == 0);
+    CHECK(files.maps_reads == 3);
+
     void* priv = mmap(nullptr, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     host::SharedView refused;
     CHECK(refused.map(files, self, reinterpret_cast<uint64_t>(priv), 0x2000, true, why) ==
@@ -318,4 +333,37 @@ TEST_CASE("shared views: shared memory is shared, private memory is refused", "[
     munmap(client, 1 << 20);
     close(fd);
     close(other);
+}
+
+TEST_CASE("shared views: no more access than the client's own mapping gives", "[host][view]") {
+    const pid_t self = getpid();
+    host::FileMappings files;
+    std::string why;
+    test::TempDir dir("view");
+    const std::string path = dir.root / "file";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0600);
+    REQUIRE(ftruncate(fd, 0x4000) == 0);
+    close(fd);
+    // A file the client may only read: a writable view of it would let a
+    // device write where the client cannot (the daemon could open it so).
+    fd = ::open(path.c_str(), O_RDONLY);
+    void* ro = mmap(nullptr, 0x4000, PROT_READ, MAP_SHARED, fd, 0);
+    REQUIRE(ro != MAP_FAILED);
+    const auto addr = reinterpret_cast<uint64_t>(ro);
+    host::SharedView writable;
+    CHECK(writable.map(files, self, addr, 0x4000, true, why) == -EFAULT);
+    CHECK(why.find("read-only memory") != std::string::npos);
+    host::SharedView readable;
+    CHECK(readable.map(files, self, addr, 0x4000, false, why) == 0);
+    // Its file is mapped writable for nobody now, still refused.
+    host::SharedView again;
+    CHECK(again.map(files, self, addr, 0x4000, true, why) == -EFAULT);
+    void* none = mmap(nullptr, 0x4000, PROT_NONE, MAP_SHARED, fd, 0);
+    host::SharedView unreadable;
+    CHECK(unreadable.map(files, self, reinterpret_cast<uint64_t>(none), 0x4000, false, why) ==
+          -EFAULT);
+    CHECK(why.find("unreadable memory") != std::string::npos);
+    munmap(none, 0x4000);
+    munmap(ro, 0x4000);
+    close(fd);
 }
