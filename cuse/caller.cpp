@@ -1,7 +1,9 @@
 #include "cuse/caller.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,7 +52,33 @@ bool same_user_namespace(pid_t tid) {
     return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
 }
 
+// A process held by a pidfd, which becomes readable when the process exits
+// and never names another process, whatever happens to its pid.
+class PidfdProcess final : public model::SourceProcess {
+  public:
+    explicit PidfdProcess(int fd) : fd_(fd) {}
+    ~PidfdProcess() override {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    PidfdProcess(const PidfdProcess&) = delete;
+    PidfdProcess& operator=(const PidfdProcess&) = delete;
+
+    bool alive() const override {
+        pollfd p{fd_, POLLIN, 0};
+        return fd_ >= 0 && ::poll(&p, 1, 0) == 0;
+    }
+
+  private:
+    int fd_;
+};
+
 }  // namespace
+
+std::shared_ptr<const model::SourceProcess> watch_process(pid_t tgid) {
+    // A process we cannot watch is taken as gone: its memory is never reached.
+    const int fd = tgid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, tgid, 0)) : -1;
+    return std::make_shared<PidfdProcess>(fd < 0 ? -1 : fd);
+}
 
 uint32_t tgid_of(pid_t tid) {
     std::string v = status_field(tid, "Tgid");
@@ -115,6 +143,7 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     c.gid = gid;
     c.capable = [tid](int cap) { return has_capability(tid, cap); };
     c.tgid = [tid] { return tgid_of(tid); };
+    c.watch = [](uint32_t tgid) { return watch_process(static_cast<pid_t>(tgid)); };
     c.pinnable = [tid](uint64_t start, uint64_t len, bool write) {
         return pinnable(tid, start, len, write);
     };

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "dispatch/user_memory.h"
 
@@ -14,6 +15,10 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid);
 
 // The thread group (process) of a thread, or 0 if it is gone.
 uint32_t tgid_of(pid_t tid);
+
+// Process `tgid`, watched for its exit through a pidfd; one that cannot be
+// watched (no such process) answers not alive.
+std::shared_ptr<const model::SourceProcess> watch_process(pid_t tgid);
 
 // Whether the thread holds `cap` in its effective set, in our user namespace:
 // the kernel's capable() asks about the initial namespace, and a process in

@@ -218,7 +218,9 @@ int DeviceNode::Dma::access(uint64_t iova, void* buf, uint64_t len, bool write) 
     if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
     auto* p = static_cast<char*>(buf);
     for (const model::Segment& s : segs) {
+        // 0 once the process that mapped has exited: its pid may be another's.
         auto pid = static_cast<pid_t>(ctx->source_pid(s.source));
+        if (!pid) return -EFAULT;
         int rc = write ? host::process_write(pid, s.user_va, p, s.length)
                        : host::process_read(pid, s.user_va, p, s.length);
         if (rc) return rc;

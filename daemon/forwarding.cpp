@@ -36,8 +36,11 @@ int ForwardedGroup::map(const model::Area& area) {
     const bool writable = area.prot & model::kProtWrite;
     const auto pid = static_cast<pid_t>(owner_.source_pid(area.source));
     host::SharedView view;
-    std::string why;
-    int rc = view.map(files_, pid, area.user_va, area.length(), writable, why);
+    std::string why = "the process that mapped it has exited";
+    int rc = pid ? view.map(files_, pid, area.user_va, area.length(), writable, why) : -EFAULT;
+    // Alive before and after: the pid named that process all along (a pid
+    // is not reused before its process is reaped).
+    if (rc == 0 && owner_.source_pid(area.source) != static_cast<uint32_t>(pid)) rc = -EFAULT;
     if (rc == -EOPNOTSUPP)
         LOG_WARN(
             "IOMMU group %u: cannot map IOVA 0x%llx for the device: %s; a forwarded "

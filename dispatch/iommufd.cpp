@@ -115,7 +115,7 @@ int do_ioas_map(Ucmd& u) {
     if (!ioas) return -ENOENT;
     const bool fixed = cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA;
     uint64_t iova = fixed ? cmd.iova : 0;
-    uint32_t source = u.ctx.source_for(u.caller.tgid());
+    uint32_t source = caller_source(u.ctx, u.caller);
     int rc = ioas->map(cmd.user_va, cmd.length, to_prot(cmd.flags), fixed, source, iova);
     if (rc) return rc;
     rc = pin_new_area(*ioas, u.caller, iova, cmd.user_va, cmd.length,

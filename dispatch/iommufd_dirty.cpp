@@ -38,7 +38,8 @@ bool huge_block(const model::Context& ctx, const HwptPagingObject& h, const Call
     if (!caller || !(h.pgsize_bitmap & kHugeIoPage)) return false;
     const uint64_t head = iova & ~(kHugeIoPage - 1);
     if (a.start > head || a.last < head + kHugeIoPage - 1) return false;
-    return caller->contiguous(ctx.source_pid(a.source), a.user_va + (head - a.start), kHugeIoPage);
+    const uint32_t pid = ctx.source_pid(a.source);
+    return pid && caller->contiguous(pid, a.user_va + (head - a.start), kHugeIoPage);
 }
 
 // mock_domain_read_and_clear_dirty() over [iova, iova + size), all of it in

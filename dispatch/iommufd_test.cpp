@@ -62,7 +62,7 @@ int check_refs(Ucmd& u, const iommu_test_cmd& cmd) {
     if (length % model::kPageSize || uptr % model::kPageSize ||
         __builtin_add_overflow(uptr, length, &end))
         return -EINVAL;
-    const auto ranges = pinned_ranges(u.ctx, u.ctx.source_for(u.caller.tgid()));
+    const auto ranges = pinned_ranges(u.ctx, caller_source(u.ctx, u.caller));
     for (; uptr != end; uptr += model::kPageSize) {
         unsigned pins = 0;
         for (const auto& [from, to] : ranges) pins += uptr + model::kPageSize > from && uptr < to;
@@ -184,7 +184,7 @@ int check_map(Ucmd& u, const iommu_test_cmd& cmd) {
     if (!hwpt) return -ENOENT;
     if (!hwpt->mock) return -EINVAL;
     const model::Ioas& ioas = *u.ctx.ioas(hwpt->ioas_id);
-    const uint32_t source = u.ctx.source_for(u.caller.tgid());
+    const uint32_t source = caller_source(u.ctx, u.caller);
     for (; length; length -= kMockPageSize, iova += kMockPageSize, uptr += kMockPageSize) {
         std::vector<model::Segment> segs;
         if (ioas.get_segments(iova, kMockPageSize, segs) || segs.size() != 1 ||

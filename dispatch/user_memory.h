@@ -9,7 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
+
+#include "model/context.h"
 
 namespace ioasid::dispatch {
 
@@ -28,6 +31,10 @@ struct Caller {
     // Lazily answered: most commands never ask.
     std::function<bool(int capability)> capable = [](int) { return false; };
     std::function<uint32_t()> tgid = [] { return 0u; };
+    // Watches process `tgid` (the caller's) for its exit; null when the
+    // transport cannot (see model::SourceProcess).
+    using Watch = std::function<std::shared_ptr<const model::SourceProcess>(uint32_t tgid)>;
+    Watch watch = [](uint32_t) { return nullptr; };
     // Whether pinning [start, start + len) of the caller's memory would
     // succeed (for writing when `write`): 0, or -EFAULT where the kernel's
     // pin_user_pages() would fail. Unknown answers 0.
@@ -40,6 +47,13 @@ struct Caller {
     using ContiguityCheck = std::function<bool(uint32_t pid, uint64_t va, uint64_t len)>;
     ContiguityCheck contiguous = [](uint32_t, uint64_t, uint64_t) { return false; };
 };
+
+// The caller's process as the source of the areas it maps.
+inline uint32_t caller_source(model::Context& ctx, const Caller& caller) {
+    const uint32_t tgid = caller.tgid();
+    if (uint32_t s = ctx.find_source(tgid)) return s;
+    return ctx.add_source(tgid, caller.watch(tgid));
+}
 
 // A user memory range a command reads or writes.
 struct Region {

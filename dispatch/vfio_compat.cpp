@@ -35,7 +35,7 @@ int map_dma(model::Context& ctx, uint64_t arg, UserMemory& mem, Caller& caller) 
     if (map.flags & VFIO_DMA_MAP_FLAG_READ) prot |= model::kProtRead;
     if (map.flags & VFIO_DMA_MAP_FLAG_WRITE) prot |= model::kProtWrite;
     uint64_t iova = map.iova;
-    int rc = ioas->map(map.vaddr, map.size, prot, true, ctx.source_for(caller.tgid()), iova);
+    int rc = ioas->map(map.vaddr, map.size, prot, true, caller_source(ctx, caller), iova);
     if (rc) return rc;
     return pin_new_area(*ioas, caller, iova, map.vaddr, map.size, prot & model::kProtWrite);
 }

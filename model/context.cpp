@@ -28,15 +28,20 @@ int Context::set_account_mode(uint64_t value, bool privileged) {
     return 0;
 }
 
-uint32_t Context::source_for(uint32_t tgid) {
-    auto it = std::find(sources_.begin() + 1, sources_.end(), tgid);
-    if (it != sources_.end()) return static_cast<uint32_t>(it - sources_.begin());
-    sources_.push_back(tgid);
+uint32_t Context::find_source(uint32_t tgid) const {
+    for (size_t i = 1; i < sources_.size(); i++)
+        if (sources_[i].pid == tgid && sources_[i].alive()) return static_cast<uint32_t>(i);
+    return 0;
+}
+
+uint32_t Context::add_source(uint32_t tgid, std::shared_ptr<const SourceProcess> process) {
+    sources_.push_back({tgid, std::move(process)});
     return static_cast<uint32_t>(sources_.size() - 1);
 }
 
 uint32_t Context::source_pid(uint32_t source) const {
-    return source < sources_.size() ? sources_[source] : 0;
+    if (source == 0 || source >= sources_.size()) return 0;
+    return sources_[source].alive() ? sources_[source].pid : 0;
 }
 
 }  // namespace ioasid::model

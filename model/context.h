@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,6 +16,16 @@ namespace ioasid::model {
 enum class AccountMode : uint8_t { User = 0, Mm = 1 };
 
 struct SharedTopology;
+
+// A process whose memory areas' user_va name. Its pid names it only while it
+// lives: after it exits, another process may get the same pid, and the
+// daemon must never reach that one's memory for this context.
+class SourceProcess {
+  public:
+    virtual ~SourceProcess() = default;
+    // False once the process has exited.
+    virtual bool alive() const = 0;
+};
 
 class Context {
   public:
@@ -42,7 +53,12 @@ class Context {
 
     // The address spaces (processes) user_va of areas refer to. Index 0 is
     // reserved for "unknown"; a process that maps twice is recorded once.
-    uint32_t source_for(uint32_t tgid);
+    // find_source: the live source with that pid, or 0.
+    uint32_t find_source(uint32_t tgid) const;
+    // `process` tells when it exits; null when it cannot be watched (tests):
+    // taken as live.
+    uint32_t add_source(uint32_t tgid, std::shared_ptr<const SourceProcess> process);
+    // The source's pid while the process lives; 0 once it has exited.
     uint32_t source_pid(uint32_t source) const;
 
     // The kernel's iommufd_group: per group, the HWPT its attached devices
@@ -65,7 +81,12 @@ class Context {
     ObjectTable objects_;
     AccountMode account_mode_ = AccountMode::User;
     uint32_t vfio_ioas_ = 0;
-    std::vector<uint32_t> sources_{0};
+    struct Source {
+        uint32_t pid;
+        std::shared_ptr<const SourceProcess> process;
+        bool alive() const { return !process || process->alive(); }
+    };
+    std::vector<Source> sources_{{0, nullptr}};
     std::map<uint32_t, AttachedGroup> attached_;
     std::mutex mutex_;
     SharedTopology* topology_ = nullptr;

@@ -412,3 +412,42 @@ TEST_CASE("contiguous: page frames from /proc/self/pagemap", "[cuse]") {
     CHECK_FALSE(cuse::contiguous(getpid(), va + 1, page));     // unaligned arguments
     munmap(p, 2 * page);
 }
+
+// ---- the processes areas name, after they exit ----
+#include <signal.h>
+#include <sys/wait.h>
+
+TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    dispatch::Caller caller;
+    caller.tgid = [&] { return static_cast<uint32_t>(child); };
+    caller.watch = [](uint32_t tgid) { return cuse::watch_process(static_cast<pid_t>(tgid)); };
+    model::Context ctx;
+    const uint32_t source = dispatch::caller_source(ctx, caller);
+    CHECK(source != 0);
+    CHECK(dispatch::caller_source(ctx, caller) == source);  // recorded once
+    CHECK(ctx.source_pid(source) == static_cast<uint32_t>(child));
+
+    REQUIRE(kill(child, SIGKILL) == 0);
+    REQUIRE(waitpid(child, nullptr, 0) == child);
+    // The pid may name another process now: the source never gives it again,
+    // and a caller with that pid is another source.
+    CHECK(ctx.source_pid(source) == 0);
+    CHECK(ctx.find_source(static_cast<uint32_t>(child)) == 0);
+    const uint32_t next = dispatch::caller_source(ctx, caller);
+    CHECK(next != source);
+    CHECK(ctx.source_pid(next) == 0);  // no such process to watch: not reached either
+
+    const uint32_t self = dispatch::caller_source(ctx, [] {
+        dispatch::Caller c;
+        c.tgid = [] { return static_cast<uint32_t>(getpid()); };
+        c.watch = [](uint32_t tgid) { return cuse::watch_process(static_cast<pid_t>(tgid)); };
+        return c;
+    }());
+    CHECK(ctx.source_pid(self) == static_cast<uint32_t>(getpid()));
+}

@@ -156,8 +156,9 @@ TEST_CASE("dirty: a huge IO page is dirty whole, where the mock maps one", "[tes
     REQUIRE(f.call(IOMMU_HWPT_SET_DIRTY_TRACKING, t) == 0);
     // Two 1 MiB blocks; the memory behind the first is contiguous.
     const uint64_t buf = 0x7f0000000000, iova = MOCK_APERTURE_START, mib = 1 << 20;
-    f.caller.contiguous = [&](uint32_t, uint64_t va, uint64_t len) {
-        return va == buf && len == mib;
+    f.caller.tgid = [] { return 42u; };  // the process whose memory is asked about
+    f.caller.contiguous = [&](uint32_t pid, uint64_t va, uint64_t len) {
+        return pid == 42 && va == buf && len == mib;
     };
     REQUIRE(f.map(ioas, buf, iova, 2 * mib) == 0);
     // The device writes one IO page in each block.

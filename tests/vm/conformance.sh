@@ -79,6 +79,11 @@ for tag in ref deb61 retry-ref retry-deb61; do
     check "ioasidd on $tag: group rules across two processes as expected" \
         same "$here/expected/vfio-groups.txt" "$results/groups-$tag.txt"
     [ -s "$results/diff-groups-$tag.txt" ] && head -40 "$results/diff-groups-$tag.txt"
+    case $tag in retry-*) ;; *)
+        check "ioasidd on $tag: a DMA into an area whose mapper exited misses the new process with its pid" \
+            same "$here/expected/pid-reuse.txt" "$results/pid-reuse-$tag.txt"
+        [ -s "$results/diff-pid-reuse-$tag.txt" ] && head -20 "$results/diff-pid-reuse-$tag.txt" ;;
+    esac
     check "ioasidd on $tag: exits 0 with device nodes and removes them" \
         grep -qx "daemon-exit 0" "$results/devices-lifecycle-$tag.txt"
 done

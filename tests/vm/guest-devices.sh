@@ -40,6 +40,8 @@ for mode in direct retry; do
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
         > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
     if [ $mode = direct ]; then
+        "$build/tests/pid-reuse" /dev/ioasid /dev/vfio/device0 \
+            > "$results/pid-reuse-$tag.txt" 2>&1 || status=1
         ctl="$build/client/ioasidctl"
         # Hot-plug: an edu added through the control socket gets a node that
         # works; removed while a client holds it, the client loses it.

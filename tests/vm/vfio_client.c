@@ -25,16 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edu.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/libioasid.h"
 #include "ioasid/vfio.h"
 #include "vfio_common.h"
 
-#define BAR0 IOASID_VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_BAR0_REGION_INDEX)
-#define CONFIG IOASID_VFIO_PCI_INDEX_TO_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX)
 #define BUF_IOVA 0x100000ull /* below the edu's 28-bit DMA mask */
-#define EDU_BUF 0x40000ull
-#define DMA_LEN 256u
 
 static void region_info(int dev, uint32_t index) {
     struct vfio_region_info r = {.argsz = sizeof(r), .index = index};
@@ -84,16 +81,6 @@ static void describe(int dev, int iommufd, uint32_t devid) {
     printf("hwinfo.baddev: GET_HW_INFO -> %s\n", err_name(call(iommufd, IOMMU_GET_HW_INFO, &hw)));
 }
 
-static uint64_t bar_read(int dev, uint64_t reg, size_t size) {
-    uint64_t v = 0;
-    if (ioasid_pread(dev, &v, size, BAR0 + reg) != (ssize_t)size) die("BAR0 read", reg);
-    return v;
-}
-
-static void bar_write(int dev, uint64_t reg, uint64_t v, size_t size) {
-    if (ioasid_pwrite(dev, &v, size, BAR0 + reg) != (ssize_t)size) die("BAR0 write", reg);
-}
-
 static void edu_basics(int dev) {
     printf("edu.id: 0x%llx\n", U(bar_read(dev, 0x00, 4)));
     bar_write(dev, 0x04, 0x12345678, 4);
@@ -114,16 +101,6 @@ static int wait_irq(int efd, int ms) {
     if (poll(&p, 1, ms) != 1) return 0;
     uint64_t count = 0;
     return read(efd, &count, sizeof(count)) == sizeof(count) ? (int)count : 0;
-}
-
-/* One edu DMA: RAM to the device buffer (to_ram 0) or back (1). Waits for
- * the run bit to clear (the real edu finishes 100 ms later, on a timer). */
-static void edu_dma(int dev, uint64_t iova, int to_ram) {
-    bar_write(dev, 0x80, to_ram ? EDU_BUF : iova, 8);
-    bar_write(dev, 0x88, to_ram ? iova : EDU_BUF, 8);
-    bar_write(dev, 0x90, DMA_LEN, 8);
-    bar_write(dev, 0x98, 0x1 | (to_ram ? 0x2 : 0) | 0x4, 8);
-    for (int i = 0; i < 500 && (bar_read(dev, 0x98, 8) & 1); i++) usleep(10000);
 }
 
 static void ack_irq(int dev) {
