@@ -2,9 +2,11 @@
  * IOAS_MAP + IOAS_UNMAP of a 2 MiB shared buffer through a device ioasidd
  * forwards, against VFIO_IOMMU_MAP_DMA + UNMAP_DMA of the same buffer on
  * the container of a second, identical device the benchmark opens itself:
- * what forwarding costs on top of the legacy API it drives. The two
- * alternate in blocks of 10 pairs so that drift hits both alike; medians
- * of ITERS pairs each.
+ * what forwarding costs on top of the legacy API it drives. A third series
+ * is the floor any pair of ioctls through ioasidd pays (two CUSE round
+ * trips, each reading and writing its argument): two IOMMU_OPTION gets.
+ * The three alternate in blocks of 10 pairs so that drift hits them alike;
+ * medians of ITERS pairs each.
  *
  *   forward-bench IOMMUFD DEVICE GROUP ITERS
  */
@@ -75,6 +77,17 @@ static double pair_ioasidd(int iommufd, uint32_t ioas, void* buf) {
     return now_us() - t0;
 }
 
+static double pair_floor(int iommufd, uint32_t ioas) {
+    struct iommu_option o = {.size = sizeof(o),
+                             .option_id = IOMMU_OPTION_HUGE_PAGES,
+                             .op = IOMMU_OPTION_OP_GET,
+                             .object_id = ioas};
+    double t0 = now_us();
+    must(ioctl(iommufd, IOMMU_OPTION, &o) == 0, "IOMMU_OPTION");
+    must(ioctl(iommufd, IOMMU_OPTION, &o) == 0, "IOMMU_OPTION");
+    return now_us() - t0;
+}
+
 static uint32_t attach_to_new_ioas(int iommufd, int dev) {
     struct vfio_device_bind_iommufd b = {.argsz = sizeof(b), .iommufd = iommufd};
     must(ioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b) == 0, "BIND");
@@ -93,6 +106,7 @@ int main(int argc, char** argv) {
     const int iters = atoi(argv[4]), block = 10;
     double* forwarded = calloc((size_t)iters, sizeof(double));
     double* direct = calloc((size_t)iters, sizeof(double));
+    double* floor = calloc((size_t)iters, sizeof(double));
     void* buf = shared_buffer();
     int iommufd = open(argv[1], O_RDWR), dev = open(argv[2], O_RDWR);
     must(iommufd >= 0 && dev >= 0, "open nodes");
@@ -102,9 +116,12 @@ int main(int argc, char** argv) {
         for (int j = i; j < i + block && j < iters; j++)
             forwarded[j] = pair_ioasidd(iommufd, ioas, buf);
         for (int j = i; j < i + block && j < iters; j++) direct[j] = pair_direct(container, buf);
+        for (int j = i; j < i + block && j < iters; j++) floor[j] = pair_floor(iommufd, ioas);
     }
     qsort(forwarded, (size_t)iters, sizeof(double), cmp);
     qsort(direct, (size_t)iters, sizeof(double), cmp);
-    printf("ioasidd %.1f\ndirect %.1f\n", forwarded[iters / 2], direct[iters / 2]);
+    qsort(floor, (size_t)iters, sizeof(double), cmp);
+    printf("ioasidd %.1f\ndirect %.1f\nfloor %.1f\n", forwarded[iters / 2], direct[iters / 2],
+           floor[iters / 2]);
     return 0;
 }
