@@ -36,7 +36,9 @@ struct MappedFile {
 // and one page of it is the same physical page in the client as in our
 // mapping: a VMA maps its file linearly and a page cache page has one file
 // and one offset, so that page proves the VMA's file offset too. Otherwise
-// maps is read again.
+// maps is read again. Its permissions stay those maps showed: an mprotect()
+// since goes unseen, which gives the device no access the client's file
+// does not (a writable shared VMA needs a file opened for writing).
 class FileMappings {
   public:
     // (device, inode, writable) of a VMA's file.
