@@ -256,15 +256,13 @@ struct iommu_hwpt_get_dirty_bitmap {
     __aligned_u64 data;
 };
 
-/*
- * Command 0x8e. Its number is fixed by the ABI; ioasidd serves it when
- * fault queues land. Until then /dev/ioasid answers it ENOTTY.
- */
 #define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
 #define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
 #define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 #define IOMMU_HWPT_INVALIDATE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_INVALIDATE)
+/* Command 0x8e. Its number is fixed by the ABI; /dev/ioasid answers it ENOTTY
+ * (a fault queue is a new fd in the caller, which CUSE cannot give). */
 #define IOMMU_FAULT_QUEUE_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_FAULT_QUEUE_ALLOC)
 
 #endif /* _UAPI_IOMMUFD_H */
