@@ -85,6 +85,30 @@ uint32_t tgid_of(pid_t tid) {
     return v.empty() ? 0 : static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
 }
 
+int64_t real_uid(pid_t pid) {
+    std::string v = status_field(pid, "Uid");
+    return v.empty() ? -1 : static_cast<int64_t>(std::strtoul(v.c_str(), nullptr, 10));
+}
+
+uint64_t memlock_limit(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+    FILE* f = std::fopen(path, "re");
+    if (!f) return 0;
+    const char key[] = "Max locked memory";
+    char line[256];
+    uint64_t limit = 0;
+    while (std::fgets(line, sizeof(line), f)) {
+        if (std::strncmp(line, key, sizeof(key) - 1) != 0) continue;
+        const char* v = line + sizeof(key) - 1;
+        while (*v == ' ') ++v;
+        limit = std::strncmp(v, "unlimited", 9) == 0 ? UINT64_MAX : std::strtoull(v, nullptr, 10);
+        break;
+    }
+    std::fclose(f);
+    return limit;
+}
+
 bool has_capability(pid_t tid, int cap) {
     if (cap < 0 || cap > 63 || tid <= 0) return false;
     std::string v = status_field(tid, "CapEff");

@@ -20,6 +20,14 @@ uint32_t tgid_of(pid_t tid);
 // watched (no such process) answers not alive.
 std::shared_ptr<const model::SourceProcess> watch_process(pid_t tgid);
 
+// The process's real uid, whose locked memory the kernel counts; -1 when it
+// is gone.
+int64_t real_uid(pid_t pid);
+
+// Its RLIMIT_MEMLOCK (soft) in bytes, UINT64_MAX when unlimited; 0 when it
+// cannot be read.
+uint64_t memlock_limit(pid_t pid);
+
 // Whether the thread holds `cap` in its effective set, in our user namespace:
 // the kernel's capable() asks about the initial namespace, and a process in
 // a child namespace has no capability there whatever its CapEff says.

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "cuse/caller.h"
 #include "daemon/log.h"
 
 namespace ioasid {
@@ -50,24 +51,62 @@ int ForwardedGroup::map(const model::Area& area) {
         LOG_WARN("IOMMU group %u: cannot map IOVA 0x%llx: %s", id_,
                  static_cast<unsigned long long>(area.start), why.c_str());
     if (rc) return rc;
+    Charge charged;
+    if ((rc = charge(pid, area, charged))) return rc;
     uint64_t done = 0;
     for (const host::SharedView::Piece& p : view.pieces()) {
         rc = vfio_->map_dma(p.local, area.start + (p.remote - area.user_va), p.length, writable);
         if (rc) {
             if (done) vfio_->unmap_dma(area.start, done);
+            ledger_.uncharge(charged.uid, charged.pages);
             LOG_WARN("IOMMU group %u: VFIO_IOMMU_MAP_DMA: %s", id_, std::strerror(-rc));
             return rc;
         }
         done += p.length;
     }
-    views_.emplace(area.start, std::move(view));
+    mapped_.emplace(area.start, Mapped{std::move(view), charged});
+    return 0;
+}
+
+// iommufd's default accounting (IOPT_PAGES_ACCOUNT_USER): the pages pinned
+// for a process count against its user's RLIMIT_MEMLOCK unless it has
+// CAP_IPC_LOCK. The container charges the daemon, which locks without
+// limit; without this a client could pin more than its own limit allows.
+int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
+    constexpr int kCapIpcLock = 14;
+    if (cuse::has_capability(pid, kCapIpcLock)) return 0;
+    const int64_t uid = cuse::real_uid(pid);
+    if (uid < 0) return -EFAULT;
+    const uint64_t pages = (area.length() + 4095) / 4096;
+    const uint64_t limit = cuse::memlock_limit(pid);
+    int rc = ledger_.charge(static_cast<uint32_t>(uid), pages, limit / 4096);
+    if (rc) {
+        LOG_WARN(
+            "IOMMU group %u: cannot pin 0x%llx bytes at IOVA 0x%llx for uid %lld: %llu KiB are "
+            "pinned already and RLIMIT_MEMLOCK of pid %d is %llu KiB (raise it, or give the "
+            "program CAP_IPC_LOCK)",
+            id_, static_cast<unsigned long long>(area.length()),
+            static_cast<unsigned long long>(area.start), static_cast<long long>(uid),
+            static_cast<unsigned long long>(ledger_.pinned(static_cast<uint32_t>(uid)) * 4), pid,
+            static_cast<unsigned long long>(limit / 1024));
+        return rc;
+    }
+    out = {static_cast<uint32_t>(uid), pages};
     return 0;
 }
 
 void ForwardedGroup::unmap(const model::Area& area) {
     int rc = vfio_->unmap_dma(area.start, area.length());
     if (rc) LOG_WARN("IOMMU group %u: VFIO_IOMMU_UNMAP_DMA: %s", id_, std::strerror(-rc));
-    views_.erase(area.start);
+    auto it = mapped_.find(area.start);
+    if (it == mapped_.end()) return;
+    ledger_.uncharge(it->second.charge.uid, it->second.charge.pages);
+    mapped_.erase(it);
+}
+
+// The container goes with us, and its mappings with it.
+ForwardedGroup::~ForwardedGroup() {
+    for (auto& [start, m] : mapped_) ledger_.uncharge(m.charge.uid, m.charge.pages);
 }
 
 int Forwarding::acquire(uint32_t group, const std::string& address, const model::Context& owner,
@@ -79,8 +118,8 @@ int Forwarding::acquire(uint32_t group, const std::string& address, const model:
         if (out && &out->owner() == &owner) return 0;
         if (out) return -EPERM;  // the model's claim says so first; kept as a guard
     }
-    auto fresh =
-        std::make_shared<ForwardedGroup>(group, owner, host::make_vfio_group(api_, address));
+    auto fresh = std::make_shared<ForwardedGroup>(group, owner,
+                                                  host::make_vfio_group(api_, address), ledger_);
     int rc = fresh->open();
     if (rc) return rc;
     groups_[group] = fresh;

@@ -12,6 +12,7 @@
 #include "host/shared_view.h"
 #include "host/vfio.h"
 #include "model/context.h"
+#include "model/pin_ledger.h"
 #include "model/topology.h"
 
 namespace ioasid {
@@ -19,8 +20,9 @@ namespace ioasid {
 class ForwardedGroup final : public model::AreaMirror {
   public:
     ForwardedGroup(uint32_t group, const model::Context& owner,
-                   std::unique_ptr<host::VfioGroup> vfio)
-        : id_(group), owner_(owner), vfio_(std::move(vfio)) {}
+                   std::unique_ptr<host::VfioGroup> vfio, model::PinLedger& ledger)
+        : id_(group), owner_(owner), vfio_(std::move(vfio)), ledger_(ledger) {}
+    ~ForwardedGroup() override;
     // Opens the group's own address space (see host::VfioGroup::open).
     int open();
     host::VfioGroup& vfio() { return *vfio_; }
@@ -34,11 +36,24 @@ class ForwardedGroup final : public model::AreaMirror {
     void unmap(const model::Area& area) override;
 
   private:
+    // What one area's pin was charged: none when its process may lock
+    // memory without limit (CAP_IPC_LOCK).
+    struct Charge {
+        uint32_t uid = 0;
+        uint64_t pages = 0;
+    };
+    struct Mapped {
+        host::SharedView view;
+        Charge charge;
+    };
+    int charge(pid_t pid, const model::Area& area, Charge& out);
+
     const uint32_t id_;
     const model::Context& owner_;
     std::unique_ptr<host::VfioGroup> vfio_;
+    model::PinLedger& ledger_;
     host::FileMappings files_;
-    std::map<uint64_t, host::SharedView> views_;  // by area start
+    std::map<uint64_t, Mapped> mapped_;  // by area start
 };
 
 // The groups forwarded now, one per group, shared by its bound devices.
@@ -50,8 +65,12 @@ class Forwarding {
     int acquire(uint32_t group, const std::string& address, const model::Context& owner,
                 std::shared_ptr<ForwardedGroup>& out);
 
+    // The pages the containers pin, charged to their clients' users.
+    model::PinLedger& ledger() { return ledger_; }
+
   private:
     const host::VfioApi api_;
+    model::PinLedger ledger_;
     std::mutex mutex_;
     std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
 };

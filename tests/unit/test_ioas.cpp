@@ -148,3 +148,25 @@ TEST_CASE("turning huge pages off raises the IOVA alignment to a page", "[model]
     CHECK(io.set_huge_pages(true) == 0);
     CHECK(io.iova_alignment() == 1);
 }
+
+// ---- pages pinned for clients, per user ----
+#include "model/pin_ledger.h"
+
+TEST_CASE("pin ledger: a user's pages against the limit of the process that pins", "[model]") {
+    PinLedger ledger;
+    CHECK(ledger.charge(1000, 256, 384) == 0);
+    CHECK(ledger.charge(1000, 129, 384) == -ENOMEM);  // 385 > 384
+    CHECK(ledger.charge(1000, 128, 384) == 0);        // exactly the limit
+    CHECK(ledger.pinned(1000) == 384);
+    CHECK(ledger.charge(1001, 384, 384) == 0);  // another user counts alone
+    ledger.uncharge(1000, 256);
+    CHECK(ledger.pinned(1000) == 128);
+    // The limit is the pinning process's: a lower one refuses even what the
+    // user pins already, a higher one takes more.
+    CHECK(ledger.charge(1000, 1, 64) == -ENOMEM);
+    CHECK(ledger.charge(1000, 1000, 2000) == 0);
+    CHECK(ledger.charge(1000, UINT64_MAX, UINT64_MAX) == -ENOMEM);  // no wrap
+    ledger.uncharge(1000, 5000);                                    // never below zero
+    CHECK(ledger.pinned(1000) == 0);
+    CHECK(ledger.charge(1002, 1ull << 40, UINT64_MAX) == 0);  // unlimited
+}

@@ -130,7 +130,13 @@ for run in "deb61 legacy container" "ref kernel iommufd+cdev" "ref-legacy legacy
         same "$results/devices-kernel-ref.cmp" "$t.cmp"
     [ -s "$results/diff-forward-$tag.txt" ] && head -40 "$results/diff-forward-$tag.txt"
 done
+check "the 6.12 kernel charges what a device pins to the user's RLIMIT_MEMLOCK (ENOMEM over it; none for root)" \
+    same "$here/expected/vfio-memlock.txt" "$results/memlock-kernel-ref.txt"
+[ -s "$results/diff-memlock-kernel-ref.txt" ] && head -20 "$results/diff-memlock-kernel-ref.txt"
 for tag in deb61 ref; do
+    check "ioasidd on $tag forwarding: what the container pins counts against the client's RLIMIT_MEMLOCK, as the kernel's" \
+        same "$here/expected/vfio-memlock.txt" "$results/forward-memlock-$tag.txt"
+    [ -s "$results/diff-forward-memlock-$tag.txt" ] && head -20 "$results/diff-forward-memlock-$tag.txt"
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"

@@ -61,6 +61,26 @@ else
     echo "group-still-held-after-kill" >> "$results/forward-kill-$tag.txt"
 fi
 
+# RLIMIT_MEMLOCK (1.5 MiB here): what is pinned for a client counts
+# against its user's limit, as the kernel's iommufd charges it; root has
+# CAP_IPC_LOCK. Where the kernel has the cdev, the same program runs
+# against it first.
+memlock() {  # IOMMUFD DEVICE
+    chmod 0666 "$1" "$2"
+    sh -c "ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups \
+        $build/tests/vfio-memlock $1 $2 user"
+    sh -c "ulimit -l 1536; exec $build/tests/vfio-memlock $1 $2 root"
+}
+if [ -c /dev/iommu ]; then
+    cdev=$(ls -d "$edu"/vfio-dev/vfio* 2>/dev/null | head -1)
+    memlock /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" \
+        > "$results/memlock-kernel-$tag.txt" 2>&1
+fi
+start_daemon
+memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
+kill -TERM $daemon
+wait $daemon
+
 # Hot binding: the edu joins vfio-pci while ioasidd runs, gets a node that
 # works, and loses it when it leaves vfio-pci again.
 addr=$(basename "$edu")
