@@ -1,6 +1,7 @@
 #include "cuse/caller.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,13 +44,28 @@ std::string status_field(pid_t tid, const char* key) {
 }
 
 bool same_user_namespace(pid_t tid) {
-    struct stat ours, theirs;
-    // A kernel without CONFIG_USER_NS has only the initial namespace.
-    if (::stat("/proc/self/ns/user", &ours)) return errno == ENOENT;
+    // Ours never changes (the daemon does not unshare); a kernel without
+    // CONFIG_USER_NS has only the initial namespace.
+    static const struct Ours {
+        struct stat st {};
+        bool none = false;
+        Ours() { none = ::stat("/proc/self/ns/user", &st) != 0 && errno == ENOENT; }
+    } ours;
+    if (ours.none) return true;
+    struct stat theirs;
     char path[64];
     std::snprintf(path, sizeof(path), "/proc/%d/ns/user", tid);
     if (::stat(path, &theirs)) return false;
-    return theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev;
+    return theirs.st_ino == ours.st.st_ino && theirs.st_dev == ours.st.st_dev;
+}
+
+// The thread's effective capabilities (capget: a system call, where
+// /proc/PID/status is a file to open and format); 0 if it is gone.
+uint64_t effective_capabilities(pid_t tid) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, tid};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    if (::syscall(SYS_capget, &header, data)) return 0;
+    return uint64_t{data[0].effective} | uint64_t{data[1].effective} << 32;
 }
 
 // A process held by a pidfd, which becomes readable when the process exits
@@ -111,10 +127,7 @@ uint64_t memlock_limit(pid_t pid) {
 
 bool has_capability(pid_t tid, int cap) {
     if (cap < 0 || cap > 63 || tid <= 0) return false;
-    std::string v = status_field(tid, "CapEff");
-    if (v.empty()) return false;
-    uint64_t eff = std::strtoull(v.c_str(), nullptr, 16);
-    return (eff >> cap & 1) && same_user_namespace(tid);
+    return (effective_capabilities(tid) >> cap & 1) && same_user_namespace(tid);
 }
 
 int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write) {

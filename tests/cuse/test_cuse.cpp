@@ -451,3 +451,40 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
     }());
     CHECK(ctx.source_pid(self) == static_cast<uint32_t>(getpid()));
 }
+
+#include <sched.h>
+
+#include <fstream>
+
+TEST_CASE("capabilities count only in the daemon's user namespace", "[cuse]") {
+    constexpr int kCapIpcLock = 14;
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // All capabilities, in a namespace of its own: none over ours.
+        const char ok = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ok = 0;
+    REQUIRE(read(ready[0], &ok, 1) == 1);
+    const pid_t self = getpid();
+    if (ok == 'y') CHECK_FALSE(cuse::has_capability(child, kCapIpcLock));
+    // capget's answer for us is what /proc says of us.
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    uint64_t eff = 0;
+    while (std::getline(status, line))
+        if (line.rfind("CapEff:", 0) == 0) eff = std::stoull(line.substr(7), nullptr, 16);
+    for (int cap : {kCapIpcLock, 21 /* CAP_SYS_ADMIN */, 6 /* CAP_SETGID */})
+        CHECK(cuse::has_capability(self, cap) == bool(eff >> cap & 1));
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
+    if (ok != 'y')
+        WARN("unshare(CLONE_NEWUSER) is not allowed here: the namespace case is untested");
+}
