@@ -58,7 +58,7 @@ int ForwardedGroup::map(const model::Area& area) {
         rc = vfio_->map_dma(p.local, area.start + (p.remote - area.user_va), p.length, writable);
         if (rc) {
             if (done) vfio_->unmap_dma(area.start, done);
-            ledger_.uncharge(charged.uid, charged.pages);
+            ledger_->uncharge(charged.uid, charged.pages);
             LOG_WARN("IOMMU group %u: VFIO_IOMMU_MAP_DMA: %s", id_, std::strerror(-rc));
             return rc;
         }
@@ -79,7 +79,7 @@ int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
     if (uid < 0) return -EFAULT;
     const uint64_t pages = (area.length() + 4095) / 4096;
     const uint64_t limit = cuse::memlock_limit(pid);
-    int rc = ledger_.charge(static_cast<uint32_t>(uid), pages, limit / 4096);
+    int rc = ledger_->charge(static_cast<uint32_t>(uid), pages, limit / 4096);
     if (rc) {
         LOG_WARN(
             "IOMMU group %u: cannot pin 0x%llx bytes at IOVA 0x%llx for uid %lld: %llu KiB are "
@@ -87,7 +87,7 @@ int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
             "program CAP_IPC_LOCK)",
             id_, static_cast<unsigned long long>(area.length()),
             static_cast<unsigned long long>(area.start), static_cast<long long>(uid),
-            static_cast<unsigned long long>(ledger_.pinned(static_cast<uint32_t>(uid)) * 4), pid,
+            static_cast<unsigned long long>(ledger_->pinned(static_cast<uint32_t>(uid)) * 4), pid,
             static_cast<unsigned long long>(limit / 1024));
         return rc;
     }
@@ -100,13 +100,13 @@ void ForwardedGroup::unmap(const model::Area& area) {
     if (rc) LOG_WARN("IOMMU group %u: VFIO_IOMMU_UNMAP_DMA: %s", id_, std::strerror(-rc));
     auto it = mapped_.find(area.start);
     if (it == mapped_.end()) return;
-    ledger_.uncharge(it->second.charge.uid, it->second.charge.pages);
+    ledger_->uncharge(it->second.charge.uid, it->second.charge.pages);
     mapped_.erase(it);
 }
 
 // The container goes with us, and its mappings with it.
 ForwardedGroup::~ForwardedGroup() {
-    for (auto& [start, m] : mapped_) ledger_.uncharge(m.charge.uid, m.charge.pages);
+    for (auto& [start, m] : mapped_) ledger_->uncharge(m.charge.uid, m.charge.pages);
 }
 
 int Forwarding::acquire(uint32_t group, const std::string& address, const model::Context& owner,

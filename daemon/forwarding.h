@@ -20,8 +20,8 @@ namespace ioasid {
 class ForwardedGroup final : public model::AreaMirror {
   public:
     ForwardedGroup(uint32_t group, const model::Context& owner,
-                   std::unique_ptr<host::VfioGroup> vfio, model::PinLedger& ledger)
-        : id_(group), owner_(owner), vfio_(std::move(vfio)), ledger_(ledger) {}
+                   std::unique_ptr<host::VfioGroup> vfio, std::shared_ptr<model::PinLedger> ledger)
+        : id_(group), owner_(owner), vfio_(std::move(vfio)), ledger_(std::move(ledger)) {}
     ~ForwardedGroup() override;
     // Opens the group's own address space (see host::VfioGroup::open).
     int open();
@@ -51,7 +51,9 @@ class ForwardedGroup final : public model::AreaMirror {
     const uint32_t id_;
     const model::Context& owner_;
     std::unique_ptr<host::VfioGroup> vfio_;
-    model::PinLedger& ledger_;
+    // Shared: a group may outlive the Forwarding that made it (contexts and
+    // device nodes hold it, and go after it at shutdown).
+    std::shared_ptr<model::PinLedger> ledger_;
     host::FileMappings files_;
     std::map<uint64_t, Mapped> mapped_;  // by area start
 };
@@ -65,12 +67,10 @@ class Forwarding {
     int acquire(uint32_t group, const std::string& address, const model::Context& owner,
                 std::shared_ptr<ForwardedGroup>& out);
 
-    // The pages the containers pin, charged to their clients' users.
-    model::PinLedger& ledger() { return ledger_; }
-
   private:
     const host::VfioApi api_;
-    model::PinLedger ledger_;
+    // The pages the containers pin, charged to their clients' users.
+    std::shared_ptr<model::PinLedger> ledger_ = std::make_shared<model::PinLedger>();
     std::mutex mutex_;
     std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
 };

@@ -137,6 +137,8 @@ for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: what the container pins counts against the client's RLIMIT_MEMLOCK, as the kernel's" \
         same "$here/expected/vfio-memlock.txt" "$results/forward-memlock-$tag.txt"
     [ -s "$results/diff-forward-memlock-$tag.txt" ] && head -20 "$results/diff-forward-memlock-$tag.txt"
+    check "ioasidd on $tag forwarding: SIGTERM while a client holds mapped memory exits 0" \
+        grep -qx "daemon-exit 0" "$results/forward-term-held-$tag.txt"
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"

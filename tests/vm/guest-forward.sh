@@ -81,6 +81,21 @@ memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
 kill -TERM $daemon
 wait $daemon
 
+# SIGTERM while a client holds the forwarded device with memory mapped: the
+# daemon tears its containers down after the rest and exits 0.
+start_daemon
+rm -f /run/go && mkfifo /run/go
+"$build/tests/vfio-forward" /dev/ioasid /dev/vfio/device0 < /run/go > /run/held.txt 2>&1 &
+client=$!
+exec 3> /run/go
+wait_line /run/held.txt '^ready' 100
+kill -TERM $daemon
+wait $daemon
+echo "daemon-exit $?" > "$results/forward-term-held-$tag.txt"
+echo go >&3
+exec 3>&-
+wait $client
+
 # Hot binding: the edu joins vfio-pci while ioasidd runs, gets a node that
 # works, and loses it when it leaves vfio-pci again.
 addr=$(basename "$edu")
