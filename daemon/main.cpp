@@ -1,5 +1,6 @@
 // ioasidd: the device-centric VFIO interface (iommufd) served from userspace.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -42,6 +43,17 @@ int daemonize_and_run(const ioasid::Options& opts, ioasid::model::SharedTopology
         if (null > STDERR_FILENO) close(null);
     }
     return ioasid::run_daemon(opts, topo, pipefd[1]);
+}
+
+// The daemon holds descriptors for its clients (pidfds of the processes
+// that map, their eventfds, /proc entries), and nothing here uses select():
+// the soft limit of 1024 kept for select()'s sake would cap the clients.
+void raise_fd_limit() {
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
 }
 
 }  // namespace
@@ -104,6 +116,7 @@ int main(int argc, char** argv) {
                      "like 'vfio/device%%u'\n");
         return 2;
     }
+    raise_fd_limit();
     ioasid::model::SharedTopology topo;
     std::string error;
     if (!ioasid::build_topology(opts, topo.topo, error)) {

@@ -120,8 +120,14 @@ int map_file(pid_t pid, const Vma& v, bool writable, uint64_t needed,
 
 }  // namespace
 
+FileMappings::Proc& FileMappings::entry(pid_t pid) {
+    // Each process costs two descriptors: keep a few, the others reopen.
+    if (procs_.size() >= kProcs && !procs_.count(pid)) procs_.clear();
+    return procs_[pid];
+}
+
 FileMappings::Proc& FileMappings::proc(pid_t pid) {
-    Proc& p = procs_[pid];
+    Proc& p = entry(pid);
     const std::string dir = "/proc/" + std::to_string(pid);
     if (!p.pagemap) p.pagemap.reset(::open((dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
     if (!p.map_files)

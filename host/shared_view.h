@@ -54,7 +54,7 @@ class FileMappings {
         // maps' on stacked filesystems); 0 until a view used it.
         uint64_t stat_dev = 0, stat_ino = 0;
     };
-    std::vector<Vma>& vmas(pid_t pid) { return procs_[pid].vmas; }
+    std::vector<Vma>& vmas(pid_t pid) { return entry(pid).vmas; }
     // Fills in v's stat_dev and stat_ino (0 when it is gone).
     void identify(pid_t pid, Vma& v);
     // See above: `v` still maps what we map at `local` for its part at `remote`.
@@ -63,6 +63,9 @@ class FileMappings {
     void forget(pid_t pid);
     // How many times /proc/PID/maps was read (the slow path).
     uint64_t maps_reads = 0;
+    // The processes whose /proc entries are held open (at most kProcs).
+    size_t processes() const { return procs_.size(); }
+    static constexpr size_t kProcs = 8;
 
   private:
     static constexpr size_t kRecent = 16;
@@ -72,7 +75,8 @@ class FileMappings {
         UniqueFd pagemap;    // its /proc/PID/pagemap
         UniqueFd map_files;  // its /proc/PID/map_files
     };
-    Proc& proc(pid_t pid);
+    Proc& entry(pid_t pid);  // kept, or made (forgetting others past kProcs)
+    Proc& proc(pid_t pid);   // with its /proc entries open
     std::map<Key, std::weak_ptr<MappedFile>> files_;
     std::deque<std::shared_ptr<MappedFile>> recent_;
     std::map<pid_t, Proc> procs_;

@@ -34,7 +34,21 @@ uint32_t Context::find_source(uint32_t tgid) const {
     return 0;
 }
 
+namespace {
+
+// What a source whose process has exited keeps: the watch itself (a pidfd
+// in the daemon) goes, so that processes coming and going cannot make a
+// context hold descriptors without bound.
+struct Exited final : SourceProcess {
+    bool alive() const override { return false; }
+};
+
+}  // namespace
+
 uint32_t Context::add_source(uint32_t tgid, std::shared_ptr<const SourceProcess> process) {
+    static const auto exited = std::make_shared<const Exited>();
+    for (Source& s : sources_)
+        if (s.process && s.process != exited && !s.process->alive()) s.process = exited;
     sources_.push_back({tgid, std::move(process)});
     return static_cast<uint32_t>(sources_.size() - 1);
 }

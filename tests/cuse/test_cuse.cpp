@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <filesystem>
 #include <thread>
 
 #include "cuse/loop.h"
@@ -433,8 +434,15 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
     CHECK(dispatch::caller_source(ctx, caller) == source);  // recorded once
     CHECK(ctx.source_pid(source) == static_cast<uint32_t>(child));
 
+    const auto open_fds = [] {
+        size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+            ++n;
+        return n;
+    };
     REQUIRE(kill(child, SIGKILL) == 0);
     REQUIRE(waitpid(child, nullptr, 0) == child);
+    const size_t holding = open_fds();  // the child's pidfd among them
     // The pid may name another process now: the source never gives it again,
     // and a caller with that pid is another source.
     CHECK(ctx.source_pid(source) == 0);
@@ -442,6 +450,9 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
     const uint32_t next = dispatch::caller_source(ctx, caller);
     CHECK(next != source);
     CHECK(ctx.source_pid(next) == 0);  // no such process to watch: not reached either
+    // A new source lets go of the pidfds of those whose process exited:
+    // processes coming and going leave no descriptors behind.
+    CHECK(open_fds() == holding - 1);
 
     const uint32_t self = dispatch::caller_source(ctx, [] {
         dispatch::Caller c;
@@ -450,6 +461,7 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
         return c;
     }());
     CHECK(ctx.source_pid(self) == static_cast<uint32_t>(getpid()));
+    CHECK(ctx.source_pid(source) == 0);
 }
 
 #include <sched.h>

@@ -265,7 +265,9 @@ TEST_CASE("topology files: joining a host group", "[host]") {
 
 // ---- a client's shared memory mapped into the daemon ----
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "host/shared_view.h"
 
@@ -366,4 +368,29 @@ TEST_CASE("shared views: no more access than the client's own mapping gives", "[
     munmap(none, 0x4000);
     munmap(ro, 0x4000);
     close(fd);
+}
+
+TEST_CASE("shared views: a few processes' /proc entries are kept open, no more", "[host][view]") {
+    // Children with shared memory of their own, each viewed in turn.
+    host::FileMappings files;
+    std::vector<pid_t> children;
+    std::string why;
+    void* mem = mmap(nullptr, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mem != MAP_FAILED);
+    std::memset(mem, 1, 0x1000);
+    for (size_t i = 0; i < host::FileMappings::kProcs + 3; ++i) {
+        const pid_t child = fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            pause();
+            _exit(0);
+        }
+        children.push_back(child);
+        host::SharedView view;
+        CHECK(view.map(files, child, reinterpret_cast<uint64_t>(mem), 0x1000, true, why) == 0);
+        CHECK(files.processes() <= host::FileMappings::kProcs);
+    }
+    for (pid_t c : children) kill(c, SIGKILL);
+    for (pid_t c : children) waitpid(c, nullptr, 0);
+    munmap(mem, 0x1000);
 }
