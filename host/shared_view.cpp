@@ -95,11 +95,11 @@ int usable(const Vma& v, uint64_t at, bool writable, std::string& why) {
     return -EFAULT;
 }
 
-// The whole file behind a VMA, mapped shared into the daemon.
-int map_file(pid_t pid, const Vma& v, bool writable, uint64_t needed,
+// The whole file behind a VMA (`fd`, opened through its map_files entry),
+// mapped shared into the daemon.
+int map_file(pid_t pid, const Vma& v, const UniqueFd& fd, bool writable, uint64_t needed,
              std::shared_ptr<MappedFile>& out, std::string& why) {
     const std::string path = map_files_path(pid, v);
-    UniqueFd fd(::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
     struct stat st;
     if (!fd || ::fstat(fd.get(), &st)) {
         why = "cannot open " + path + ": " + std::strerror(errno);
@@ -128,6 +128,7 @@ FileMappings::Proc& FileMappings::entry(pid_t pid) {
 
 FileMappings::Proc& FileMappings::proc(pid_t pid) {
     Proc& p = entry(pid);
+    if (p.pagemap && p.map_files) return p;
     const std::string dir = "/proc/" + std::to_string(pid);
     if (!p.pagemap) p.pagemap.reset(::open((dir + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC));
     if (!p.map_files)
@@ -137,6 +138,11 @@ FileMappings::Proc& FileMappings::proc(pid_t pid) {
 
 void FileMappings::forget(pid_t pid) {
     procs_.erase(pid);
+}
+
+UniqueFd FileMappings::open_file(pid_t pid, const Vma& v, bool writable) {
+    return UniqueFd(::openat(proc(pid).map_files.get(), vma_name(v).c_str(),
+                             (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC));
 }
 
 void FileMappings::identify(pid_t pid, Vma& v) {
@@ -200,7 +206,8 @@ int SharedView::from_vmas(FileMappings& files, std::vector<Vma>& vmas, pid_t pid
         } else if (!file) {
             // Opened through the client's own VMA, checked above, so that
             // the daemon's privilege grants no access the client lacks.
-            if ((rc = map_file(pid, v, writable, file_off + (piece_end - at), file, why)))
+            const UniqueFd fd = files.open_file(pid, v, writable);
+            if ((rc = map_file(pid, v, fd, writable, file_off + (piece_end - at), file, why)))
                 return rc;
             files.add(key, file);
         }

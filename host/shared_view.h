@@ -55,6 +55,8 @@ class FileMappings {
         uint64_t stat_dev = 0, stat_ino = 0;
     };
     std::vector<Vma>& vmas(pid_t pid) { return entry(pid).vmas; }
+    // The file behind v, opened through its map_files entry.
+    UniqueFd open_file(pid_t pid, const Vma& v, bool writable);
     // Fills in v's stat_dev and stat_ino (0 when it is gone).
     void identify(pid_t pid, Vma& v);
     // See above: `v` still maps what we map at `local` for its part at `remote`.
