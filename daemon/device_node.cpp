@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "daemon/log.h"
@@ -55,6 +56,8 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
         return taken_.back().get();
     }
     void end_call() override { taken_.clear(); }
+    Dependent dependent(uint16_t segment, uint8_t bus, uint8_t devfn) override;
+    int hot_reset(const std::vector<uint32_t>& groups) override;
 
     void revoke() {
         unbind();
@@ -169,6 +172,33 @@ void DeviceNode::File::close_forwarded() {
         if (g && g->owner_count == 0) g->mirror = nullptr;
     }
     group_.reset();
+}
+
+dispatch::ForwardTarget::Dependent DeviceNode::File::dependent(uint16_t segment, uint8_t bus,
+                                                     uint8_t devfn) {
+    char address[16];
+    std::snprintf(address, sizeof(address), "%04x:%02x:%02x.%x", segment, bus, devfn >> 3,
+                  devfn & 7);
+    std::lock_guard ctx_lock(iommufd_->ctx.mutex());
+    std::lock_guard topo_lock(node_.topology_.mutex);
+    const model::Topology& topo = node_.topology_.topo;
+    const model::PciDevice* dev = topo.device(address);
+    return {model::dependent_devid(iommufd_->ctx, topo, address), dev ? dev->group : 0};
+}
+
+// The groups' own VFIO handles, held across the reset.
+int DeviceNode::File::hot_reset(const std::vector<uint32_t>& groups) {
+    std::vector<std::shared_ptr<ForwardedGroup>> held;
+    std::vector<const host::VfioGroup*> affected;
+    for (uint32_t g : groups) {
+        held.push_back(node_.forwarding_->find(g, iommufd_->ctx));
+        if (!held.back()) return -EINVAL;
+        affected.push_back(&held.back()->vfio());
+    }
+    int rc = group_->vfio().hot_reset(device_fd_.get(), affected);
+    LOG_INFO("%s: PCI hot reset of %zu group(s): %s", node_.address_.c_str(), groups.size(),
+             rc ? std::strerror(-rc) : "done");
+    return rc;
 }
 
 int DeviceNode::File::attach(uint32_t& pt_id) {

@@ -127,4 +127,11 @@ int Forwarding::acquire(uint32_t group, const std::string& address, const model:
     return 0;
 }
 
+std::shared_ptr<ForwardedGroup> Forwarding::find(uint32_t group, const model::Context& owner) {
+    std::lock_guard lock(mutex_);
+    auto it = groups_.find(group);
+    std::shared_ptr<ForwardedGroup> g = it == groups_.end() ? nullptr : it->second.lock();
+    return g && &g->owner() == &owner ? g : nullptr;
+}
+
 }  // namespace ioasid

@@ -66,6 +66,8 @@ class Forwarding {
     // `address`, which decides the API) if it is not yet.
     int acquire(uint32_t group, const std::string& address, const model::Context& owner,
                 std::shared_ptr<ForwardedGroup>& out);
+    // The group's ForwardedGroup while `owner` holds it, else null.
+    std::shared_ptr<ForwardedGroup> find(uint32_t group, const model::Context& owner);
 
   private:
     const host::VfioApi api_;

@@ -231,6 +231,23 @@ int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {
     return be.device().reset();
 }
 
+// ioasidd's emulated devices sit on a root bus, with no slot: neither a
+// slot nor a bus reset reaches them, and the kernel says ENODEV for such a
+// device once the arguments pass.
+int do_hot_reset_info(DeviceBackend&, uint64_t arg, UserMemory& mem) {
+    vfio_pci_hot_reset_info hdr;
+    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
+    return hdr.argsz < sizeof(hdr) ? -EINVAL : -ENODEV;
+}
+
+int do_hot_reset(DeviceBackend&, uint64_t arg, UserMemory& mem) {
+    vfio_pci_hot_reset hdr;
+    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
+    // A cdev-opened device proves ownership by its context, never by groups.
+    if (hdr.argsz < sizeof(hdr) || hdr.flags || hdr.count) return -EINVAL;
+    return -ENODEV;
+}
+
 // One row per command: the dispatch, the footprint and the statistics all
 // read this table. `struct_size` is what the handler reads at `arg` first.
 struct DeviceOp {
@@ -252,6 +269,9 @@ constexpr DeviceOp kOps[] = {
     {VFIO_DEVICE_GET_IRQ_INFO, "GET_IRQ_INFO", sizeof(vfio_irq_info), do_irq_info},
     {VFIO_DEVICE_SET_IRQS, "SET_IRQS", MINSZ(vfio_irq_set, count), do_set_irqs},
     {VFIO_DEVICE_RESET, "RESET", 0, do_reset},
+    {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "GET_PCI_HOT_RESET_INFO", sizeof(vfio_pci_hot_reset_info),
+     do_hot_reset_info},
+    {VFIO_DEVICE_PCI_HOT_RESET, "PCI_HOT_RESET", sizeof(vfio_pci_hot_reset), do_hot_reset},
     {IOASIDD_REGION_RW, "REGION_RW", sizeof(ioasidd_region_rw), do_region_rw},
 };
 

@@ -1,5 +1,6 @@
 #include "dispatch/vfio_forward.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -50,6 +51,32 @@ int32_t exchange_fd(ForwardTarget& t, int32_t user_fd) {
     return local >= 0 ? local : kNoSuchFd;
 }
 
+// GET_PCI_HOT_RESET_INFO's answer as a cdev-opened device gives it: each
+// device by its devid in the caller's context, where the real device may
+// have answered with group ids. ENOSPC still tells the count.
+int hot_reset_info_out(ForwardTarget& t, int rc, std::vector<uint8_t>& buf, uint64_t arg,
+                       UserMemory& mem) {
+    vfio_pci_hot_reset_info hdr;
+    std::memcpy(&hdr, buf.data(), sizeof(hdr));
+    if (rc == -ENOSPC) return mem.write(arg, &hdr, sizeof(hdr)) ? -EFAULT : rc;
+    if (rc < 0) return rc;
+    hdr.flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID | VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+    const size_t room = (buf.size() - sizeof(hdr)) / sizeof(vfio_pci_dependent_device);
+    const size_t n = std::min<size_t>(hdr.count, room);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t* at = buf.data() + sizeof(hdr) + i * sizeof(vfio_pci_dependent_device);
+        vfio_pci_dependent_device d;
+        std::memcpy(&d, at, sizeof(d));
+        d.devid = t.dependent(d.segment, d.bus, d.devfn).devid;
+        if (d.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED))
+            hdr.flags &= ~VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
+        std::memcpy(at, &d, sizeof(d));
+    }
+    std::memcpy(buf.data(), &hdr, sizeof(hdr));
+    const size_t out = sizeof(hdr) + n * sizeof(vfio_pci_dependent_device);
+    return mem.write(arg, buf.data(), out) ? -EFAULT : rc;
+}
+
 // The caller's bytes beyond what the kernel writes are read too, so that
 // writing the whole span back changes only what the kernel changed.
 int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& mem) {
@@ -74,6 +101,7 @@ int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& me
         std::memcpy(buf.data() + 8, &fd, 4);
     }
     int rc = t.call(s.cmd, buf.data());
+    if (s.cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) return hot_reset_info_out(t, rc, buf, arg, mem);
     if (rc < 0) return rc;
     if (wakeup) std::memcpy(buf.data() + 8, &user_fd, 4);
     return mem.write(arg, buf.data(), buf.size()) ? -EFAULT : rc;
@@ -115,6 +143,61 @@ int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     return t.call(VFIO_DEVICE_SET_IRQS, buf.data());
 }
 
+// The devices a hot reset of the real device resets (the real answer to
+// GET_PCI_HOT_RESET_INFO, asked until its count fits).
+int affected_devices(ForwardTarget& t, std::vector<vfio_pci_dependent_device>& out) {
+    uint32_t room = 8;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        std::vector<uint8_t> buf(sizeof(vfio_pci_hot_reset_info) +
+                                 size_t{room} * sizeof(vfio_pci_dependent_device));
+        vfio_pci_hot_reset_info hdr{static_cast<uint32_t>(buf.size()), 0, 0};
+        std::memcpy(buf.data(), &hdr, sizeof(hdr));
+        int rc = t.call(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf.data());
+        std::memcpy(&hdr, buf.data(), sizeof(hdr));
+        if (rc == -ENOSPC && hdr.count > room && hdr.count <= kMaxArgsz / 8) {
+            room = hdr.count;
+            continue;
+        }
+        if (rc < 0) return rc;
+        out.resize(std::min(hdr.count, room));
+        std::memcpy(out.data(), buf.data() + sizeof(hdr), out.size() * sizeof(out[0]));
+        return 0;
+    }
+    return -EAGAIN;  // the topology kept changing, as the kernel's fill says
+}
+
+// PCI_HOT_RESET from a cdev-opened device: no group fds; every device the
+// reset takes along must be owned by the caller's context
+// (vfio_pci_dev_set_hot_reset() with an iommufd_ctx).
+int forward_hot_reset(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
+    vfio_pci_hot_reset hdr;
+    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
+    if (hdr.argsz < sizeof(hdr) || hdr.flags || hdr.count) return -EINVAL;
+    std::vector<vfio_pci_dependent_device> affected;
+    int rc = affected_devices(t, affected);
+    // EPERM: a device without an IOMMU group, which no reset set includes.
+    if (rc) return rc == -EPERM ? -EINVAL : rc;
+    std::vector<uint32_t> groups;
+    for (const vfio_pci_dependent_device& d : affected) {
+        ForwardTarget::Dependent dep = t.dependent(d.segment, d.bus, d.devfn);
+        if (dep.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED)) return -EINVAL;
+        if (std::find(groups.begin(), groups.end(), dep.group) == groups.end())
+            groups.push_back(dep.group);
+    }
+    return t.hot_reset(groups);
+}
+
+// The kernel reads the struct up to fd; the reserved word after it is not
+// the caller's to provide.
+constexpr size_t kIoeventfdMinsz = offsetof(vfio_device_ioeventfd, fd) + 4;
+
+int forward_ioeventfd(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
+    vfio_device_ioeventfd ev{};
+    if (mem.read(arg, &ev, kIoeventfdMinsz)) return -EFAULT;
+    ev.fd = exchange_fd(t, ev.fd);
+    return t.call(VFIO_DEVICE_IOEVENTFD, &ev);
+}
+
 int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
@@ -141,8 +224,12 @@ int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory&
         rc = t.call(cmd, nullptr);
     else if (cmd == IOASIDD_REGION_RW)
         rc = forward_region_rw(t, arg, mem);
+    else if (cmd == VFIO_DEVICE_PCI_HOT_RESET)
+        rc = forward_hot_reset(t, arg, mem);
+    else if (cmd == VFIO_DEVICE_IOEVENTFD)
+        rc = forward_ioeventfd(t, arg, mem);
     else
-        rc = -ENOTTY;  // hot reset, ioeventfds: they carry fds we do not translate
+        rc = -ENOTTY;
     t.end_call();
     return rc;
 }
@@ -160,6 +247,10 @@ Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) 
         vfio_irq_set hdr;
         if (known.read(arg, &hdr, sizeof(hdr))) return fp;
         fp.in[0].len += irq_data_present(hdr);
+    } else if (cmd == VFIO_DEVICE_PCI_HOT_RESET) {
+        fp.in.push_back({arg, sizeof(vfio_pci_hot_reset)});
+    } else if (cmd == VFIO_DEVICE_IOEVENTFD) {
+        fp.in.push_back({arg, kIoeventfdMinsz});
     } else if (cmd == IOASIDD_REGION_RW) {
         fp.in.push_back({arg, sizeof(ioasidd_region_rw)});
         ioasidd_region_rw rw;

@@ -2,9 +2,12 @@
 // vfio-pci): decoded only as far as needed to carry them, then handed to
 // the real device, whose kernel applies its own argument rules. The
 // caller's eventfds are exchanged for the daemon's duplicates on the way.
+// The daemon may hold the real device as a group-opened one; the hot reset
+// commands answer as the cdev-opened device the caller holds.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "dispatch/user_memory.h"
 
@@ -21,6 +24,18 @@ class ForwardTarget {
     // end_call()), or -1 when the caller has no such fd.
     virtual int32_t take_fd(int32_t user_fd) = 0;
     virtual void end_call() = 0;
+
+    // A device a hot reset of this one also resets, as the caller's context
+    // sees it: its devid there (or VFIO_PCI_DEVID_OWNED/NOT_OWNED) and its
+    // IOMMU group.
+    struct Dependent {
+        uint32_t devid;
+        uint32_t group;
+    };
+    virtual Dependent dependent(uint16_t segment, uint8_t bus, uint8_t devfn) = 0;
+    // PCI_HOT_RESET of the real device; the caller's context owns `groups`,
+    // the groups of every device it resets.
+    virtual int hot_reset(const std::vector<uint32_t>& groups) = 0;
 };
 
 // A device command other than the cdev ones (BIND, ATTACH, DETACH).

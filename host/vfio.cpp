@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <mutex>
 
 #include <cerrno>
 #include <cstring>
@@ -100,6 +101,20 @@ int LegacyGroup::unmap_dma(uint64_t iova, uint64_t size) {
     return rc < 0 ? rc : 0;
 }
 
+int LegacyGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const {
+    std::vector<int32_t> words(3 + affected.size());
+    for (size_t i = 0; i < affected.size(); i++) {
+        const auto* legacy = dynamic_cast<const LegacyGroup*>(affected[i]);
+        if (!legacy) return -EINVAL;  // a group this API holds no fd of
+        words[3 + i] = legacy->group_.get();
+    }
+    vfio_pci_hot_reset hdr{static_cast<uint32_t>(words.size() * 4), 0,
+                           static_cast<uint32_t>(affected.size())};
+    std::memcpy(words.data(), &hdr, sizeof(hdr));
+    int rc = call(device_fd, VFIO_DEVICE_PCI_HOT_RESET, words.data());
+    return rc < 0 ? rc : 0;
+}
+
 // The device's cdev under /dev/vfio/devices, from sysfs.
 int cdev_path(const std::string& address, std::string& out) {
     std::error_code ec;
@@ -111,20 +126,51 @@ int cdev_path(const std::string& address, std::string& out) {
     return -ENOENT;
 }
 
+namespace {
+
+// The /dev/iommu the groups share, open while any group is.
+int shared_iommufd(std::shared_ptr<const UniqueFd>& out) {
+    static std::mutex mutex;
+    static std::weak_ptr<const UniqueFd> shared;
+    std::lock_guard lock(mutex);
+    if ((out = shared.lock())) return 0;
+    UniqueFd fd;
+    if (int rc = open_fd("/dev/iommu", fd)) return rc;
+    out = std::make_shared<const UniqueFd>(std::move(fd));
+    shared = out;
+    return 0;
+}
+
+}  // namespace
+
 int CdevGroup::open(uint32_t) {
-    int rc = open_fd("/dev/iommu", iommufd_);
+    int rc = shared_iommufd(iommufd_);
     if (rc) return rc;
     iommu_ioas_alloc a{sizeof(a), 0, 0};
-    if ((rc = call(iommufd_.get(), IOMMU_IOAS_ALLOC, &a)) < 0) return rc;
+    if ((rc = call(iommufd_->get(), IOMMU_IOAS_ALLOC, &a)) < 0) return rc;
     ioas_ = a.out_ioas_id;
     return 0;
+}
+
+// The devices were closed first (their fds go before the group), so the
+// IOAS is no HWPT's any more; destroying it unmaps what it held.
+CdevGroup::~CdevGroup() {
+    if (!ioas_) return;
+    iommu_destroy d{sizeof(d), ioas_};
+    call(iommufd_->get(), IOMMU_DESTROY, &d);
+}
+
+int CdevGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>&) const {
+    vfio_pci_hot_reset hdr{sizeof(hdr), 0, 0};
+    int rc = call(device_fd, VFIO_DEVICE_PCI_HOT_RESET, &hdr);
+    return rc < 0 ? rc : 0;
 }
 
 int CdevGroup::device_fd(const std::string& address, UniqueFd& out) {
     std::string path;
     int rc = cdev_path(address, path);
     if (rc || (rc = open_fd(path, out))) return rc;
-    vfio_device_bind_iommufd bind{sizeof(bind), 0, iommufd_.get(), 0};
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, iommufd_->get(), 0};
     if ((rc = call(out.get(), VFIO_DEVICE_BIND_IOMMUFD, &bind)) < 0) return rc;
     vfio_device_attach_iommufd_pt at{sizeof(at), 0, ioas_};
     rc = call(out.get(), VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
@@ -134,7 +180,7 @@ int CdevGroup::device_fd(const std::string& address, UniqueFd& out) {
 int CdevGroup::iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) {
     iommu_iova_range r[16];
     iommu_ioas_iova_ranges q{sizeof(q), ioas_, 16, 0, reinterpret_cast<uint64_t>(r), 0};
-    int rc = call(iommufd_.get(), IOMMU_IOAS_IOVA_RANGES, &q);
+    int rc = call(iommufd_->get(), IOMMU_IOAS_IOVA_RANGES, &q);
     if (rc < 0) return rc;
     out.clear();
     for (uint32_t i = 0; i < q.num_iovas && i < 16; ++i) out.push_back({r[i].start, r[i].last});
@@ -146,13 +192,13 @@ int CdevGroup::map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writab
     uint32_t flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE;
     if (writable) flags |= IOMMU_IOAS_MAP_WRITEABLE;
     iommu_ioas_map m{sizeof(m), flags, ioas_, 0, vaddr, size, iova};
-    int rc = call(iommufd_.get(), IOMMU_IOAS_MAP, &m);
+    int rc = call(iommufd_->get(), IOMMU_IOAS_MAP, &m);
     return rc < 0 ? rc : 0;
 }
 
 int CdevGroup::unmap_dma(uint64_t iova, uint64_t size) {
     iommu_ioas_unmap u{sizeof(u), ioas_, iova, size};
-    int rc = call(iommufd_.get(), IOMMU_IOAS_UNMAP, &u);
+    int rc = call(iommufd_->get(), IOMMU_IOAS_UNMAP, &u);
     return rc < 0 ? rc : 0;
 }
 

@@ -32,6 +32,9 @@ class VfioGroup {
     virtual int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) = 0;
     virtual int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) = 0;
     virtual int unmap_dma(uint64_t iova, uint64_t size) = 0;
+    // PCI_HOT_RESET of `device_fd`, a device of this group; `affected` are
+    // the groups of every device the reset takes along, this one included.
+    virtual int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const = 0;
 };
 
 // /dev/vfio/<group> with a type1v2 container.
@@ -43,24 +46,32 @@ class LegacyGroup final : public VfioGroup {
     int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) override;
     int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) override;
     int unmap_dma(uint64_t iova, uint64_t size) override;
+    // The legacy reset proves ownership by the fds of the affected groups.
+    int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const override;
 
   private:
     UniqueFd container_, group_;
 };
 
 // The kernel's /dev/iommu with an IOAS of the group's own, and each
-// device's /dev/vfio/devices/vfioN bound to it and attached.
+// device's /dev/vfio/devices/vfioN bound to it and attached. All groups
+// share one /dev/iommu: the kernel's hot reset of a cdev-opened device
+// wants every device it resets bound to the same one.
 class CdevGroup final : public VfioGroup {
   public:
+    ~CdevGroup() override;
     const char* api() const override { return "kernel iommufd and VFIO cdev"; }
     int open(uint32_t group) override;
     int device_fd(const std::string& address, UniqueFd& out) override;
     int iova_ranges(std::vector<model::IovaRange>& out, uint64_t& min_page) override;
     int map_dma(uint64_t vaddr, uint64_t iova, uint64_t size, bool writable) override;
     int unmap_dma(uint64_t iova, uint64_t size) override;
+    // The kernel checks ownership in the shared /dev/iommu; ioasidd has
+    // checked it in the caller's context.
+    int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const override;
 
   private:
-    UniqueFd iommufd_;
+    std::shared_ptr<const UniqueFd> iommufd_;
     uint32_t ioas_ = 0;
 };
 

@@ -240,6 +240,17 @@ void unbind_device(Context& ctx, Topology& topo, uint32_t dev_id) {
     topo.release(group, &ctx);
 }
 
+uint32_t dependent_devid(const Context& ctx, const Topology& topo, const std::string& address) {
+    const PciDevice* dev = topo.device(address);
+    if (!dev || !dev->vfio_bound()) return kDevidNotOwned;
+    for (const auto& [id, obj] : ctx.objects().all())
+        if (obj->type == ObjectType::Device &&
+            static_cast<const DeviceObject&>(*obj).address == address)
+            return id;
+    const Group* group = topo.group(dev->group);
+    return group && group->owner == &ctx ? kDevidOwned : kDevidNotOwned;
+}
+
 int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id) {
     DeviceObject* dev = find_device(ctx, dev_id);
     if (!dev) return -ENODEV;

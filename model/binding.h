@@ -30,6 +30,15 @@ void unbind_device(Context& ctx, Topology& topo, uint32_t dev_id);
 // VFIO_DEVICE_ATTACH_IOMMUFD_PT: pt_id names an IOAS (an automatic HWPT is
 // found or created) or a HWPT; on success pt_id holds the HWPT. A device
 // already attached is moved (iommufd_device_replace()).
+// How a device that a hot reset of another also resets is named to a
+// context whose device cdev asks (vfio_iommufd_get_dev_id()): its devid when
+// it is bound there, kDevidOwned when a device of its group is (nobody else
+// can own it then), else kDevidNotOwned. A device not bound to vfio-pci is
+// never owned: the reset cannot take it along.
+constexpr uint32_t kDevidOwned = 0;
+constexpr uint32_t kDevidNotOwned = 0xffffffff;
+uint32_t dependent_devid(const Context& ctx, const Topology& topo, const std::string& address);
+
 int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id);
 void detach_device(Context& ctx, Topology& topo, uint32_t dev_id);
 

@@ -83,6 +83,32 @@ TEST_CASE("one context owns a group; a non-viable group cannot be bound", "[bind
     CHECK(bind_device(f.a, f.topo, "0000:99:00.0", d1) == -ENODEV);
 }
 
+TEST_CASE("a hot reset names the devices it also resets as the kernel's cdev does", "[binding]") {
+    // Three host devices behind one bridge: two in group 4, one in group 5.
+    Topology t;
+    t.add_device(dev("0000:05:00.0", 4, "", "vfio-pci"));
+    t.add_device(dev("0000:05:01.0", 4, "", "vfio-pci"));
+    t.add_device(dev("0000:05:02.0", 5, "", "vfio-pci"));
+    Context a, b;
+    uint32_t d = 0;
+    REQUIRE(bind_device(a, t, "0000:05:00.0", d) == 0);
+    CHECK(dependent_devid(a, t, "0000:05:00.0") == d);
+    // Its sibling cannot be another's while the group is a's.
+    CHECK(dependent_devid(a, t, "0000:05:01.0") == kDevidOwned);
+    CHECK(dependent_devid(b, t, "0000:05:00.0") == kDevidNotOwned);
+    CHECK(dependent_devid(a, t, "0000:05:02.0") == kDevidNotOwned);
+    uint32_t e = 0;
+    REQUIRE(bind_device(b, t, "0000:05:02.0", e) == 0);
+    CHECK(dependent_devid(b, t, "0000:05:02.0") == e);
+    CHECK(dependent_devid(a, t, "0000:05:02.0") == kDevidNotOwned);
+    // Off vfio-pci (or unknown) a device is not in the reset's set at all.
+    t.set_driver("0000:05:01.0", "");
+    CHECK(dependent_devid(a, t, "0000:05:01.0") == kDevidNotOwned);
+    CHECK(dependent_devid(a, t, "0000:09:00.0") == kDevidNotOwned);
+    unbind_device(a, t, d);
+    CHECK(dependent_devid(a, t, "0000:05:00.0") == kDevidNotOwned);
+}
+
 TEST_CASE("attaching to an IOAS creates or reuses an automatic HWPT", "[binding]") {
     Fixture f;
     uint32_t d = 0, ioas = f.a.alloc_ioas();

@@ -114,6 +114,15 @@ TEST_CASE("edu answers GET_INFO, REGION_INFO and IRQ_INFO as the real one does",
         CHECK(irq.count == counts[i]);
     }
     CHECK(v.ioctl(VFIO_DEVICE_RESET, info) == -EINVAL);  // edu has no reset
+    // Nor a bus or slot reset, on a root bus; the arguments are checked first.
+    vfio_pci_hot_reset_info hri{8, 0, 0};
+    CHECK(v.ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hri) == -EINVAL);
+    hri.argsz = 64;
+    CHECK(v.ioctl(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, hri) == -ENODEV);
+    vfio_pci_hot_reset hr{sizeof(hr), 0, 1};
+    CHECK(v.ioctl(VFIO_DEVICE_PCI_HOT_RESET, hr) == -EINVAL);
+    hr.count = 0;
+    CHECK(v.ioctl(VFIO_DEVICE_PCI_HOT_RESET, hr) == -ENODEV);
     vfio_device_feature f{sizeof(f), VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_MIGRATION};
     CHECK(v.ioctl(VFIO_DEVICE_FEATURE, f) == -ENOTTY);
     f.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET | 1;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <vector>
 
 #include "dispatch/vfio_forward.h"
@@ -32,10 +33,40 @@ struct FakeDevice : dispatch::ForwardTarget {
             r->flags = 7;
             return 0;
         }
-        if (cmd == VFIO_DEVICE_SET_IRQS) {
+        if (cmd == VFIO_DEVICE_SET_IRQS || cmd == VFIO_DEVICE_PCI_HOT_RESET) {
             auto* s = static_cast<vfio_irq_set*>(arg);
             last_arg.assign(static_cast<uint8_t*>(arg), static_cast<uint8_t*>(arg) + s->argsz);
         }
+        if (cmd == VFIO_DEVICE_IOEVENTFD)
+            last_arg.assign(static_cast<uint8_t*>(arg),
+                            static_cast<uint8_t*>(arg) + sizeof(vfio_device_ioeventfd));
+        if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) return hot_reset_info(arg);
+        return 0;
+    }
+    // A group-opened device's answer: group ids, as the legacy API gives.
+    int reset_rc = 0;
+    std::vector<vfio_pci_dependent_device> bus;
+    int hot_reset_info(void* arg) {
+        vfio_pci_hot_reset_info hdr;
+        std::memcpy(&hdr, arg, sizeof(hdr));
+        if (reset_rc) return reset_rc;
+        hdr.flags = 0;
+        const bool fits = bus.size() <= (hdr.argsz - sizeof(hdr)) / 8;
+        hdr.count = static_cast<uint32_t>(bus.size());
+        std::memcpy(arg, &hdr, sizeof(hdr));
+        if (!fits) return -ENOSPC;
+        std::memcpy(static_cast<uint8_t*>(arg) + sizeof(hdr), bus.data(), bus.size() * 8);
+        return 0;
+    }
+    // The caller's context: devfn -> (devid, group).
+    std::map<uint8_t, Dependent> owned;
+    std::vector<std::vector<uint32_t>> resets;
+    Dependent dependent(uint16_t, uint8_t, uint8_t devfn) override {
+        auto it = owned.find(devfn);
+        return it == owned.end() ? Dependent{uint32_t(VFIO_PCI_DEVID_NOT_OWNED), 0} : it->second;
+    }
+    int hot_reset(const std::vector<uint32_t>& groups) override {
+        resets.push_back(groups);
         return 0;
     }
     int64_t pread(void* buf, uint64_t len, uint64_t off) override {
@@ -113,6 +144,122 @@ TEST_CASE("forwarded region access is pread and pwrite at the device offset", "[
     CHECK(mem.get<uint32_t>(rw.data) == 0x12345678);
     rw = {sizeof(rw), 2, 8, 4, data};
     CHECK(dispatch::vfio_forward_ioctl(dev, IOASIDD_REGION_RW, mem.put(rw), mem) == -EINVAL);
-    // Commands that carry fds ioasidd does not exchange are refused.
-    CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_PCI_HOT_RESET, 0, mem) == -ENOTTY);
+    CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_QUERY_GFX_PLANE, 0, mem) == -ENOTTY);
+}
+
+namespace {
+
+// Two devices behind one bridge, one group: devfn 0 bound as devid 7, devfn
+// 8 its sibling.
+FakeDevice bridged() {
+    FakeDevice dev;
+    dev.bus = {{{4}, 0, 5, 0}, {{4}, 0, 5, 8}};
+    dev.owned[0] = {7, 4};
+    dev.owned[8] = {uint32_t(VFIO_PCI_DEVID_OWNED), 4};
+    return dev;
+}
+
+vfio_pci_dependent_device entry(const std::vector<uint8_t>& b, size_t i) {
+    vfio_pci_dependent_device d;
+    std::memcpy(&d, b.data() + sizeof(vfio_pci_hot_reset_info) + i * sizeof(d), sizeof(d));
+    return d;
+}
+
+}  // namespace
+
+TEST_CASE("forwarded GET_PCI_HOT_RESET_INFO answers with devids, as a cdev-opened device",
+          "[forward]") {
+    FakeDevice dev = bridged();
+    test::FakeMemory mem;
+    // No room: ENOSPC, and the count.
+    vfio_pci_hot_reset_info hdr{sizeof(hdr), 0, 0};
+    uint64_t at = mem.put(hdr);
+    CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) ==
+          -ENOSPC);
+    hdr = mem.get<vfio_pci_hot_reset_info>(at);
+    CHECK(hdr.count == 2);
+    CHECK(hdr.flags == 0);
+    // Room for both: the bound device's devid, its sibling owned.
+    std::vector<uint8_t> b(sizeof(hdr) + 2 * sizeof(vfio_pci_dependent_device), 0xee);
+    hdr = {static_cast<uint32_t>(b.size()), 0, 0};
+    std::memcpy(b.data(), &hdr, sizeof(hdr));
+    at = mem.put_bytes(b.data(), b.size());
+    REQUIRE(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) == 0);
+    mem.read(at, b.data(), b.size());
+    std::memcpy(&hdr, b.data(), sizeof(hdr));
+    CHECK(hdr.flags == (VFIO_PCI_HOT_RESET_FLAG_DEV_ID | VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED));
+    CHECK(hdr.count == 2);
+    CHECK(entry(b, 0).devid == 7);
+    CHECK(entry(b, 0).bus == 5);
+    CHECK(entry(b, 1).devid == uint32_t(VFIO_PCI_DEVID_OWNED));
+    CHECK(entry(b, 1).devfn == 8);
+    // A device the caller does not own clears DEV_ID_OWNED.
+    dev.owned.erase(8);
+    at = mem.put_bytes(b.data(), b.size());
+    REQUIRE(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) == 0);
+    mem.read(at, b.data(), b.size());
+    std::memcpy(&hdr, b.data(), sizeof(hdr));
+    CHECK(hdr.flags == VFIO_PCI_HOT_RESET_FLAG_DEV_ID);
+    CHECK(entry(b, 1).devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED));
+    // The real device's refusal comes back as it is.
+    dev.reset_rc = -ENODEV;
+    CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) ==
+          -ENODEV);
+}
+
+TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device owned",
+          "[forward]") {
+    FakeDevice dev = bridged();
+    test::FakeMemory mem;
+    auto reset = [&](vfio_pci_hot_reset r) {
+        return dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_PCI_HOT_RESET, mem.put(r), mem);
+    };
+    CHECK(reset({8, 0, 0}) == -EINVAL);
+    CHECK(reset({12, 1, 0}) == -EINVAL);
+    CHECK(reset({16, 0, 1}) == -EINVAL);  // group fds: only for group-opened devices
+    CHECK(dev.resets.empty());
+    REQUIRE(reset({12, 0, 0}) == 0);
+    REQUIRE(dev.resets.size() == 1);
+    CHECK(dev.resets[0] == std::vector<uint32_t>{4});  // one group, named once
+    dev.owned.erase(8);
+    CHECK(reset({12, 0, 0}) == -EINVAL);
+    CHECK(dev.resets.size() == 1);
+    // More devices than a first guess holds: asked again with room.
+    dev = bridged();
+    for (uint8_t fn = 1; fn <= 10; fn++) {
+        dev.bus.push_back({{uint32_t(10 + fn)}, 0, 6, fn});
+        dev.owned[fn] = {uint32_t(VFIO_PCI_DEVID_OWNED), uint32_t(10 + fn)};
+    }
+    REQUIRE(reset({12, 0, 0}) == 0);
+    CHECK(dev.resets.back().size() == 11);
+    dev.reset_rc = -ENODEV;
+    CHECK(reset({12, 0, 0}) == -ENODEV);
+    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_PCI_HOT_RESET, 0x1000, mem);
+    REQUIRE(fp.in.size() == 1);
+    CHECK(fp.in[0].len == 12);
+    CHECK(fp.out.empty());
+}
+
+TEST_CASE("forwarded IOEVENTFD carries the daemon's duplicate of the caller's eventfd",
+          "[forward]") {
+    FakeDevice dev;
+    test::FakeMemory mem;
+    vfio_device_ioeventfd ev{28, VFIO_DEVICE_IOEVENTFD_32, 0x4, 0x1234, 5, 0};
+    REQUIRE(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_IOEVENTFD, mem.put(ev), mem) == 0);
+    vfio_device_ioeventfd seen;
+    std::memcpy(&seen, dev.last_arg.data(), sizeof(seen));
+    CHECK(seen.fd == 1005);
+    CHECK(seen.offset == 0x4);
+    CHECK(seen.data == 0x1234);
+    CHECK(seen.flags == VFIO_DEVICE_IOEVENTFD_32);
+    CHECK(dev.ended == 1);
+    ev.fd = -1;  // removal: no fd to take
+    REQUIRE(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_IOEVENTFD, mem.put(ev), mem) == 0);
+    std::memcpy(&seen, dev.last_arg.data(), sizeof(seen));
+    CHECK(seen.fd == -1);
+    CHECK(dev.taken == std::vector<int32_t>{5});
+    // Only the words up to fd are the caller's to provide.
+    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_IOEVENTFD, 0x1000, mem);
+    REQUIRE(fp.in.size() == 1);
+    CHECK(fp.in[0].len == 28);
 }

@@ -264,6 +264,31 @@ TEST_CASE("VFIO struct layouts are the kernel's", "[uapi]") {
     CHECK(sizeof(vfio_device_detach_iommufd_pt) == 8);
 }
 
+TEST_CASE("hot reset and ioeventfd structs and flags are the kernel's", "[uapi]") {
+    CHECK(sizeof(vfio_pci_dependent_device) == 8);
+    PIN(vfio_pci_dependent_device, devid, 0);
+    PIN(vfio_pci_dependent_device, group_id, 0);
+    PIN(vfio_pci_dependent_device, segment, 4);
+    PIN(vfio_pci_dependent_device, bus, 6);
+    PIN(vfio_pci_dependent_device, devfn, 7);
+    CHECK(sizeof(vfio_pci_hot_reset_info) == 12);
+    PIN(vfio_pci_hot_reset_info, count, 8);
+    PIN(vfio_pci_hot_reset_info, devices, 12);
+    CHECK(VFIO_PCI_HOT_RESET_FLAG_DEV_ID == 1);
+    CHECK(VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED == 2);
+    CHECK(VFIO_PCI_DEVID_OWNED == 0);
+    CHECK(uint32_t(VFIO_PCI_DEVID_NOT_OWNED) == 0xffffffffu);
+    CHECK(sizeof(vfio_pci_hot_reset) == 12);
+    PIN(vfio_pci_hot_reset, group_fds, 12);
+    CHECK(sizeof(vfio_device_ioeventfd) == 32);
+    PIN(vfio_device_ioeventfd, offset, 8);
+    PIN(vfio_device_ioeventfd, data, 16);
+    PIN(vfio_device_ioeventfd, fd, 24);
+    CHECK(VFIO_DEVICE_IOEVENTFD_8 == 1);
+    CHECK(VFIO_DEVICE_IOEVENTFD_64 == 8);
+    CHECK(VFIO_DEVICE_IOEVENTFD_SIZE_MASK == 0xf);
+}
+
 TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     CHECK(IOASIDD_GROUP_STATUS == 0xa501);
     CHECK(IOASIDD_FILE_ID == 0xa502);

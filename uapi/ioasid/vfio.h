@@ -230,6 +230,50 @@ enum {
     VFIO_PCI_NUM_IRQS
 };
 
+/* GET_PCI_HOT_RESET_INFO: the devices a bus or slot reset also resets. */
+struct vfio_pci_dependent_device {
+    union {
+        __u32 group_id; /* a group-opened device's answer */
+        __u32 devid;    /* a cdev-opened device's answer */
+#define VFIO_PCI_DEVID_OWNED 0
+#define VFIO_PCI_DEVID_NOT_OWNED -1
+    };
+    __u16 segment;
+    __u8 bus;
+    __u8 devfn;
+};
+
+struct vfio_pci_hot_reset_info {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID (1 << 0)
+#define VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED (1 << 1)
+    __u32 count;
+    struct vfio_pci_dependent_device devices[];
+};
+
+/* PCI_HOT_RESET: a cdev-opened device passes count 0 (no group fds). */
+struct vfio_pci_hot_reset {
+    __u32 argsz;
+    __u32 flags;
+    __u32 count;
+    __s32 group_fds[];
+};
+
+struct vfio_device_ioeventfd {
+    __u32 argsz;
+    __u32 flags;
+#define VFIO_DEVICE_IOEVENTFD_8 (1 << 0)
+#define VFIO_DEVICE_IOEVENTFD_16 (1 << 1)
+#define VFIO_DEVICE_IOEVENTFD_32 (1 << 2)
+#define VFIO_DEVICE_IOEVENTFD_64 (1 << 3)
+#define VFIO_DEVICE_IOEVENTFD_SIZE_MASK (0xf)
+    __aligned_u64 offset; /* the device file offset written */
+    __aligned_u64 data;
+    __s32 fd; /* -1 removes the one at offset, data, size */
+    __u32 reserved;
+};
+
 struct vfio_device_feature {
     __u32 argsz;
     __u32 flags;
