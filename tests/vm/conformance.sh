@@ -21,21 +21,25 @@ same() { diff -u "$1" "$2" > "$results/diff-$(basename "${2%.*}").txt"; }
 # One VM per kernel; its console goes to vm-TAG.log. A guest that fails is
 # run once more, loudly: a TCG boot hiccup is not ioasidd's, but a failure
 # that repeats is reported as it is.
-guest() {
-    local kernel=$1 tag=$2 try
+guest() {  # KERNEL TAG SCRIPT LOG [run-in-vm options]
+    local kernel=$1 tag=$2 script=$3 log=$results/$4 try
+    shift 4
     for try in 1 2; do
-        if "$here/run-in-vm.sh" --kernel "$kernel" --iommu --edu --share "$results" -- \
-            "$here/guest-conformance.sh" "$build" "$results" "$tag" > "$results/vm-$tag.log" 2>&1; then
+        if "$here/run-in-vm.sh" --kernel "$kernel" --iommu "$@" --share "$results" -- \
+            "$here/$script" "$build" "$results" "$tag" > "$log" 2>&1; then
             return 0
         fi
-        echo "WARN the $tag VM failed (try $try); its console ends:"
-        tail -25 "$results/vm-$tag.log" | sed 's/^/    /'
+        echo "WARN the $tag VM ($script) failed (try $try); its console ends:"
+        tail -25 "$log" | sed 's/^/    /'
     done
     return 1
 }
-guest ref ref
+guest ref ref guest-conformance.sh vm-ref.log --edu
 check "vm boots the reference kernel and runs the client" test -s "$results/kernel-ref.txt"
-guest deb61 deb61
+guest deb61 deb61 guest-conformance.sh vm-deb61.log --edu
+# Hot reset and ioeventfds: three more real edus, where a reset reaches them.
+guest ref ref guest-reset.sh vm-reset-ref.log --edu-bus
+guest deb61 deb61 guest-reset.sh vm-reset-deb61.log --edu-bus
 check "vm boots Debian's 6.1 kernel and runs the client" test -s "$results/ioasidd-deb61.txt"
 # The service (issue 5): Debian's 6.1 booted with systemd as PID 1, ioasidd
 # installed by meson install and started by its own unit, in its sandbox.
@@ -142,6 +146,15 @@ for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \
         same "$here/expected/vfio-forward-kill.txt" "$results/forward-kill-$tag.txt"
     [ -s "$results/diff-forward-kill-$tag.txt" ] && head -40 "$results/diff-forward-kill-$tag.txt"
+done
+check "the 6.12 kernel's cdev: hot reset (devids, ownership, a bus reset of two devices) and ioeventfds of real edus" \
+    same "$here/expected/vfio-reset.txt" "$results/reset-kernel-ref.txt"
+[ -s "$results/diff-reset-kernel-ref.txt" ] && head -20 "$results/diff-reset-kernel-ref.txt"
+for t in deb61-legacy ref-legacy ref-auto; do
+    check "ioasidd on ${t%-*} forwarding (${t#*-} API): hot reset and ioeventfds give the 6.12 kernel's cdev transcript; exits 0" \
+        sh -c "diff -u '$here/expected/vfio-reset.txt' '$results/reset-ioasidd-$t.txt' > '$results/diff-reset-$t.txt' &&
+               grep -qx 'daemon-exit 0' '$results/reset-lifecycle-$t.txt'"
+    [ -s "$results/diff-reset-$t.txt" ] && head -20 "$results/diff-reset-$t.txt"
 done
 check "ioasidd under systemd on deb61: the installed unit starts it (READY=1), sandboxed (capabilities, read-only root), nodes kvm 0660 by its udev rules; kill -9 restarts it; stop is clean" \
     same "$here/expected/systemd.txt" "$results/systemd.txt"

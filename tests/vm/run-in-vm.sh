@@ -2,9 +2,12 @@
 # Boots a kernel under QEMU (TCG) with this machine's root shared read-only
 # and runs a command in it; exits with the command's status.
 #
-#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu]... [--systemd] [--share DIR] [--timeout S] -- cmd...
+#   run-in-vm.sh [--kernel deb61|ref] [--iommu] [--edu]... [--edu-bus] [--systemd] [--share DIR] [--timeout S] -- cmd...
 #
 # --edu: one QEMU edu device per --edu given.
+# --edu-bus: three more edus where a reset can reach them: one behind a PCIe
+# root port (a slot of its own), two behind a PCI bridge (one bus, and one
+# IOMMU group with the bridge).
 # --systemd: boot systemd on a writable overlay of the root and run the
 # command as a service (deb61 only: it loads overlay.ko).
 #
@@ -19,12 +22,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cache=${IOASID_VM_CACHE:-$repo/.vm}
 mkdir -p "$cache"
-kernel=deb61 iommu=0 edu=0 timeout_s=900 share= interactive=0 systemd=0
+kernel=deb61 iommu=0 edu=0 edu_bus=0 timeout_s=900 share= interactive=0 systemd=0
 while [ $# -gt 0 ]; do
     case $1 in
         --kernel) kernel=$2; shift 2 ;;
         --iommu) iommu=1; shift ;;
         --edu) edu=$((edu + 1)); shift ;;
+        --edu-bus) edu_bus=1; shift ;;
         --systemd) systemd=1; shift ;;
         --interactive) interactive=1; timeout_s=0; shift ;;
         --share) share=$(cd "$2" && pwd); shift 2 ;;
@@ -89,6 +93,8 @@ if [ "$iommu" = 1 ]; then
     append+=" intel_iommu=on iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
 fi
 for ((i = 0; i < edu; i++)); do devices+=(-device edu); done
+[ "$edu_bus" = 1 ] && devices+=(-device pcie-root-port,id=rp1,chassis=1 -device edu,bus=rp1
+    -device pci-bridge,id=br1,chassis_nr=2 -device edu,bus=br1,addr=1 -device edu,bus=br1,addr=2)
 [ "$systemd" = 1 ] && append+=" ioasid.systemd=1"
 
 qemu=(qemu-system-x86_64 -machine q35 -accel tcg -cpu max -m 2048 -smp 2 \

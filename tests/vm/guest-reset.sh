@@ -1,0 +1,62 @@
+#!/bin/sh
+# Runs inside the test VM booted with --edu-bus: a real edu behind a PCIe
+# root port and two behind a PCI bridge, all bound to vfio-pci. vfio-reset
+# runs against the kernel's own cdev where it has one, then through ioasidd
+# forwarding the devices with each API the kernel offers; with the second
+# bridged edu off vfio-pci, once more.
+#   guest-reset.sh BUILD RESULTS TAG
+set -u
+build=$1 results=$2 tag=$3
+status=0
+. "$(dirname "$0")/lib.sh"
+
+echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+edus=
+for f in $(grep -l 0x11e8 /sys/bus/pci/devices/*/device); do
+    edus="$edus $(basename "$(dirname "$f")")"
+done
+group() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+# The port's edu is alone in its group; the bridged pair shares one.
+port= a= b=
+for e in $edus; do
+    same=0
+    for o in $edus; do [ "$(group "$o")" = "$(group "$e")" ] && same=$((same + 1)); done
+    if [ $same = 1 ]; then port=$e; elif [ -z "$a" ]; then a=$e; else b=$e; fi
+done
+[ -n "$port" ] && [ -n "$b" ] || { echo "guest: edus $edus are not laid out as --edu-bus"; exit 1; }
+for e in $port $a $b; do wait_until 50 test -e "/sys/bus/pci/devices/$e/driver"; done
+
+# vfio-reset IOMMUFD PORT A B, then with B off vfio-pci: NODE names a node.
+run() {  # OUT IOMMUFD NODE-FUNCTION
+    out=$1 iommufd=$2 node=$3
+    "$build/tests/vfio-reset" "$iommufd" "$($node $port)" "$($node $a)" "$($node $b)" > "$out" 2>&1 ||
+        status=1
+    echo "$b" > /sys/bus/pci/drivers/vfio-pci/unbind
+    wait_until 50 b_gone || echo "guest: $b kept its node" >> "$out"
+    "$build/tests/vfio-reset" "$iommufd" - "$($node $a)" >> "$out" 2>&1 || status=1
+    echo "$b" > /sys/bus/pci/drivers/vfio-pci/bind
+    wait_until 50 b_back
+}
+b_gone() { [ -z "$($node "$b")" ]; }
+b_back() { [ -n "$($node "$b")" ]; }
+
+cdev() { ls "/sys/bus/pci/devices/$1/vfio-dev" 2>/dev/null | sed 's|^|/dev/vfio/devices/|'; }
+[ -c /dev/iommu ] && run "$results/reset-kernel-$tag.txt" /dev/iommu cdev
+
+# ioasidd's node of an address, from its topology.
+node() { "$build/client/ioasidctl" topology | awk -v a="$1" '$2 == a && $NF ~ /^\/dev\// { print $NF }'; }
+echo '{"groups": []}' > /run/host-only.json
+apis=legacy
+[ -c /dev/iommu ] && apis="auto legacy"
+for api in $apis; do
+    "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json --vfio-api $api \
+        >> "$results/reset-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device2 || status=1
+    wait_until 50 "$build/client/ioasidctl" version > /dev/null
+    run "$results/reset-ioasidd-$tag-$api.txt" /dev/ioasid node
+    kill -TERM $daemon
+    wait $daemon
+    echo "daemon-exit $?" > "$results/reset-lifecycle-$tag-$api.txt"
+done
+exit $status
