@@ -175,7 +175,7 @@ void DeviceNode::File::close_forwarded() {
 }
 
 dispatch::ForwardTarget::Dependent DeviceNode::File::dependent(uint16_t segment, uint8_t bus,
-                                                     uint8_t devfn) {
+                                                               uint8_t devfn) {
     char address[16];
     std::snprintf(address, sizeof(address), "%04x:%02x:%02x.%x", segment, bus, devfn >> 3,
                   devfn & 7);

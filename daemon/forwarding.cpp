@@ -58,7 +58,7 @@ int ForwardedGroup::map(const model::Area& area) {
         rc = vfio_->map_dma(p.local, area.start + (p.remote - area.user_va), p.length, writable);
         if (rc) {
             if (done) vfio_->unmap_dma(area.start, done);
-            ledger_->uncharge(charged.uid, charged.pages);
+            uncharge(charged);
             LOG_WARN("IOMMU group %u: VFIO_IOMMU_MAP_DMA: %s", id_, std::strerror(-rc));
             return rc;
         }
@@ -77,9 +77,9 @@ int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
     if (cuse::has_capability(pid, kCapIpcLock)) return 0;
     const int64_t uid = cuse::real_uid(pid);
     if (uid < 0) return -EFAULT;
-    const uint64_t pages = (area.length() + 4095) / 4096;
+    const model::PinLedger::Owner owner{&owner_, area.source, static_cast<uint32_t>(uid)};
     const uint64_t limit = cuse::memlock_limit(pid);
-    int rc = ledger_->charge(static_cast<uint32_t>(uid), pages, limit / 4096);
+    int rc = ledger_->pin(owner, area.user_va, area.length(), limit / 4096);
     if (rc) {
         LOG_WARN(
             "IOMMU group %u: cannot pin 0x%llx bytes at IOVA 0x%llx for uid %lld: %llu KiB are "
@@ -91,8 +91,12 @@ int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
             static_cast<unsigned long long>(limit / 1024));
         return rc;
     }
-    out = {static_cast<uint32_t>(uid), pages};
+    out = {true, owner, area.user_va, area.length()};
     return 0;
+}
+
+void ForwardedGroup::uncharge(const Charge& charge) {
+    if (charge.charged) ledger_->unpin(charge.owner, charge.va, charge.length);
 }
 
 void ForwardedGroup::unmap(const model::Area& area) {
@@ -100,13 +104,13 @@ void ForwardedGroup::unmap(const model::Area& area) {
     if (rc) LOG_WARN("IOMMU group %u: VFIO_IOMMU_UNMAP_DMA: %s", id_, std::strerror(-rc));
     auto it = mapped_.find(area.start);
     if (it == mapped_.end()) return;
-    ledger_->uncharge(it->second.charge.uid, it->second.charge.pages);
+    uncharge(it->second.charge);
     mapped_.erase(it);
 }
 
 // The container goes with us, and its mappings with it.
 ForwardedGroup::~ForwardedGroup() {
-    for (auto& [start, m] : mapped_) ledger_->uncharge(m.charge.uid, m.charge.pages);
+    for (auto& [start, m] : mapped_) uncharge(m.charge);
 }
 
 int Forwarding::acquire(uint32_t group, const std::string& address, const model::Context& owner,

@@ -36,17 +36,19 @@ class ForwardedGroup final : public model::AreaMirror {
     void unmap(const model::Area& area) override;
 
   private:
-    // What one area's pin was charged: none when its process may lock
+    // Whose ledger pin one area holds: none when its process may lock
     // memory without limit (CAP_IPC_LOCK).
     struct Charge {
-        uint32_t uid = 0;
-        uint64_t pages = 0;
+        bool charged = false;
+        model::PinLedger::Owner owner{};
+        uint64_t va = 0, length = 0;
     };
     struct Mapped {
         host::SharedView view;
         Charge charge;
     };
     int charge(pid_t pid, const model::Area& area, Charge& out);
+    void uncharge(const Charge& charge);
 
     const uint32_t id_;
     const model::Context& owner_;

@@ -101,7 +101,8 @@ int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& me
         std::memcpy(buf.data() + 8, &fd, 4);
     }
     int rc = t.call(s.cmd, buf.data());
-    if (s.cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) return hot_reset_info_out(t, rc, buf, arg, mem);
+    if (s.cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)
+        return hot_reset_info_out(t, rc, buf, arg, mem);
     if (rc < 0) return rc;
     if (wakeup) std::memcpy(buf.data() + 8, &user_fd, 4);
     return mem.write(arg, buf.data(), buf.size()) ? -EFAULT : rc;

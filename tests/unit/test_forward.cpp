@@ -207,8 +207,7 @@ TEST_CASE("forwarded GET_PCI_HOT_RESET_INFO answers with devids, as a cdev-opene
           -ENODEV);
 }
 
-TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device owned",
-          "[forward]") {
+TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device owned", "[forward]") {
     FakeDevice dev = bridged();
     test::FakeMemory mem;
     auto reset = [&](vfio_pci_hot_reset r) {

@@ -153,20 +153,58 @@ TEST_CASE("turning huge pages off raises the IOVA alignment to a page", "[model]
 #include "model/pin_ledger.h"
 
 TEST_CASE("pin ledger: a user's pages against the limit of the process that pins", "[model]") {
+    constexpr uint64_t P = 4096;
     PinLedger ledger;
-    CHECK(ledger.charge(1000, 256, 384) == 0);
-    CHECK(ledger.charge(1000, 129, 384) == -ENOMEM);  // 385 > 384
-    CHECK(ledger.charge(1000, 128, 384) == 0);        // exactly the limit
+    int ctx;
+    const PinLedger::Owner a{&ctx, 1, 1000}, b{&ctx, 2, 1001};
+    CHECK(ledger.pin(a, 0, 256 * P, 384) == 0);
+    CHECK(ledger.pin(a, 256 * P, 129 * P, 384) == -ENOMEM);  // 385 > 384
+    CHECK(ledger.pin(a, 256 * P, 128 * P, 384) == 0);        // exactly the limit
     CHECK(ledger.pinned(1000) == 384);
-    CHECK(ledger.charge(1001, 384, 384) == 0);  // another user counts alone
-    ledger.uncharge(1000, 256);
+    CHECK(ledger.pin(b, 0, 384 * P, 384) == 0);  // another user counts alone
+    ledger.unpin(a, 0, 256 * P);
     CHECK(ledger.pinned(1000) == 128);
     // The limit is the pinning process's: a lower one refuses even what the
     // user pins already, a higher one takes more.
-    CHECK(ledger.charge(1000, 1, 64) == -ENOMEM);
-    CHECK(ledger.charge(1000, 1000, 2000) == 0);
-    CHECK(ledger.charge(1000, UINT64_MAX, UINT64_MAX) == -ENOMEM);  // no wrap
-    ledger.uncharge(1000, 5000);                                    // never below zero
+    CHECK(ledger.pin(a, 1ull << 30, P, 64) == -ENOMEM);
+    CHECK(ledger.pin(a, 1ull << 30, 1000 * P, 2000) == 0);
+    ledger.unpin(a, 1ull << 30, 1000 * P);
+    ledger.unpin(a, 256 * P, 128 * P);
     CHECK(ledger.pinned(1000) == 0);
-    CHECK(ledger.charge(1002, 1ull << 40, UINT64_MAX) == 0);  // unlimited
+    ledger.unpin(a, 0, P);  // never below zero
+    CHECK(ledger.pinned(1000) == 0);
+    const PinLedger::Owner c{&ctx, 3, 1002};
+    CHECK(ledger.pin(c, 0, (1ull << 40) * P, UINT64_MAX) == 0);  // unlimited
+}
+
+TEST_CASE("pin ledger: a page pinned again for the same process counts once", "[model]") {
+    constexpr uint64_t P = 4096;
+    PinLedger ledger;
+    int ctx1, ctx2;
+    const PinLedger::Owner a{&ctx1, 1, 1000};
+    // Two containers mirroring one IOAS pin the same 512 pages: one charge,
+    // and the second pin is not refused at a limit the first one fills.
+    REQUIRE(ledger.pin(a, 0x10000000, 512 * P, 512) == 0);
+    REQUIRE(ledger.pin(a, 0x10000000, 512 * P, 512) == 0);
+    CHECK(ledger.pinned(1000) == 512);
+    // An overlapping pin (a COPY of half of it, then more) pays for what is new.
+    CHECK(ledger.pin(a, 0x10000000 + 256 * P, 512 * P, 1024) == 0);
+    CHECK(ledger.pinned(1000) == 768);
+    CHECK(ledger.pin(a, 0x10000000 + 768 * P, P, 768) == -ENOMEM);
+    // Pages go when their last pin does.
+    ledger.unpin(a, 0x10000000, 512 * P);
+    CHECK(ledger.pinned(1000) == 768);
+    ledger.unpin(a, 0x10000000, 512 * P);
+    CHECK(ledger.pinned(1000) == 512);  // the COPY's 512 remain
+    ledger.unpin(a, 0x10000000 + 256 * P, 512 * P);
+    CHECK(ledger.pinned(1000) == 0);
+    // Another process's, or another context's, pages are their own.
+    const PinLedger::Owner other_source{&ctx1, 2, 1000}, other_ctx{&ctx2, 1, 1000};
+    REQUIRE(ledger.pin(a, 0, 4 * P, 100) == 0);
+    REQUIRE(ledger.pin(other_source, 0, 4 * P, 100) == 0);
+    REQUIRE(ledger.pin(other_ctx, 0, 4 * P, 100) == 0);
+    CHECK(ledger.pinned(1000) == 12);
+    // A range that is not page aligned pins the pages it touches.
+    REQUIRE(ledger.pin(a, 4 * P + 100, P, 100) == 0);
+    CHECK(ledger.pinned(1000) == 14);
 }

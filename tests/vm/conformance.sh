@@ -37,9 +37,10 @@ guest() {  # KERNEL TAG SCRIPT LOG [run-in-vm options]
 guest ref ref guest-conformance.sh vm-ref.log --edu
 check "vm boots the reference kernel and runs the client" test -s "$results/kernel-ref.txt"
 guest deb61 deb61 guest-conformance.sh vm-deb61.log --edu
-# Hot reset and ioeventfds: three more real edus, where a reset reaches them.
-guest ref ref guest-reset.sh vm-reset-ref.log --edu-bus
-guest deb61 deb61 guest-reset.sh vm-reset-deb61.log --edu-bus
+# Hot reset, ioeventfds, two groups in one IOAS: three more real edus,
+# where a reset reaches them.
+guest ref ref guest-bus.sh vm-bus-ref.log --edu-bus
+guest deb61 deb61 guest-bus.sh vm-bus-deb61.log --edu-bus
 check "vm boots Debian's 6.1 kernel and runs the client" test -s "$results/ioasidd-deb61.txt"
 # The service (issue 5): Debian's 6.1 booted with systemd as PID 1, ioasidd
 # installed by meson install and started by its own unit, in its sandbox.
@@ -155,6 +156,14 @@ for t in deb61-legacy ref-legacy ref-auto; do
         sh -c "diff -u '$here/expected/vfio-reset.txt' '$results/reset-ioasidd-$t.txt' > '$results/diff-reset-$t.txt' &&
                grep -qx 'daemon-exit 0' '$results/reset-lifecycle-$t.txt'"
     [ -s "$results/diff-reset-$t.txt" ] && head -20 "$results/diff-reset-$t.txt"
+done
+check "the 6.12 kernel charges an IOAS's pages once for two groups' devices attached to it" \
+    same "$here/expected/vfio-memlock-two-groups.txt" "$results/memlock2-kernel-ref.txt"
+[ -s "$results/diff-memlock2-kernel-ref.txt" ] && head -20 "$results/diff-memlock2-kernel-ref.txt"
+for t in deb61-legacy ref-legacy ref-auto; do
+    check "ioasidd on ${t%-*} forwarding (${t#*-} API): two groups' containers mirroring one IOAS charge its pages once, as the kernel's" \
+        same "$here/expected/vfio-memlock-two-groups.txt" "$results/memlock2-ioasidd-$t.txt"
+    [ -s "$results/diff-memlock2-ioasidd-$t.txt" ] && head -20 "$results/diff-memlock2-ioasidd-$t.txt"
 done
 check "ioasidd under systemd on deb61: the installed unit starts it (READY=1), sandboxed (capabilities, read-only root), nodes kvm 0660 by its udev rules; kill -9 restarts it; stop is clean" \
     same "$here/expected/systemd.txt" "$results/systemd.txt"

@@ -5,7 +5,10 @@
  * (CAP_IPC_LOCK: no limit); the transcript is the same against the kernel's
  * /dev/iommu and against ioasidd forwarding the device.
  *
- *   vfio-memlock IOMMUFD DEVICE TAG
+ *   vfio-memlock IOMMUFD DEVICE TAG [DEVICE2]
+ *
+ * DEVICE2, of another IOMMU group, joins the same IOAS: the kernel pins
+ * the IOAS's pages once for both domains, and charges them once.
  */
 #include <sys/mman.h>
 
@@ -27,8 +30,8 @@ static void unmap(int iommufd, uint32_t ioas, uint64_t off, uint64_t len, const 
 }
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: vfio-memlock IOMMUFD DEVICE TAG\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: vfio-memlock IOMMUFD DEVICE TAG [DEVICE2]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -39,6 +42,12 @@ int main(int argc, char** argv) {
     if (call(iommufd, IOMMU_IOAS_ALLOC, &a)) die("IOAS_ALLOC", 0);
     uint32_t pt = a.out_ioas_id;
     printf("%s.attach: ATTACH -> %s\n", tag, err_name(attach_device(dev, &pt)));
+    if (argc == 5) {
+        int dev2 = open_node(argv[4]);
+        printf("%s.bind2: BIND -> %s\n", tag, err_name(bind_device(dev2, iommufd, NULL)));
+        uint32_t pt2 = a.out_ioas_id;
+        printf("%s.attach2: ATTACH -> %s\n", tag, err_name(attach_device(dev2, &pt2)));
+    }
     int fd = memfd_create("vfio-memlock", 0);
     if (fd < 0 || ftruncate(fd, 2 * MIB)) die("memfd", 0);
     uint8_t* buf = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Runs inside the test VM booted with --edu-bus: a real edu behind a PCIe
-# root port and two behind a PCI bridge, all bound to vfio-pci. vfio-reset
-# runs against the kernel's own cdev where it has one, then through ioasidd
-# forwarding the devices with each API the kernel offers; with the second
-# bridged edu off vfio-pci, once more.
-#   guest-reset.sh BUILD RESULTS TAG
+# root port and two behind a PCI bridge, all bound to vfio-pci, in two IOMMU
+# groups. Against the kernel's own cdev where it has one, then through
+# ioasidd forwarding the devices with each API the kernel offers:
+#  - vfio-reset, and once more with the second bridged edu off vfio-pci;
+#  - vfio-memlock with one device of each group in one IOAS.
+#   guest-bus.sh BUILD RESULTS TAG
 set -u
 build=$1 results=$2 tag=$3
 status=0
@@ -40,8 +41,18 @@ run() {  # OUT IOMMUFD NODE-FUNCTION
 b_gone() { [ -z "$($node "$b")" ]; }
 b_back() { [ -n "$($node "$b")" ]; }
 
+# Two groups in one IOAS under a 1.5 MiB RLIMIT_MEMLOCK, as a user.
+memlock() {  # OUT IOMMUFD NODE-FUNCTION
+    chmod 0666 "$2" "$($3 $port)" "$($3 $a)"
+    sh -c "ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups \
+        $build/tests/vfio-memlock $2 $($3 $port) user $($3 $a)" > "$1" 2>&1
+}
+
 cdev() { ls "/sys/bus/pci/devices/$1/vfio-dev" 2>/dev/null | sed 's|^|/dev/vfio/devices/|'; }
-[ -c /dev/iommu ] && run "$results/reset-kernel-$tag.txt" /dev/iommu cdev
+if [ -c /dev/iommu ]; then
+    run "$results/reset-kernel-$tag.txt" /dev/iommu cdev
+    memlock "$results/memlock2-kernel-$tag.txt" /dev/iommu cdev
+fi
 
 # ioasidd's node of an address, from its topology.
 node() { "$build/client/ioasidctl" topology | awk -v a="$1" '$2 == a && $NF ~ /^\/dev\// { print $NF }'; }
@@ -55,6 +66,7 @@ for api in $apis; do
     wait_node /dev/vfio/device2 || status=1
     wait_until 50 "$build/client/ioasidctl" version > /dev/null
     run "$results/reset-ioasidd-$tag-$api.txt" /dev/ioasid node
+    memlock "$results/memlock2-ioasidd-$tag-$api.txt" /dev/ioasid node
     kill -TERM $daemon
     wait $daemon
     echo "daemon-exit $?" > "$results/reset-lifecycle-$tag-$api.txt"
