@@ -38,7 +38,9 @@ const RegionMemory::Piece* RegionMemory::containing(uint64_t addr, uint64_t len)
     return nullptr;
 }
 
+// A zero-length copy succeeds at any address, as the kernel's does.
 int RegionMemory::read(uint64_t addr, void* dst, size_t len) {
+    if (!len) return 0;
     const Piece* p = containing(addr, len);
     size_t at = p ? p->offset + (addr - p->addr) : 0;
     if (!p ||
@@ -51,6 +53,7 @@ int RegionMemory::read(uint64_t addr, void* dst, size_t len) {
 }
 
 int RegionMemory::write(uint64_t addr, const void* src, size_t len) {
+    if (!len) return 0;
     if (!containing(addr, len)) return -EFAULT;
     // Regions may overlap (an array inside the struct): keep every copy equal.
     const auto* s = static_cast<const unsigned char*>(src);

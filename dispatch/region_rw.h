@@ -2,7 +2,9 @@
 // forwarded devices: argsz, known flags, and a length an int result holds.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "ioasid/ioasidd.h"
 
@@ -13,6 +15,28 @@ inline constexpr uint64_t kMaxRegionRw = 0x7fffffff;
 inline bool region_rw_valid(const ioasidd_region_rw& rw) {
     return rw.argsz >= sizeof(rw) && !(rw.flags & ~IOASIDD_REGION_WRITE) &&
            rw.length <= kMaxRegionRw;
+}
+
+// The most the daemon buffers of one access: a request may ask for 2 GiB.
+inline constexpr uint64_t kRegionRwChunk = 64 * 1024;
+
+// Moves `length` bytes in pieces through one bounded buffer. `step(buf,
+// done, n)` moves n bytes at `done` and returns how many it moved, or
+// -errno. Ends at the first short step (the region's end) with the bytes
+// moved, or at the first error with it, as the kernel's one copy loop
+// does; a length of 0 still makes one step, which checks the offset.
+template <typename Step>
+int64_t region_rw_chunks(uint64_t length, Step step) {
+    std::vector<uint8_t> buf(std::min(length, kRegionRwChunk));
+    uint64_t done = 0;
+    do {
+        const uint64_t n = std::min<uint64_t>(length - done, buf.size());
+        const int64_t moved = step(buf.data(), done, n);
+        if (moved < 0) return moved;
+        done += static_cast<uint64_t>(moved);
+        if (static_cast<uint64_t>(moved) < n) break;
+    } while (done < length);
+    return static_cast<int64_t>(done);
 }
 
 }  // namespace ioasid::dispatch

@@ -217,14 +217,16 @@ int do_region_rw(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     RegionAccess a;
     int rc = resolve_region_rw(dev, rw, a);
     if (rc) return rc;
-    std::vector<uint8_t> buf(a.len);
-    if (a.write) {
-        if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
-        return static_cast<int>(dev.region_write(a.index, a.off, buf.data(), buf.size()));
-    }
-    int64_t n = dev.region_read(a.index, a.off, buf.data(), buf.size());
-    if (n < 0) return static_cast<int>(n);
-    return mem.write(rw.data, buf.data(), static_cast<size_t>(n)) ? -EFAULT : static_cast<int>(n);
+    return static_cast<int>(region_rw_chunks(a.len, [&](uint8_t* buf, uint64_t at, uint64_t n) {
+        if (a.write) {
+            if (mem.read(rw.data + at, buf, n)) return int64_t{-EFAULT};
+            return dev.region_write(a.index, a.off + at, buf, n);
+        }
+        int64_t got = dev.region_read(a.index, a.off + at, buf, n);
+        if (got > 0 && mem.write(rw.data + at, buf, static_cast<size_t>(got)))
+            return int64_t{-EFAULT};
+        return got;
+    }));
 }
 
 int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {

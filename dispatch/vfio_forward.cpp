@@ -151,7 +151,9 @@ int affected_devices(ForwardTarget& t, std::vector<vfio_pci_dependent_device>& o
     for (int attempt = 0; attempt < 3; attempt++) {
         std::vector<uint8_t> buf(sizeof(vfio_pci_hot_reset_info) +
                                  size_t{room} * sizeof(vfio_pci_dependent_device));
-        vfio_pci_hot_reset_info hdr{static_cast<uint32_t>(buf.size()), 0, 0};
+        vfio_pci_hot_reset_info hdr;
+        hdr.argsz = static_cast<uint32_t>(buf.size());
+        hdr.flags = hdr.count = 0;
         std::memcpy(buf.data(), &hdr, sizeof(hdr));
         int rc = t.call(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf.data());
         std::memcpy(&hdr, buf.data(), sizeof(hdr));
@@ -161,7 +163,8 @@ int affected_devices(ForwardTarget& t, std::vector<vfio_pci_dependent_device>& o
         }
         if (rc < 0) return rc;
         out.resize(std::min(hdr.count, room));
-        std::memcpy(out.data(), buf.data() + sizeof(hdr), out.size() * sizeof(out[0]));
+        if (!out.empty())
+            std::memcpy(out.data(), buf.data() + sizeof(hdr), out.size() * sizeof(out[0]));
         return 0;
     }
     return -EAGAIN;  // the topology kept changing, as the kernel's fill says
@@ -203,14 +206,17 @@ int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
     if (!region_rw_valid(rw)) return -EINVAL;
-    std::vector<uint8_t> buf(rw.length);
-    if (rw.flags & IOASIDD_REGION_WRITE) {
-        if (mem.read(rw.data, buf.data(), buf.size())) return -EFAULT;
-        return static_cast<int>(t.pwrite(buf.data(), buf.size(), rw.offset));
-    }
-    int64_t n = t.pread(buf.data(), buf.size(), rw.offset);
-    if (n < 0) return static_cast<int>(n);
-    return mem.write(rw.data, buf.data(), static_cast<size_t>(n)) ? -EFAULT : static_cast<int>(n);
+    const bool write = rw.flags & IOASIDD_REGION_WRITE;
+    return static_cast<int>(region_rw_chunks(rw.length, [&](uint8_t* buf, uint64_t at, uint64_t n) {
+        if (write) {
+            if (mem.read(rw.data + at, buf, n)) return int64_t{-EFAULT};
+            return t.pwrite(buf, n, rw.offset + at);
+        }
+        int64_t got = t.pread(buf, n, rw.offset + at);
+        if (got > 0 && mem.write(rw.data + at, buf, static_cast<size_t>(got)))
+            return int64_t{-EFAULT};
+        return got;
+    }));
 }
 
 }  // namespace

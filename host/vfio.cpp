@@ -108,8 +108,10 @@ int LegacyGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>& a
         if (!legacy) return -EINVAL;  // a group this API holds no fd of
         words[3 + i] = legacy->group_.get();
     }
-    vfio_pci_hot_reset hdr{static_cast<uint32_t>(words.size() * 4), 0,
-                           static_cast<uint32_t>(affected.size())};
+    vfio_pci_hot_reset hdr;
+    hdr.argsz = static_cast<uint32_t>(words.size() * 4);
+    hdr.flags = 0;
+    hdr.count = static_cast<uint32_t>(affected.size());
     std::memcpy(words.data(), &hdr, sizeof(hdr));
     int rc = call(device_fd, VFIO_DEVICE_PCI_HOT_RESET, words.data());
     return rc < 0 ? rc : 0;
@@ -161,7 +163,9 @@ CdevGroup::~CdevGroup() {
 }
 
 int CdevGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>&) const {
-    vfio_pci_hot_reset hdr{sizeof(hdr), 0, 0};
+    vfio_pci_hot_reset hdr;
+    hdr.argsz = sizeof(hdr);
+    hdr.flags = hdr.count = 0;
     int rc = call(device_fd, VFIO_DEVICE_PCI_HOT_RESET, &hdr);
     return rc < 0 ? rc : 0;
 }

@@ -101,3 +101,16 @@ TEST_CASE("the plan replays a footprint over the bytes of one request", "[retry]
     plan = cuse::plan_retry(footprint, bytes, 24, 24);
     CHECK(plan.action == cuse::RetryPlan::Action::Ask);
 }
+
+TEST_CASE("a zero-length copy succeeds anywhere and asks for nothing", "[retry]") {
+    const unsigned char bytes[8] = {};
+    cuse::RegionMemory mem({{0x1000, 8}}, bytes, sizeof(bytes), {{0x1000, 8}});
+    // As copy_from_user/copy_to_user of 0 bytes: no fault, and no retry for
+    // an address the request did not carry (a REGION_RW of length 0).
+    CHECK(mem.read(0x9000, nullptr, 0) == 0);
+    CHECK(mem.write(0x9000, nullptr, 0) == 0);
+    CHECK(mem.read(0x1000, nullptr, 0) == 0);
+    CHECK_FALSE(mem.missed());
+    CHECK(mem.read(0x9000, nullptr, 1) == -EFAULT);
+    CHECK(mem.missed());
+}

@@ -11,14 +11,15 @@ if [ ! -f "$build/build.ninja" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
 fi
 ninja -C "$build" > "$build/ninja.log" 2>&1 || { cat "$build/ninja.log"; exit 1; }
-# The time is shared by the targets: /dev/ioasid's commands, the device's.
+# The time is shared by the targets: /dev/ioasid's commands, an emulated
+# device's, a forwarded device's.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 summary=()
-for target in dispatch device; do
+for target in dispatch device forward; do
     corpus=$build/corpus-$target
     mkdir -p "$corpus"
     log=$build/fuzz-$target.log
-    if "$build/tests/fuzz/fuzz-$target" -max_total_time="$((secs / 2))" -print_final_stats=1 \
+    if "$build/tests/fuzz/fuzz-$target" -max_total_time="$((secs / 3))" -print_final_stats=1 \
             -artifact_prefix="$build/$target-" "$corpus" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         summary+=("$target ${runs:-?} runs")

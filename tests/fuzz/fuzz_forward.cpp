@@ -1,0 +1,214 @@
+// libFuzzer target over a forwarded device's commands, differential between
+// direct access to the caller's memory and the CUSE retry path (as
+// fuzz_device does for emulated devices). Both the caller's structs and the
+// real device's answers come from the input: a device answer that claims
+// more than the buffer holds (a hot reset's count, an argsz) must not take
+// the daemon outside it (ASan), and both sides must leave the caller's
+// memory the same and tell the device the same things.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "dispatch/vfio_forward.h"
+#include "fuzz/retry_replay.h"
+#include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
+#include "unit/fake_memory.h"
+
+namespace {
+
+using namespace ioasid;
+
+constexpr uint64_t kStructAt = 0x10000;
+constexpr uint64_t kArrayAt = 0x20000;
+constexpr size_t kStructLen = 256;
+constexpr size_t kArrayLen = 4096;
+
+// The real device: its answers are read from a byte stream; what it was
+// told is logged, for the two sides to compare.
+struct FuzzDevice final : dispatch::ForwardTarget {
+    const uint8_t* answers = nullptr;
+    size_t left = 0;
+    std::vector<uint8_t> bar = std::vector<uint8_t>(256);
+    std::vector<uint64_t> log;
+
+    uint8_t next() {
+        if (!left) return 0;
+        --left;
+        return *answers++;
+    }
+    int error() { return -static_cast<int>(1 + next() % 40); }
+
+    int call(unsigned long cmd, void* arg) override {
+        log.push_back(cmd);
+        auto* b = static_cast<uint8_t*>(arg);
+        uint32_t argsz = 0;
+        if (arg) std::memcpy(&argsz, b, 4);
+        log.push_back(argsz);
+        if (next() & 1) return error();
+        switch (cmd) {
+            case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+                return hot_reset_info(b, argsz);
+            case VFIO_DEVICE_GET_INFO:
+            case VFIO_DEVICE_GET_REGION_INFO:
+            case VFIO_DEVICE_GET_IRQ_INFO:
+            case VFIO_DEVICE_FEATURE:
+                // The kernel writes no more than argsz says (the daemon's
+                // buffer holds at least that much, up to its cap).
+                for (uint32_t i = 8; i < std::min<uint32_t>(argsz, 64 * 1024); ++i) b[i] = next();
+                return 0;
+            case VFIO_DEVICE_PCI_HOT_RESET: {
+                vfio_pci_hot_reset hdr;
+                std::memcpy(&hdr, b, sizeof(hdr));
+                for (uint32_t i = 0; i < hdr.count; ++i) log.push_back(b[12 + 4 * i]);
+                return 0;
+            }
+            case VFIO_DEVICE_IOEVENTFD: {
+                vfio_device_ioeventfd e;
+                std::memcpy(&e, b, sizeof(e));
+                log.insert(log.end(), {e.flags, e.offset, e.data, static_cast<uint32_t>(e.fd)});
+                return 0;
+            }
+            default:
+                return 0;
+        }
+    }
+    // As the kernel: ENOSPC with the count when it does not fit.
+    int hot_reset_info(uint8_t* b, uint32_t argsz) {
+        if (argsz < 12) return -EINVAL;
+        vfio_pci_hot_reset_info hdr;
+        hdr.argsz = argsz;
+        hdr.flags = 0;
+        hdr.count = next() % 24u;
+        const uint32_t room = (argsz - 12) / 8;
+        std::memcpy(b, &hdr, sizeof(hdr));
+        if (hdr.count > room) return -ENOSPC;
+        for (uint32_t i = 0; i < hdr.count * 8; ++i) b[12 + i] = next();
+        // A lying device: a count past the room it was given.
+        if (next() == 0xff) {
+            hdr.count = room + 1 + next();
+            std::memcpy(b, &hdr, sizeof(hdr));
+        }
+        return 0;
+    }
+    int64_t pread(void* buf, uint64_t len, uint64_t off) override {
+        if (off > bar.size() || len > bar.size() - off) return -EINVAL;
+        if (len) std::memcpy(buf, bar.data() + off, len);
+        return static_cast<int64_t>(len);
+    }
+    int64_t pwrite(const void* buf, uint64_t len, uint64_t off) override {
+        if (off > bar.size() || len > bar.size() - off) return -EINVAL;
+        if (len) std::memcpy(bar.data() + off, buf, len);
+        return static_cast<int64_t>(len);
+    }
+    int32_t take_fd(int32_t user_fd) override { return user_fd < 64 ? 1000 + user_fd : -1; }
+    void end_call() override { log.push_back(~0ull); }
+    Dependent dependent(uint16_t, uint8_t bus, uint8_t devfn) override {
+        log.push_back(bus << 8 | devfn);
+        const uint8_t a = next();
+        return {a % 4 ? a % 8u : uint32_t(VFIO_PCI_DEVID_NOT_OWNED), next() % 4u};
+    }
+    int hot_reset(const std::vector<uint32_t>& groups) override {
+        for (size_t i = 0; i < groups.size(); ++i)
+            for (size_t j = 0; j < i; ++j)
+                if (groups[i] == groups[j]) abort();  // each group is passed once
+        log.insert(log.end(), groups.begin(), groups.end());
+        return next() & 1 ? error() : 0;
+    }
+};
+
+struct Side {
+    test::FakeMemory mem;
+    FuzzDevice dev;
+    Side() {
+        mem.map_at(kStructAt, kStructLen);
+        mem.map_at(kArrayAt, kArrayLen);
+    }
+    std::vector<uint8_t>& s() { return mem.region(kStructAt); }
+    std::vector<uint8_t>& a() { return mem.region(kArrayAt); }
+};
+
+const uint32_t kCommands[] = {VFIO_DEVICE_GET_INFO,
+                              VFIO_DEVICE_GET_REGION_INFO,
+                              VFIO_DEVICE_GET_IRQ_INFO,
+                              VFIO_DEVICE_FEATURE,
+                              VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+                              VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+                              VFIO_DEVICE_PCI_HOT_RESET,
+                              VFIO_DEVICE_PCI_HOT_RESET,
+                              VFIO_DEVICE_IOEVENTFD,
+                              VFIO_DEVICE_SET_IRQS,
+                              VFIO_DEVICE_RESET,
+                              IOASIDD_REGION_RW,
+                              _IO(VFIO_TYPE, 0x7f)};
+
+// A sane argsz often enough to reach past the first check; REGION_RW's
+// data in the array page.
+void shape(uint32_t cmd, uint8_t sel, std::vector<uint8_t>& s) {
+    if (sel & 0x20) {
+        uint32_t argsz = 8 + 4 * (sel & 0x1f);
+        std::memcpy(s.data(), &argsz, 4);
+    }
+    if (cmd == VFIO_DEVICE_PCI_HOT_RESET && (sel & 0x40)) std::memset(s.data() + 4, 0, 8);
+    if (cmd == IOASIDD_REGION_RW && (sel & 0x80)) {
+        uint64_t offset = s[8], length = 1u << (s[16] % 4), data = kArrayAt + s[24];
+        std::memcpy(s.data() + 8, &offset, 8);
+        std::memcpy(s.data() + 16, &length, 8);
+        std::memcpy(s.data() + 24, &data, 8);
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    Side direct, retry;
+    size_t pos = 0;
+    while (pos + 3 <= size) {
+        const uint8_t sel = data[pos], len = data[pos + 1], answers = data[pos + 2];
+        pos += 3;
+        const size_t n = std::min<size_t>(len, size - pos);
+        const uint32_t cmd = kCommands[(sel ^ len) % (sizeof(kCommands) / sizeof(kCommands[0]))];
+        std::vector<uint8_t>& s = direct.s();
+        std::fill(s.begin(), s.end(), 0);
+        std::memcpy(s.data(), data + pos, std::min(n, kStructLen));
+        pos += n;
+        shape(cmd, sel, s);
+        retry.s() = s;
+        const size_t m = std::min<size_t>(answers, size - pos);
+        for (Side* side : {&direct, &retry}) {
+            side->dev.answers = data + pos;
+            side->dev.left = m;
+        }
+        pos += m;
+
+        int rc_direct = dispatch::vfio_forward_ioctl(direct.dev, cmd, kStructAt, direct.mem);
+        int rc_retry = -EFAULT;
+        test::replay_retry(
+            [&](dispatch::UserMemory& known) {
+                return dispatch::vfio_forward_footprint(cmd, kStructAt, known);
+            },
+            [&](dispatch::UserMemory& run) {
+                return dispatch::vfio_forward_ioctl(retry.dev, cmd, kStructAt, run);
+            },
+            retry.mem, rc_retry);
+        if (rc_retry == -ENOMEM) return 0;  // beyond one retry: the sides part ways
+        if (rc_direct != rc_retry) {
+            std::fprintf(stderr, "divergence: cmd %#x direct %d retry %d\n", cmd, rc_direct,
+                         rc_retry);
+            abort();
+        }
+        if (rc_direct == -EFAULT) {  // the sides may have failed at different points
+            retry.s() = direct.s();
+            retry.a() = direct.a();
+            retry.dev.log = direct.dev.log;
+            retry.dev.bar = direct.dev.bar;
+        } else if (direct.s() != retry.s() || direct.a() != retry.a()) {
+            abort();
+        }
+        if (direct.dev.log != retry.dev.log || direct.dev.bar != retry.dev.bar) abort();
+    }
+    return 0;
+}
