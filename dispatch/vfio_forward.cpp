@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dispatch/region_rw.h"
+#include "dispatch/vfio_forward_logging.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 
@@ -77,6 +78,44 @@ int hot_reset_info_out(ForwardTarget& t, int rc, std::vector<uint8_t>& buf, uint
     return mem.write(arg, buf.data(), out) ? -EFAULT : rc;
 }
 
+// VFIO_DEVICE_FEATURE with the caller's addresses and fds exchanged for the
+// daemon's. A feature this ABI does not know goes without its data, so that
+// no newer kernel reads an address in it (6.12's answers ENOTTY after the
+// header's checks).
+int feature_call(ForwardTarget& t, std::vector<uint8_t>& buf, UserMemory& mem) {
+    uint32_t argsz, flags;
+    std::memcpy(&argsz, buf.data(), 4);
+    std::memcpy(&flags, buf.data() + 4, 4);
+    const uint32_t feature = flags & VFIO_DEVICE_FEATURE_MASK;
+    switch (feature) {
+        case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
+            // It answers with a new fd, which would be the daemon's.
+            if (flags & VFIO_DEVICE_FEATURE_SET) return -EOPNOTSUPP;
+            break;
+        case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+            return forward_logging_start(t, buf, mem);
+        case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+            return forward_logging_report(t, buf, mem);
+        case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP: {
+            if (buf.size() < 12) break;
+            int32_t user_fd;  // the wakeup eventfd, as the caller wrote it
+            std::memcpy(&user_fd, buf.data() + 8, 4);
+            const int32_t fd = exchange_fd(t, user_fd);
+            std::memcpy(buf.data() + 8, &fd, 4);
+            const int rc = t.call(VFIO_DEVICE_FEATURE, buf.data());
+            std::memcpy(buf.data() + 8, &user_fd, 4);
+            return rc;
+        }
+        default:
+            if (feature <= VFIO_DEVICE_FEATURE_BUS_MASTER) break;
+            std::vector<uint8_t> bare(buf.begin(), buf.begin() + 8);
+            argsz = std::min<uint32_t>(argsz, 8);
+            std::memcpy(bare.data(), &argsz, 4);
+            return t.call(VFIO_DEVICE_FEATURE, bare.data());
+    }
+    return t.call(VFIO_DEVICE_FEATURE, buf.data());
+}
+
 // The caller's bytes beyond what the kernel writes are read too, so that
 // writing the whole span back changes only what the kernel changed.
 int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& mem) {
@@ -84,27 +123,10 @@ int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& me
     if (mem.read(arg, &argsz, 4)) return -EFAULT;
     std::vector<uint8_t> buf(span(s, argsz));
     if (mem.read(arg, buf.data(), buf.size())) return -EFAULT;
-    uint32_t feature = 0, flags = 0;
-    if (s.cmd == VFIO_DEVICE_FEATURE) {
-        std::memcpy(&flags, buf.data() + 4, 4);
-        feature = flags & VFIO_DEVICE_FEATURE_MASK;
-    }
-    // MIG_DEVICE_STATE answers with a new fd, which would be the daemon's.
-    if (feature == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && (flags & VFIO_DEVICE_FEATURE_SET))
-        return -EOPNOTSUPP;
-    const bool wakeup =
-        feature == VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP && buf.size() >= 12;
-    int32_t user_fd = -1;  // the wakeup eventfd, as the caller wrote it
-    if (wakeup) {
-        std::memcpy(&user_fd, buf.data() + 8, 4);
-        const int32_t fd = exchange_fd(t, user_fd);
-        std::memcpy(buf.data() + 8, &fd, 4);
-    }
-    int rc = t.call(s.cmd, buf.data());
+    int rc = s.cmd == VFIO_DEVICE_FEATURE ? feature_call(t, buf, mem) : t.call(s.cmd, buf.data());
     if (s.cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)
         return hot_reset_info_out(t, rc, buf, arg, mem);
     if (rc < 0) return rc;
-    if (wakeup) std::memcpy(buf.data() + 8, &user_fd, 4);
     return mem.write(arg, buf.data(), buf.size()) ? -EFAULT : rc;
 }
 
@@ -249,6 +271,9 @@ Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) 
         if (known.read(arg, &argsz, 4)) return fp;
         fp.in[0].len = span(*s, argsz);
         fp.out.push_back(fp.in[0]);
+        std::vector<uint8_t> feature(fp.in[0].len);
+        if (cmd == VFIO_DEVICE_FEATURE && !known.read(arg, feature.data(), feature.size()))
+            logging_footprint(feature, fp);
     } else if (cmd == VFIO_DEVICE_SET_IRQS) {
         fp.in.push_back({arg, sizeof(vfio_irq_set)});
         vfio_irq_set hdr;

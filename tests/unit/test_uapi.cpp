@@ -264,6 +264,19 @@ TEST_CASE("VFIO struct layouts are the kernel's", "[uapi]") {
     CHECK(sizeof(vfio_device_detach_iommufd_pt) == 8);
 }
 
+TEST_CASE("DMA logging's structs are the kernel's", "[uapi]") {
+    CHECK(sizeof(vfio_device_feature_dma_logging_control) == 24);
+    PIN(vfio_device_feature_dma_logging_control, num_ranges, 8);
+    PIN(vfio_device_feature_dma_logging_control, ranges, 16);
+    CHECK(sizeof(vfio_device_feature_dma_logging_range) == 16);
+    CHECK(sizeof(vfio_device_feature_dma_logging_report) == 32);
+    PIN(vfio_device_feature_dma_logging_report, page_size, 16);
+    PIN(vfio_device_feature_dma_logging_report, bitmap, 24);
+    CHECK(VFIO_DEVICE_FEATURE_DMA_LOGGING_START == 6);
+    CHECK(VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT == 8);
+    CHECK(VFIO_DEVICE_FEATURE_BUS_MASTER == 10);
+}
+
 TEST_CASE("hot reset and ioeventfd structs and flags are the kernel's", "[uapi]") {
     CHECK(sizeof(vfio_pci_dependent_device) == 8);
     PIN(vfio_pci_dependent_device, devid, 0);

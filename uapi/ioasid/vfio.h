@@ -296,6 +296,25 @@ struct vfio_device_low_power_entry_with_wakeup {
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_START 6
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP 7
 #define VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT 8
+/* The data of DMA_LOGGING_START and _REPORT: both name memory of the
+ * caller's by address (the ranges, the bitmap). */
+struct vfio_device_feature_dma_logging_control {
+    __aligned_u64 page_size;
+    __u32 num_ranges;
+#define VFIO_DEVICE_DMA_LOGGING_MAX_RANGES 256 /* the kernel's LOG_MAX_RANGES */
+    __u32 __reserved;
+    __aligned_u64 ranges;
+};
+struct vfio_device_feature_dma_logging_range {
+    __aligned_u64 iova;
+    __aligned_u64 length;
+};
+struct vfio_device_feature_dma_logging_report {
+    __aligned_u64 iova;
+    __aligned_u64 length;
+    __aligned_u64 page_size;
+    __aligned_u64 bitmap;
+};
 #define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
 #define VFIO_DEVICE_FEATURE_BUS_MASTER 10
 
