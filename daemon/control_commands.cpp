@@ -47,7 +47,8 @@ bool set_log_level(const json& args, json&, CommandError& err) {
 }
 
 // One open of /dev/ioasid and what it holds.
-json client_json(IommufdFile& f) {
+json client_json(ControlContext& ctx, IommufdFile& f) {
+    const uint64_t charged = ctx.charged_pages ? ctx.charged_pages(f.ctx) : 0;
     std::lock_guard lock(f.ctx.mutex());
     json ioas = json::array(), hwpts = json::array(), devices = json::array();
     for (const auto& [id, obj] : f.ctx.objects().all()) {
@@ -58,8 +59,8 @@ json client_json(IommufdFile& f) {
             devices.push_back({{"dev_id", id}, {"address", d.address}, {"hwpt", d.hwpt}});
         }
     }
-    return {{"client", f.id}, {"pid", f.opener_tgid}, {"uid", f.opener_uid},
-            {"ioas", ioas},   {"hwpts", hwpts},       {"devices", devices}};
+    return {{"client", f.id}, {"pid", f.opener_tgid}, {"uid", f.opener_uid},       {"ioas", ioas},
+            {"hwpts", hwpts}, {"devices", devices},   {"memlock_kib", charged * 4}};
 }
 
 bool query_ioas(ControlContext& ctx, const json& args, json& result, CommandError& err) {
@@ -141,7 +142,7 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
         if (name == "query-clients") {
             result = json::array();
             if (ctx.iommufd)
-                for (const auto& f : ctx.iommufd->files()) result.push_back(client_json(*f));
+                for (const auto& f : ctx.iommufd->files()) result.push_back(client_json(ctx, *f));
             return true;
         }
         if (name == "query-ioas") return query_ioas(ctx, args, result, err);

@@ -33,6 +33,8 @@ struct ControlContext {
     std::function<void()> quit;
     HotplugFn device_add = nullptr, device_del = nullptr;  // null: not offered
     std::function<void(bool on)> set_trace = nullptr;
+    // Pages charged to RLIMIT_MEMLOCK for a client's pins; null: none are.
+    std::function<uint64_t(const model::Context&)> charged_pages = nullptr;
     std::mutex nodes_mutex{};  // nodes change with hot-plug
 };
 

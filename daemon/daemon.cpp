@@ -220,7 +220,8 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
         [&shared, &s](const nlohmann::json& args, nlohmann::json& result, CommandError& err) {
             return device_del(shared, s, args, result, err);
         },
-        [&s](bool on) { s.trace->set(on); }});
+        [&s](bool on) { s.trace->set(on); },
+        [&s](const model::Context& c) { return s.forwarding->ledger().charged(&c); }});
     s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
                                                 IOASIDD_VERSION, control_commands(*s.control_ctx));
     s.trace = std::make_unique<Trace>(s.control.get());

@@ -70,6 +70,7 @@ class Forwarding {
                 std::shared_ptr<ForwardedGroup>& out);
     // The group's ForwardedGroup while `owner` holds it, else null.
     std::shared_ptr<ForwardedGroup> find(uint32_t group, const model::Context& owner);
+    const model::PinLedger& ledger() const { return *ledger_; }
 
   private:
     const host::VfioApi api_;

@@ -95,6 +95,15 @@ void PinLedger::unpin(const Owner& owner, uint64_t va, uint64_t length) {
     if (pins.runs.empty()) pins_.erase(at);
 }
 
+uint64_t PinLedger::charged(const void* context) const {
+    std::lock_guard lock(mutex_);
+    uint64_t pages = 0;
+    for (auto it = pins_.lower_bound({context, 0}); it != pins_.end() && it->first.first == context;
+         ++it)
+        for (const auto& [first, run] : it->second.runs) pages += run.end - first;
+    return pages;
+}
+
 uint64_t PinLedger::pinned(uint32_t uid) const {
     std::lock_guard lock(mutex_);
     auto it = pages_.find(uid);

@@ -32,6 +32,8 @@ class PinLedger {
     // Undoes one pin() of the same range.
     void unpin(const Owner& owner, uint64_t va, uint64_t length);
     uint64_t pinned(uint32_t uid) const;
+    // The pages charged for the pins of one context's processes.
+    uint64_t charged(const void* context) const;
 
   private:
     // Pages [start, end) pinned `refs` times; runs never overlap.

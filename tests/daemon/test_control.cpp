@@ -174,6 +174,8 @@ TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients
     Fixture f;
     IommufdNode node(&f.topo);
     f.ctx.iommufd = &node;
+    // Pages charged for its pins (forwarded devices'), 4 KiB each.
+    f.ctx.charged_pages = [](const model::Context&) { return uint64_t{3}; };
     // A caller per request, as the transport makes one (the node wraps its
     // tgid lookup for the duration of one call).
     auto caller = [] {
@@ -201,6 +203,7 @@ TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients
     CHECK(clients[0]["pid"] == 4242);
     CHECK(clients[0]["uid"] == 1000);
     CHECK(clients[0]["ioas"] == json::array({ioas}));
+    CHECK(clients[0]["memlock_kib"] == 12);
     const unsigned id = clients[0]["client"];
     json r = c.call({{"execute", "query-ioas"}, {"arguments", {{"client", id}, {"ioas", ioas}}}});
     REQUIRE(r["return"]["areas"].size() == 1);

@@ -207,4 +207,9 @@ TEST_CASE("pin ledger: a page pinned again for the same process counts once", "[
     // A range that is not page aligned pins the pages it touches.
     REQUIRE(ledger.pin(a, 4 * P + 100, P, 100) == 0);
     CHECK(ledger.pinned(1000) == 14);
+    // What each context's pins are charged (its processes together).
+    CHECK(ledger.charged(&ctx1) == 10);
+    CHECK(ledger.charged(&ctx2) == 4);
+    ledger.unpin(other_ctx, 0, 4 * P);
+    CHECK(ledger.charged(&ctx2) == 0);
 }
