@@ -34,6 +34,7 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     void detach() override;
     devices::EmulatedPci& device() override { return *node_.device_; }
     const devices::EventfdResolver& eventfds() override { return resolver_; }
+    const devices::Ioeventfds::Watcher& ioevent_watcher() override { return ioevent_watcher_; }
     dispatch::ForwardTarget* forwarded() override { return device_fd_ ? this : nullptr; }
 
     // The real device, for a forwarded node.
@@ -83,6 +84,16 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     int open_forwarded(model::Context& ctx);
     void close_forwarded();
     int resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const;
+    // eventfd_ctx_fdget() on the caller's fd, then the node's watch of it.
+    devices::Ioeventfds::Watcher ioevent_watcher_ = [this](int32_t fd, uint64_t id,
+                                                           std::shared_ptr<void>& watch) {
+        host::UniqueFd dup;
+        if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), fd, dup)) return -EBADF;
+        if (!host::is_eventfd(dup.get())) return -EINVAL;
+        DeviceNode& node = node_;
+        return node.ioevents().watch(
+            std::move(dup), [&node, id] { node.ioevent_fired(id); }, watch);
+    };
     devices::EventfdResolver resolver_ = [this](int32_t fd, auto& out) {
         return resolve_eventfd(fd, out);
     };
@@ -269,9 +280,24 @@ DeviceNode::DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci
       forwarding_(forwarding),
       device_(std::move(device)) {}
 
+// The watcher's thread may wait for the node's lock: it stops after the
+// files are unbound (their ioeventfds gone), with the lock free.
 DeviceNode::~DeviceNode() {
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [fh, f] : files_) f->unbind();
+    }
+    ioevents_.reset();
+}
+
+host::EventfdWatcher& DeviceNode::ioevents() {
+    if (!ioevents_) ioevents_ = std::make_unique<host::EventfdWatcher>();
+    return *ioevents_;
+}
+
+void DeviceNode::ioevent_fired(uint64_t id) {
     std::lock_guard lock(mutex_);
-    for (auto& [fh, f] : files_) f->unbind();
+    if (device_) device_->ioeventfds().fire(*device_, id);
 }
 
 int DeviceNode::find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdFile>& out) const {
@@ -342,7 +368,7 @@ bool DeviceNode::wants_arguments() const {
 
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {
     const char* name = dispatch::vfio_device_command_name(rec.cmd);
-    if (trace) trace->record(node_name, name, rec);
+    if (trace) trace->record(node_name, dispatch::NodeKind::Device, name, rec);
     LOG_DEBUG("%s: %s (0x%x) -> %d in %u round trip(s)", address_.c_str(), name ? name : "other",
               rec.cmd, rec.result, rec.round_trips);
 }

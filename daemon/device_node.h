@@ -18,6 +18,7 @@
 #include "daemon/forwarding.h"
 #include "daemon/iommufd_node.h"
 #include "devices/emulated.h"
+#include "host/eventfd_watcher.h"
 #include "model/topology.h"
 
 namespace ioasid {
@@ -81,6 +82,12 @@ class DeviceNode final : public cuse::NodeHandler {
     Dma dma_{*this};
     File* bound_ = nullptr;  // the one file the device is open for (cdev rule)
     std::unordered_map<uint64_t, std::unique_ptr<File>> files_;
+    // The emulated device's ioeventfds are waited on here (made at the first).
+    std::unique_ptr<host::EventfdWatcher> ioevents_;
+
+    host::EventfdWatcher& ioevents();
+    // An ioeventfd's eventfd was signalled: its write, under the node's lock.
+    void ioevent_fired(uint64_t id);
 
     // The /dev/ioasid open file behind fd `fd` of process `tgid`: 0, -EBADF
     // (no such fd), -EBADFD (not an open of our /dev/ioasid).

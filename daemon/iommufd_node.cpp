@@ -119,7 +119,7 @@ void IommufdNode::completed(const cuse::IoctlRecord& rec) {
     }
     stats_.record(static_cast<size_t>(index), name, rec.result, rec.round_trips, rec.direct,
                   rec.duration);
-    if (trace) trace->record(node_name, served, rec);
+    if (trace) trace->record(node_name, dispatch::NodeKind::Iommufd, served, rec);
     LOG_DEBUG("ioasid: %s (0x%x) -> %d in %u round trip(s)%s", name, rec.cmd, rec.result,
               rec.round_trips, rec.direct ? "" : " by retry");
 }

@@ -25,10 +25,10 @@ nlohmann::json field_value(const dispatch::DecodedField& f) {
 }
 
 // "args": the fields the caller passed; "out": those the command filled in.
-void add_arguments(nlohmann::json& ev, const cuse::IoctlRecord& rec) {
+void add_arguments(nlohmann::json& ev, dispatch::NodeKind kind, const cuse::IoctlRecord& rec) {
     nlohmann::json args = nlohmann::json::object(), out = nlohmann::json::object();
     for (const auto& f :
-         dispatch::decode_arguments(rec.cmd, rec.before, rec.after, rec.result >= 0))
+         dispatch::decode_arguments(kind, rec.cmd, rec.before, rec.after, rec.result >= 0))
         (f.output ? out : args)[f.name] = field_value(f);
     ev["args"] = std::move(args);
     if (!out.empty()) ev["out"] = std::move(out);
@@ -36,7 +36,8 @@ void add_arguments(nlohmann::json& ev, const cuse::IoctlRecord& rec) {
 
 }  // namespace
 
-void Trace::record(const std::string& node, const char* name, const cuse::IoctlRecord& rec) {
+void Trace::record(const std::string& node, dispatch::NodeKind kind, const char* name,
+                   const cuse::IoctlRecord& rec) {
     if (!on_ || !control_) return;
     char cmd[16], arg[24];
     std::snprintf(cmd, sizeof(cmd), "0x%x", rec.cmd);
@@ -50,7 +51,7 @@ void Trace::record(const std::string& node, const char* name, const cuse::IoctlR
                          {"round_trips", rec.round_trips},
                          {"path", rec.direct ? "direct" : "retry"},
                          {"duration_us", static_cast<double>(rec.duration.count()) / 1000.0}};
-    add_arguments(ev, rec);
+    add_arguments(ev, kind, rec);
     if (rec.result < 0) {
         const char* e = strerrorname_np(-rec.result);
         ev["errno"] = e ? e : "E?";

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cuse/node.h"
+#include "dispatch/decode.h"
 
 namespace ioasid {
 
@@ -18,7 +19,8 @@ class Trace {
     void set(bool on) { on_ = on; }
     bool on() const { return on_; }
     // `name` is the command's name, or nullptr for one the node does not serve.
-    void record(const std::string& node, const char* name, const cuse::IoctlRecord& rec);
+    void record(const std::string& node, dispatch::NodeKind kind, const char* name,
+                const cuse::IoctlRecord& rec);
 
   private:
     ControlServer* const control_;

@@ -231,6 +231,7 @@ void EmulatedPci::resume() {
 }
 
 void EmulatedPci::quiesce() {
+    ioeventfds_.clear();
     low_power_exit();
     irqs_.disable_all();
     init_config();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "devices/ioeventfds.h"
 #include "devices/irqs.h"
 
 namespace ioasid::devices {
@@ -65,6 +66,7 @@ class EmulatedPci {
     int64_t region_write(uint32_t index, uint64_t off, const void* buf, uint64_t len);
 
     PciIrqs& irqs() { return irqs_; }
+    Ioeventfds& ioeventfds() { return ioeventfds_; }
     // VFIO_DEVICE_RESET: -EINVAL when the device has no reset.
     int reset();
     // The device is no longer reachable by its user (close, revoke): stop
@@ -105,6 +107,7 @@ class EmulatedPci {
     uint64_t bar0_size_;
     bool reset_works_;
     PciIrqs irqs_;
+    Ioeventfds ioeventfds_;
     std::array<uint8_t, kConfigSize> config_{};
     uint32_t bar0_ = 0;  // what the user wrote to BAR0, before masking
     DmaPort* dma_ = nullptr;

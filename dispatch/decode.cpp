@@ -23,9 +23,13 @@ struct Field {
     Dir dir;
 };
 
+// A layout for either kind of node, or only one.
+enum class On : uint8_t { Any, Iommufd, Device };
+
 struct Layout {
     uint32_t cmd;
     std::span<const Field> fields;
+    On on = On::Any;
 };
 
 #define F(type, field, fmt, dir)                                                  \
@@ -123,14 +127,22 @@ constexpr Field kAttach[] = {F(vfio_device_attach_iommufd_pt, flags, Hex, In),
                              F(vfio_device_attach_iommufd_pt, pt_id, Dec, In),
                              F(vfio_device_attach_iommufd_pt, pt_id, Dec, Out)};
 constexpr Field kDetach[] = {F(vfio_device_detach_iommufd_pt, flags, Hex, In)};
+constexpr Field kHotResetInfo[] = {F(vfio_pci_hot_reset_info, argsz, Dec, In),
+                                   F(vfio_pci_hot_reset_info, flags, Hex, Out),
+                                   F(vfio_pci_hot_reset_info, count, Dec, Out)};
+constexpr Field kHotReset[] = {F(vfio_pci_hot_reset, flags, Hex, In),
+                               F(vfio_pci_hot_reset, count, Dec, In)};
+constexpr Field kIoeventfd[] = {
+    F(vfio_device_ioeventfd, flags, Hex, In), F(vfio_device_ioeventfd, offset, Hex, In),
+    F(vfio_device_ioeventfd, data, Hex, In), F(vfio_device_ioeventfd, fd, Signed, In)};
 constexpr Field kRegionRw[] = {
     F(ioasidd_region_rw, flags, Hex, In), F(ioasidd_region_rw, offset, Hex, In),
     F(ioasidd_region_rw, length, Hex, In), F(ioasidd_region_rw, data, Hex, In)};
 
 #undef F
 
-// iommufd and VFIO share the ioctl type ';' but not a number, so one table
-// serves both kinds of node.
+// iommufd and VFIO share the ioctl type ';', and the type1 container
+// commands /dev/ioasid serves share numbers with device commands.
 constexpr Layout kLayouts[] = {
     {IOMMU_DESTROY, kDestroy},
     {IOMMU_IOAS_ALLOC, kIoasAlloc},
@@ -148,9 +160,12 @@ constexpr Layout kLayouts[] = {
     {IOMMU_HWPT_INVALIDATE, kHwptInvalidate},
     {IOMMU_TEST_CMD, kTestCmd},
     {IOASIDD_GROUP_STATUS, kGroupStatus},
-    {VFIO_IOMMU_GET_INFO, kCompatInfo},  // only /dev/ioasid serves these numbers
-    {VFIO_IOMMU_MAP_DMA, kCompatMap},
-    {VFIO_IOMMU_UNMAP_DMA, kCompatUnmap},
+    {VFIO_IOMMU_GET_INFO, kCompatInfo, On::Iommufd},
+    {VFIO_IOMMU_MAP_DMA, kCompatMap, On::Iommufd},
+    {VFIO_IOMMU_UNMAP_DMA, kCompatUnmap, On::Iommufd},
+    {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, kHotResetInfo, On::Device},
+    {VFIO_DEVICE_PCI_HOT_RESET, kHotReset, On::Device},
+    {VFIO_DEVICE_IOEVENTFD, kIoeventfd, On::Device},
     {VFIO_DEVICE_GET_INFO, kDeviceInfo},
     {VFIO_DEVICE_GET_REGION_INFO, kRegionInfo},
     {VFIO_DEVICE_GET_IRQ_INFO, kIrqInfo},
@@ -172,11 +187,13 @@ uint64_t load(std::span<const uint8_t> bytes, const Field& f) {
 
 }  // namespace
 
-std::vector<DecodedField> decode_arguments(uint32_t cmd, std::span<const uint8_t> before,
+std::vector<DecodedField> decode_arguments(NodeKind node, uint32_t cmd,
+                                           std::span<const uint8_t> before,
                                            std::span<const uint8_t> after, bool succeeded) {
+    const On here = node == NodeKind::Device ? On::Device : On::Iommufd;
     std::vector<DecodedField> out;
     for (const Layout& l : kLayouts) {
-        if (l.cmd != cmd) continue;
+        if (l.cmd != cmd || (l.on != On::Any && l.on != here)) continue;
         for (const Field& f : l.fields) {
             std::span<const uint8_t> from = f.dir == In ? before : after;
             if (f.dir == Out && !succeeded) continue;

@@ -10,6 +10,10 @@
 
 namespace ioasid::dispatch {
 
+// Which node served the command: VFIO's device and type1 container
+// commands share numbers (GET_PCI_HOT_RESET_INFO is IOMMU_GET_INFO's).
+enum class NodeKind : uint8_t { Iommufd, Device };
+
 enum class FieldFormat : uint8_t {
     Dec,
     Hex,     // addresses, lengths, flags
@@ -28,7 +32,8 @@ struct DecodedField {
 // what it wrote); either may be shorter than the struct. Input fields come
 // from `before`, outputs from `after` and only when the command succeeded.
 // Commands without a struct, or unknown ones, decode to nothing.
-std::vector<DecodedField> decode_arguments(uint32_t cmd, std::span<const uint8_t> before,
+std::vector<DecodedField> decode_arguments(NodeKind node, uint32_t cmd,
+                                           std::span<const uint8_t> before,
                                            std::span<const uint8_t> after, bool succeeded);
 
 }  // namespace ioasid::dispatch

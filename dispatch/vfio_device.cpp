@@ -250,6 +250,18 @@ int do_hot_reset(DeviceBackend&, uint64_t arg, UserMemory& mem) {
     return -ENODEV;
 }
 
+// vfio_pci_ioctl_ioeventfd()'s argument rules, then the device's table.
+int do_ioeventfd(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    constexpr size_t minsz = MINSZ(vfio_device_ioeventfd, fd);
+    vfio_device_ioeventfd e{};
+    if (mem.read(arg, &e, minsz)) return -EFAULT;
+    if (e.argsz < minsz || (e.flags & ~uint32_t{VFIO_DEVICE_IOEVENTFD_SIZE_MASK})) return -EINVAL;
+    const uint32_t count = e.flags & VFIO_DEVICE_IOEVENTFD_SIZE_MASK;
+    if (__builtin_popcount(count) != 1 || e.fd < -1) return -EINVAL;
+    devices::EmulatedPci& dev = be.device();
+    return dev.ioeventfds().set(dev, e.offset, e.data, count, e.fd, be.ioevent_watcher());
+}
+
 // One row per command: the dispatch, the footprint and the statistics all
 // read this table. `struct_size` is what the handler reads at `arg` first.
 struct DeviceOp {
@@ -274,6 +286,7 @@ constexpr DeviceOp kOps[] = {
     {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "GET_PCI_HOT_RESET_INFO", sizeof(vfio_pci_hot_reset_info),
      do_hot_reset_info},
     {VFIO_DEVICE_PCI_HOT_RESET, "PCI_HOT_RESET", sizeof(vfio_pci_hot_reset), do_hot_reset},
+    {VFIO_DEVICE_IOEVENTFD, "IOEVENTFD", MINSZ(vfio_device_ioeventfd, fd), do_ioeventfd},
     {IOASIDD_REGION_RW, "REGION_RW", sizeof(ioasidd_region_rw), do_region_rw},
 };
 

@@ -28,6 +28,8 @@ class DeviceBackend {
     // host device whose commands are forwarded (then device() is not used).
     virtual devices::EmulatedPci& device() = 0;
     virtual const devices::EventfdResolver& eventfds() = 0;
+    // Watches a user's eventfd for the emulated device's ioeventfds.
+    virtual const devices::Ioeventfds::Watcher& ioevent_watcher() = 0;
     virtual ForwardTarget* forwarded() { return nullptr; }
 };
 

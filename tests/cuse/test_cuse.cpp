@@ -304,8 +304,8 @@ class Capturing final : public cuse::NodeHandler {
 
 std::string decoded(const cuse::IoctlRecord& rec) {
     std::string s;
-    for (const auto& f :
-         dispatch::decode_arguments(rec.cmd, rec.before, rec.after, rec.result >= 0))
+    for (const auto& f : dispatch::decode_arguments(dispatch::NodeKind::Iommufd, rec.cmd,
+                                                    rec.before, rec.after, rec.result >= 0))
         s += std::string(f.output ? "out." : "") + f.name + "=" + std::to_string(f.value) + " ";
     return s;
 }

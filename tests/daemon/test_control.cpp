@@ -237,11 +237,11 @@ TEST_CASE("control: IOCTL events carry the decoded arguments and outputs", "[con
     cuse::IoctlRecord rec{
         IOMMU_IOAS_MAP, 0, 1, true, std::chrono::microseconds(42), 77, 0x1000, as_bytes(before),
         as_bytes(after)};
-    trace.record("ioasid", "IOAS_MAP", rec);  // off: nothing is sent
+    trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec);  // off: nothing is sent
     trace.set(true);
-    trace.record("ioasid", "IOAS_MAP", rec);
+    trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec);
     rec.result = -EEXIST;
-    trace.record("ioasid", "IOAS_MAP", rec);
+    trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec);
 
     json ev = sub.line();
     REQUIRE(ev["event"] == "IOCTL");

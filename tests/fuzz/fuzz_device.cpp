@@ -72,6 +72,10 @@ const uint32_t kCommands[] = {VFIO_DEVICE_BIND_IOMMUFD,
                               VFIO_DEVICE_GET_IRQ_INFO,
                               VFIO_DEVICE_SET_IRQS,
                               VFIO_DEVICE_RESET,
+                              VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+                              VFIO_DEVICE_PCI_HOT_RESET,
+                              VFIO_DEVICE_IOEVENTFD,
+                              VFIO_DEVICE_IOEVENTFD,
                               IOASIDD_REGION_RW,
                               IOASIDD_REGION_RW,
                               IOASIDD_REGION_RW,
@@ -92,6 +96,14 @@ void shape(uint32_t cmd, uint8_t sel, std::vector<uint8_t>& s) {
         std::memcpy(s.data() + 8, &offset, 8);
         std::memcpy(s.data() + 16, &length, 8);
         std::memcpy(s.data() + 24, &data, 8);
+    }
+    if (cmd == VFIO_DEVICE_IOEVENTFD && (sel & 0x80)) {
+        uint32_t flags = 1u << (s[4] % 4);
+        uint64_t offset = s[8] & 0xfc;
+        int32_t fd = s[24] & 0x80 ? -1 : kFirstEventfd + s[24] % kEventfds;
+        std::memcpy(s.data() + 4, &flags, 4);
+        std::memcpy(s.data() + 8, &offset, 8);
+        std::memcpy(s.data() + 24, &fd, 4);
     }
     if (cmd == VFIO_DEVICE_SET_IRQS && (sel & 0x80))
         for (size_t i = 20; i + 4 <= 36; i += 4) {
@@ -143,6 +155,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             abort();
         }
         if (direct.irq_counts() != retry.irq_counts()) abort();
+        // The user signals an eventfd: the ioeventfds watching it write.
+        if (sel & 0x40) {
+            const int32_t fd = kFirstEventfd + len % kEventfds;
+            direct.be.signal(fd);
+            retry.be.signal(fd);
+        }
     }
     return 0;
 }

@@ -50,6 +50,9 @@ struct IoasDma : devices::DmaPort {
 struct Backend : dispatch::DeviceBackend {
     model::Topology topo;
     model::Context ctx;
+    // The ioeventfds watched, by id -> fd (before the device, whose table
+    // drops its watches when it goes).
+    std::map<uint64_t, int32_t> watched;
     devices::Edu edu;
     uint32_t dev_id = 0;
     bool is_bound = false;
@@ -88,6 +91,21 @@ struct Backend : dispatch::DeviceBackend {
     int attach(uint32_t& pt) override { return model::attach_device(ctx, topo, dev_id, pt); }
     void detach() override { model::detach_device(ctx, topo, dev_id); }
     devices::EmulatedPci& device() override { return edu; }
+    devices::Ioeventfds::Watcher watcher = [this](int32_t fd, uint64_t id,
+                                                  std::shared_ptr<void>& watch) {
+        if (!fds.count(fd)) return -EBADF;
+        watched[id] = fd;
+        watch = std::shared_ptr<void>(nullptr, [this, id](void*) { watched.erase(id); });
+        return 0;
+    };
+    const devices::Ioeventfds::Watcher& ioevent_watcher() override { return watcher; }
+    // The user signals eventfd `fd`: each ioeventfd watching it fires.
+    void signal(int32_t fd) {
+        std::vector<uint64_t> ids;
+        for (auto [id, f] : watched)
+            if (f == fd) ids.push_back(id);
+        for (uint64_t id : ids) edu.ioeventfds().fire(edu, id);
+    }
     const devices::EventfdResolver& eventfds() override { return resolver; }
 };
 

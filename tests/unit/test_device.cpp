@@ -311,3 +311,46 @@ TEST_CASE("REGION_RW's footprint asks for the data only when the handler would u
     CHECK(footprint(0, 3, 0, 8).out.empty());
     CHECK(footprint(2, 0, 0, 8).in.size() == 1);
 }
+
+TEST_CASE("IOEVENTFD: a signalled eventfd writes its data to the BAR, as vfio-pci's", "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    uint16_t cmd = 0x2;  // memory decoding on
+    REQUIRE(v.region(true, 7, 4, &cmd, 2) == 2);
+    v.be.fds[3] = std::make_shared<test::Counter>();
+    const uint64_t bar0 = IOASID_VFIO_PCI_INDEX_TO_OFFSET(0);
+    auto set = [&](uint32_t flags, uint64_t offset, uint64_t data, int32_t fd,
+                   uint32_t argsz = 32) {
+        vfio_device_ioeventfd e{argsz, flags, offset, data, fd, 0};
+        return v.ioctl(VFIO_DEVICE_IOEVENTFD, e);
+    };
+    const uint32_t w4 = VFIO_DEVICE_IOEVENTFD_32;
+    // The argument rules, then the BAR's, in the kernel's order.
+    CHECK(set(w4, bar0 + 4, 1, 3, 24) == -EINVAL);
+    CHECK(set(0, bar0 + 4, 1, 3) == -EINVAL);
+    CHECK(set(0x3, bar0 + 4, 1, 3) == -EINVAL);
+    CHECK(set(0x10 | w4, bar0 + 4, 1, 3) == -EINVAL);
+    CHECK(set(w4, bar0 + 4, 1, -2) == -EINVAL);
+    CHECK(set(w4, bar0 + (1 << 20), 1, 3) == -EINVAL);                        // past the BAR
+    CHECK(set(w4, IOASID_VFIO_PCI_INDEX_TO_OFFSET(7) + 4, 1, 3) == -EINVAL);  // not a BAR
+    CHECK(set(w4, bar0 + 4, 1, 99) == -EBADF);
+    CHECK(set(w4, bar0 + 4, 0x12345678, -1) == -ENODEV);
+    REQUIRE(set(w4, bar0 + 4, 0x12345678, 3) == 0);
+    CHECK(set(w4, bar0 + 4, 0x12345678, 3) == -EEXIST);
+    v.be.signal(3);
+    CHECK(v.bar_read32(4) == ~0x12345678u);  // edu's liveness register inverts
+    REQUIRE(set(w4, bar0 + 4, 0x12345678, -1) == 0);
+    CHECK(v.be.watched.empty());  // its watch went with it
+    uint32_t zero = 0;
+    REQUIRE(v.region(true, 0, 4, &zero, 4) == 4);
+    v.be.signal(3);
+    CHECK(v.bar_read32(4) == ~0u);
+    // The file's close (unbind) takes them all, as vfio-pci's disable does.
+    REQUIRE(set(w4, bar0 + 4, 7, 3) == 0);
+    REQUIRE(set(VFIO_DEVICE_IOEVENTFD_8, bar0 + 8, 7, 3) == 0);
+    CHECK(v.be.edu.ioeventfds().size() == 2);
+    v.be.edu.quiesce();
+    CHECK(v.be.edu.ioeventfds().size() == 0);
+    CHECK(v.be.watched.empty());
+}

@@ -1,5 +1,8 @@
 // The topology as read from a fake sysfs tree and from topology files.
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -7,6 +10,7 @@
 
 #include <cstring>
 
+#include "host/eventfd_watcher.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
 #include "unit/temp_dir.h"
@@ -393,4 +397,34 @@ TEST_CASE("shared views: a few processes' /proc entries are kept open, no more",
     for (pid_t c : children) kill(c, SIGKILL);
     for (pid_t c : children) waitpid(c, nullptr, 0);
     munmap(mem, 0x1000);
+}
+
+TEST_CASE("eventfd watcher: a signal runs the callback; a dropped watch does not", "[host]") {
+    std::atomic<int> fired{0};
+    {
+        host::EventfdWatcher watcher;
+        const int efd = ::eventfd(0, EFD_CLOEXEC);
+        REQUIRE(efd >= 0);
+        std::shared_ptr<void> watch;
+        REQUIRE(watcher.watch(
+                    host::UniqueFd(::dup(efd)), [&] { fired++; }, watch) == 0);
+        const uint64_t one = 1;
+        REQUIRE(::write(efd, &one, 8) == 8);
+        for (int i = 0; i < 500 && fired.load() == 0; i++) ::usleep(1000);
+        CHECK(fired.load() == 1);
+        // The count was consumed: the user's own read would block.
+        pollfd p{efd, POLLIN, 0};
+        CHECK(::poll(&p, 1, 0) == 0);
+        // Dropped watches never fire again.
+        watch.reset();
+        std::shared_ptr<void> again;
+        REQUIRE(watcher.watch(
+                    host::UniqueFd(::dup(efd)), [&] { fired += 10; }, again) == 0);
+        again.reset();
+        REQUIRE(::write(efd, &one, 8) == 8);
+        ::usleep(20000);
+        CHECK(fired.load() == 1);
+        ::close(efd);
+    }  // joins
+    CHECK(fired.load() == 1);
 }

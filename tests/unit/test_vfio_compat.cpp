@@ -189,8 +189,8 @@ TEST_CASE("vfio compat: its commands are named, counted apart, and decoded", "[c
 
     vfio_iommu_type1_dma_map m{32, VFIO_DMA_MAP_FLAG_READ, 0x7f00, 0x100000, 0x2000};
     const auto* p = reinterpret_cast<const uint8_t*>(&m);
-    const auto fields =
-        dispatch::decode_arguments(VFIO_IOMMU_MAP_DMA, {p, sizeof(m)}, {p, sizeof(m)}, true);
+    const auto fields = dispatch::decode_arguments(dispatch::NodeKind::Iommufd, VFIO_IOMMU_MAP_DMA,
+                                                   {p, sizeof(m)}, {p, sizeof(m)}, true);
     REQUIRE(fields.size() == 4);
     CHECK(std::string(fields[1].name) == "vaddr");
     CHECK(fields[1].value == 0x7f00);

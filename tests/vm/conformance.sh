@@ -81,6 +81,10 @@ for tag in ref deb61 retry-ref retry-deb61; do
     check "ioasidd on $tag: the edu transcript equals the real edu's ($(wc -l < "$results/devices-kernel-ref.cmp") lines)" \
         same "$results/devices-kernel-ref.cmp" "$t.cmp"
     [ -s "$results/diff-devices-ioasidd-$tag.txt" ] && head -40 "$results/diff-devices-ioasidd-$tag.txt"
+    grep '^ioeventfd\.' "$here/expected/vfio-reset.txt" > "$results/ioeventfd-expected.txt"
+    check "ioasidd on $tag: the emulated edu's ioeventfds give the real edu's transcript (6.12 cdev)" \
+        sh -c "grep '^ioeventfd\.' '$results/ioeventfd-$tag.txt' | diff -u '$results/ioeventfd-expected.txt' - > '$results/diff-ioeventfd-$tag.txt'"
+    [ -s "$results/diff-ioeventfd-$tag.txt" ] && head -20 "$results/diff-ioeventfd-$tag.txt"
     check "ioasidd on $tag: group rules across two processes as expected" \
         same "$here/expected/vfio-groups.txt" "$results/groups-$tag.txt"
     [ -s "$results/diff-groups-$tag.txt" ] && head -40 "$results/diff-groups-$tag.txt"

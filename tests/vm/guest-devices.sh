@@ -39,6 +39,9 @@ for mode in direct retry; do
     fi
     "$build/tests/vfio-groups" /dev/ioasid /dev/vfio/device1 /dev/vfio/device2 \
         > "$results/groups$suffix-$tag.txt" 2>&1 || status=1
+    # The emulated edu's ioeventfds, as vfio-pci's on the real edu.
+    "$build/tests/vfio-reset" /dev/ioasid --ioeventfd /dev/vfio/device0 \
+        > "$results/ioeventfd$suffix-$tag.txt" 2>&1 || status=1
     if [ $mode = direct ]; then
         "$build/tests/pid-reuse" /dev/ioasid /dev/vfio/device0 \
             > "$results/pid-reuse-$tag.txt" 2>&1 || status=1

@@ -8,6 +8,8 @@
  *                                 slot), and two edus behind one PCI
  *                                 bridge (one group, one bus reset)
  *   vfio-reset IOMMUFD - A        A again, with B off vfio-pci
+ *   vfio-reset IOMMUFD --ioeventfd DEVICE
+ *                                 ioeventfds alone (any edu, emulated too)
  */
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -135,6 +137,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (strcmp(argv[2], "--ioeventfd") == 0) {
+        int iommufd = open_node(argv[1]), dev = open_node(argv[3]);
+        bind_attach(iommufd, dev, "ioeventfd");
+        ioeventfds(dev, iommufd);
+        return 0;
+    }
     if (strcmp(argv[2], "-") != 0) port(argv[1], argv[2]);
     bridge(argv[1], argv[3], argc > 4 ? argv[4] : NULL);
     return 0;
