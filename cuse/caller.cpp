@@ -106,6 +106,27 @@ int64_t real_uid(pid_t pid) {
     return v.empty() ? -1 : static_cast<int64_t>(std::strtoul(v.c_str(), nullptr, 10));
 }
 
+uint64_t locked_memory(pid_t pid) {
+    std::string v = status_field(pid, "VmLck");  // "1024 kB"
+    return v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 10) * 1024;
+}
+
+uint64_t start_time(pid_t pid) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char buf[1024];
+    ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+    ::close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    // The name (field 2) may hold spaces and parentheses: count from its end.
+    const char* p = std::strrchr(buf, ')');
+    for (int field = 2; p && field < 22; ++field) p = std::strchr(p + 1, ' ');
+    return p ? std::strtoull(p + 1, nullptr, 10) : 0;
+}
+
 uint64_t memlock_limit(pid_t pid) {
     char path[64];
     std::snprintf(path, sizeof(path), "/proc/%d/limits", pid);

@@ -24,6 +24,15 @@ std::shared_ptr<const model::SourceProcess> watch_process(pid_t tgid);
 // is gone.
 int64_t real_uid(pid_t pid);
 
+// What the process's mm has locked (VmLck: mlock, and pins charged to it
+// by VFIO type1 or iommufd's per-process accounting), in bytes; 0 when it
+// cannot be read.
+uint64_t locked_memory(pid_t pid);
+
+// When the process started (clock ticks after boot), which tells it from a
+// later process given the same pid; 0 when it is gone.
+uint64_t start_time(pid_t pid);
+
 // Its RLIMIT_MEMLOCK (soft) in bytes, UINT64_MAX when unlimited; 0 when it
 // cannot be read.
 uint64_t memlock_limit(pid_t pid);

@@ -1,7 +1,9 @@
 #include "daemon/forwarding.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "cuse/caller.h"
 #include "daemon/log.h"
@@ -68,27 +70,55 @@ int ForwardedGroup::map(const model::Area& area) {
     return 0;
 }
 
-// iommufd's default accounting (IOPT_PAGES_ACCOUNT_USER): the pages pinned
-// for a process count against its user's RLIMIT_MEMLOCK unless it has
-// CAP_IPC_LOCK. The container charges the daemon, which locks without
-// limit; without this a client could pin more than its own limit allows.
+namespace {
+
+std::string account_name(const model::PinLedger::Account& a) {
+    return (a.kind == model::PinLedger::Account::User ? "uid " : "pid ") + std::to_string(a.id);
+}
+
+}  // namespace
+
+// How iommufd accounts pins (iopt_alloc_pages(), update_mm_locked_vm()):
+// nothing for a caller with CAP_IPC_LOCK; else the pages count against the
+// mapping process's RLIMIT_MEMLOCK, summed per user by default or, with
+// RLIMIT_MODE 1, per process on top of what its mm has locked already. The
+// container charges the daemon, which locks without limit; without this a
+// client could pin more than its own limit allows.
+int ForwardedGroup::account(pid_t pid, model::PinLedger::Account& out, uint64_t& others) const {
+    if (owner_.account_mode() == model::AccountMode::Mm) {
+        const uint64_t started = cuse::start_time(pid);
+        if (!started) return -EFAULT;
+        out = model::PinLedger::process(static_cast<uint32_t>(pid), started);
+        others = cuse::locked_memory(pid) / 4096;
+        return 0;
+    }
+    const int64_t uid = cuse::real_uid(pid);
+    if (uid < 0) return -EFAULT;
+    out = model::PinLedger::user(static_cast<uint32_t>(uid));
+    others = 0;
+    return 0;
+}
+
 int ForwardedGroup::charge(pid_t pid, const model::Area& area, Charge& out) {
     constexpr int kCapIpcLock = 14;
     if (cuse::has_capability(pid, kCapIpcLock)) return 0;
-    const int64_t uid = cuse::real_uid(pid);
-    if (uid < 0) return -EFAULT;
-    const model::PinLedger::Owner owner{&owner_, area.source, static_cast<uint32_t>(uid)};
-    const uint64_t limit = cuse::memlock_limit(pid);
-    int rc = ledger_->pin(owner, area.user_va, area.length(), limit / 4096);
+    model::PinLedger::Owner owner{&owner_, area.source, {}};
+    uint64_t others = 0;
+    int rc = account(pid, owner.account, others);
+    if (rc) return rc;
+    const uint64_t limit = cuse::memlock_limit(pid) / 4096;
+    rc = ledger_->pin(owner, area.user_va, area.length(), limit - std::min(limit, others));
     if (rc) {
         LOG_WARN(
-            "IOMMU group %u: cannot pin 0x%llx bytes at IOVA 0x%llx for uid %lld: %llu KiB are "
-            "pinned already and RLIMIT_MEMLOCK of pid %d is %llu KiB (raise it, or give the "
-            "program CAP_IPC_LOCK)",
+            "IOMMU group %u: cannot pin 0x%llx bytes at IOVA 0x%llx for %s: %llu KiB are pinned "
+            "already%s and RLIMIT_MEMLOCK of pid %d is %llu KiB (raise it, or give the program "
+            "CAP_IPC_LOCK)",
             id_, static_cast<unsigned long long>(area.length()),
-            static_cast<unsigned long long>(area.start), static_cast<long long>(uid),
-            static_cast<unsigned long long>(ledger_->pinned(static_cast<uint32_t>(uid)) * 4), pid,
-            static_cast<unsigned long long>(limit / 1024));
+            static_cast<unsigned long long>(area.start), account_name(owner.account).c_str(),
+            static_cast<unsigned long long>(ledger_->pinned(owner.account) * 4),
+            others ? (", " + std::to_string(others * 4) + " KiB locked by the process").c_str()
+                   : "",
+            pid, static_cast<unsigned long long>(limit * 4));
         return rc;
     }
     out = {true, owner, area.user_va, area.length()};

@@ -48,6 +48,9 @@ class ForwardedGroup final : public model::AreaMirror {
         Charge charge;
     };
     int charge(pid_t pid, const model::Area& area, Charge& out);
+    // The account a pin for `pid` is charged to, and the pages it has
+    // locked otherwise (its mm's, per process). 0 or -EFAULT (it is gone).
+    int account(pid_t pid, model::PinLedger::Account& out, uint64_t& others) const;
     void uncharge(const Charge& charge);
 
     const uint32_t id_;

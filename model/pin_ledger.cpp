@@ -43,10 +43,10 @@ int PinLedger::pin(const Owner& owner, uint64_t va, uint64_t length, uint64_t li
     if (!length) return 0;
     const auto [first, end] = pages_of(va, length);
     std::lock_guard lock(mutex_);
-    auto [at, made] = pins_.try_emplace({owner.context, owner.source}, Pins{owner.uid, {}});
+    auto [at, made] = pins_.try_emplace({owner.context, owner.source}, Pins{owner.account, {}});
     Pins& pins = at->second;
     const uint64_t fresh = unpinned(pins.runs, first, end);
-    const uint64_t held = pages_.count(pins.uid) ? pages_[pins.uid] : 0;
+    const uint64_t held = pages_.count(pins.account) ? pages_[pins.account] : 0;
     if (fresh > limit_pages || held > limit_pages - fresh) {
         if (made) pins_.erase(at);
         return -ENOMEM;
@@ -65,7 +65,7 @@ int PinLedger::pin(const Owner& owner, uint64_t va, uint64_t length, uint64_t li
         pins.runs.emplace_hint(it, page, Run{gap_end, 1});
         page = gap_end;
     }
-    if (fresh) pages_[pins.uid] = held + fresh;
+    if (fresh) pages_[pins.account] = held + fresh;
     return 0;
 }
 
@@ -87,7 +87,7 @@ void PinLedger::unpin(const Owner& owner, uint64_t va, uint64_t length) {
         freed += it->second.end - it->first;
         it = pins.runs.erase(it);
     }
-    auto held = pages_.find(pins.uid);
+    auto held = pages_.find(pins.account);
     if (held != pages_.end()) {
         held->second -= std::min(freed, held->second);
         if (!held->second) pages_.erase(held);
@@ -104,9 +104,9 @@ uint64_t PinLedger::charged(const void* context) const {
     return pages;
 }
 
-uint64_t PinLedger::pinned(uint32_t uid) const {
+uint64_t PinLedger::pinned(const Account& account) const {
     std::lock_guard lock(mutex_);
-    auto it = pages_.find(uid);
+    auto it = pages_.find(account);
     return it == pages_.end() ? 0 : it->second;
 }
 

@@ -1,6 +1,7 @@
-// Pages pinned on clients' behalf, per user, against their RLIMIT_MEMLOCK:
-// the kernel's per-user locked_vm as iommufd's default accounting charges
-// it (incr_user_locked_vm), for the pages ioasidd really pins.
+// Pages pinned on clients' behalf, against their RLIMIT_MEMLOCK, as
+// iommufd accounts them: per user by default (incr_user_locked_vm), or per
+// process once the context asked for it (IOMMU_OPTION_RLIMIT_MODE 1, the
+// mm's locked_vm: update_mm_locked_vm), for the pages ioasidd really pins.
 //
 // The kernel pins an IOAS's pages once for all the domains that map them.
 // ioasidd pins them once per forwarded group (each group's container
@@ -18,20 +19,34 @@ namespace ioasid::model {
 
 class PinLedger {
   public:
+    // What is charged: a user, or one process (its pid and start time,
+    // since a pid used again names another process and another mm).
+    struct Account {
+        enum Kind : uint8_t { User, Process };
+        Kind kind = User;
+        uint32_t id = 0;  // uid or pid
+        uint64_t started = 0;
+        auto operator<=>(const Account&) const = default;
+    };
+    static Account user(uint32_t uid) { return {Account::User, uid, 0}; }
+    static Account process(uint32_t pid, uint64_t started) {
+        return {Account::Process, pid, started};
+    }
     // Whose memory a pin holds: the process (a context's source) that
-    // mapped it, and the user that is charged (that of its first pin).
+    // mapped it, and the account charged (that of its first pin).
     struct Owner {
         const void* context;
         uint32_t source;
-        uint32_t uid;
+        Account account;
     };
     // Pins [va, va + length) once more. 0, or -ENOMEM when the pages not yet
-    // pinned for `owner` would take its user past `limit_pages` (the pinning
-    // process's RLIMIT_MEMLOCK, read when it pins); nothing changes then.
+    // pinned for `owner` would take its account past `limit_pages` (the
+    // pinning process's RLIMIT_MEMLOCK, read when it pins, less what else
+    // the account has locked); nothing changes then.
     int pin(const Owner& owner, uint64_t va, uint64_t length, uint64_t limit_pages);
     // Undoes one pin() of the same range.
     void unpin(const Owner& owner, uint64_t va, uint64_t length);
-    uint64_t pinned(uint32_t uid) const;
+    uint64_t pinned(const Account& account) const;
     // The pages charged for the pins of one context's processes.
     uint64_t charged(const void* context) const;
 
@@ -43,7 +58,7 @@ class PinLedger {
     };
     using Runs = std::map<uint64_t, Run>;
     struct Pins {
-        uint32_t uid;
+        Account account;
         Runs runs;
     };
     static uint64_t unpinned(const Runs& runs, uint64_t first, uint64_t end);
@@ -51,7 +66,7 @@ class PinLedger {
 
     mutable std::mutex mutex_;
     std::map<std::pair<const void*, uint32_t>, Pins> pins_;
-    std::map<uint32_t, uint64_t> pages_;  // by uid
+    std::map<Account, uint64_t> pages_;
 };
 
 }  // namespace ioasid::model

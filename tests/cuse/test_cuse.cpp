@@ -500,3 +500,32 @@ TEST_CASE("capabilities count only in the daemon's user namespace", "[cuse]") {
     if (ok != 'y')
         WARN("unshare(CLONE_NEWUSER) is not allowed here: the namespace case is untested");
 }
+
+TEST_CASE("a process's locked memory and start time, for per-process accounting", "[cuse]") {
+    const pid_t self = getpid();
+    const uint64_t before = cuse::locked_memory(self);
+    void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(page != MAP_FAILED);
+    if (mlock(page, 4096) == 0) {
+        CHECK(cuse::locked_memory(self) == before + 4096);
+        munlock(page, 4096);
+    } else {
+        WARN("mlock of one page is refused here: VmLck is untested");
+    }
+    munmap(page, 4096);
+    // A child started after us, and gone once reaped: its pid may come back
+    // as another process, which the start time tells apart.
+    const uint64_t ours = cuse::start_time(self);
+    CHECK(ours > 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    CHECK(cuse::start_time(child) >= ours);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    CHECK(cuse::start_time(child) == 0);
+    CHECK(cuse::locked_memory(child) == 0);
+}

@@ -156,24 +156,25 @@ TEST_CASE("pin ledger: a user's pages against the limit of the process that pins
     constexpr uint64_t P = 4096;
     PinLedger ledger;
     int ctx;
-    const PinLedger::Owner a{&ctx, 1, 1000}, b{&ctx, 2, 1001};
+    const auto u1000 = PinLedger::user(1000);
+    const PinLedger::Owner a{&ctx, 1, u1000}, b{&ctx, 2, PinLedger::user(1001)};
     CHECK(ledger.pin(a, 0, 256 * P, 384) == 0);
     CHECK(ledger.pin(a, 256 * P, 129 * P, 384) == -ENOMEM);  // 385 > 384
     CHECK(ledger.pin(a, 256 * P, 128 * P, 384) == 0);        // exactly the limit
-    CHECK(ledger.pinned(1000) == 384);
+    CHECK(ledger.pinned(u1000) == 384);
     CHECK(ledger.pin(b, 0, 384 * P, 384) == 0);  // another user counts alone
     ledger.unpin(a, 0, 256 * P);
-    CHECK(ledger.pinned(1000) == 128);
+    CHECK(ledger.pinned(u1000) == 128);
     // The limit is the pinning process's: a lower one refuses even what the
     // user pins already, a higher one takes more.
     CHECK(ledger.pin(a, 1ull << 30, P, 64) == -ENOMEM);
     CHECK(ledger.pin(a, 1ull << 30, 1000 * P, 2000) == 0);
     ledger.unpin(a, 1ull << 30, 1000 * P);
     ledger.unpin(a, 256 * P, 128 * P);
-    CHECK(ledger.pinned(1000) == 0);
+    CHECK(ledger.pinned(u1000) == 0);
     ledger.unpin(a, 0, P);  // never below zero
-    CHECK(ledger.pinned(1000) == 0);
-    const PinLedger::Owner c{&ctx, 3, 1002};
+    CHECK(ledger.pinned(u1000) == 0);
+    const PinLedger::Owner c{&ctx, 3, PinLedger::user(1002)};
     CHECK(ledger.pin(c, 0, (1ull << 40) * P, UINT64_MAX) == 0);  // unlimited
 }
 
@@ -181,35 +182,65 @@ TEST_CASE("pin ledger: a page pinned again for the same process counts once", "[
     constexpr uint64_t P = 4096;
     PinLedger ledger;
     int ctx1, ctx2;
-    const PinLedger::Owner a{&ctx1, 1, 1000};
+    const auto u1000 = PinLedger::user(1000);
+    const PinLedger::Owner a{&ctx1, 1, u1000};
     // Two containers mirroring one IOAS pin the same 512 pages: one charge,
     // and the second pin is not refused at a limit the first one fills.
     REQUIRE(ledger.pin(a, 0x10000000, 512 * P, 512) == 0);
     REQUIRE(ledger.pin(a, 0x10000000, 512 * P, 512) == 0);
-    CHECK(ledger.pinned(1000) == 512);
+    CHECK(ledger.pinned(u1000) == 512);
     // An overlapping pin (a COPY of half of it, then more) pays for what is new.
     CHECK(ledger.pin(a, 0x10000000 + 256 * P, 512 * P, 1024) == 0);
-    CHECK(ledger.pinned(1000) == 768);
+    CHECK(ledger.pinned(u1000) == 768);
     CHECK(ledger.pin(a, 0x10000000 + 768 * P, P, 768) == -ENOMEM);
     // Pages go when their last pin does.
     ledger.unpin(a, 0x10000000, 512 * P);
-    CHECK(ledger.pinned(1000) == 768);
+    CHECK(ledger.pinned(u1000) == 768);
     ledger.unpin(a, 0x10000000, 512 * P);
-    CHECK(ledger.pinned(1000) == 512);  // the COPY's 512 remain
+    CHECK(ledger.pinned(u1000) == 512);  // the COPY's 512 remain
     ledger.unpin(a, 0x10000000 + 256 * P, 512 * P);
-    CHECK(ledger.pinned(1000) == 0);
+    CHECK(ledger.pinned(u1000) == 0);
     // Another process's, or another context's, pages are their own.
-    const PinLedger::Owner other_source{&ctx1, 2, 1000}, other_ctx{&ctx2, 1, 1000};
+    const PinLedger::Owner other_source{&ctx1, 2, u1000}, other_ctx{&ctx2, 1, u1000};
     REQUIRE(ledger.pin(a, 0, 4 * P, 100) == 0);
     REQUIRE(ledger.pin(other_source, 0, 4 * P, 100) == 0);
     REQUIRE(ledger.pin(other_ctx, 0, 4 * P, 100) == 0);
-    CHECK(ledger.pinned(1000) == 12);
+    CHECK(ledger.pinned(u1000) == 12);
     // A range that is not page aligned pins the pages it touches.
     REQUIRE(ledger.pin(a, 4 * P + 100, P, 100) == 0);
-    CHECK(ledger.pinned(1000) == 14);
+    CHECK(ledger.pinned(u1000) == 14);
     // What each context's pins are charged (its processes together).
     CHECK(ledger.charged(&ctx1) == 10);
     CHECK(ledger.charged(&ctx2) == 4);
     ledger.unpin(other_ctx, 0, 4 * P);
     CHECK(ledger.charged(&ctx2) == 0);
+}
+
+TEST_CASE("pin ledger: per-process accounts are their own, whatever the user", "[model]") {
+    constexpr uint64_t P = 4096;
+    PinLedger ledger;
+    int ctx;
+    // RLIMIT_MODE 1: two processes of one user, each against its own limit.
+    const auto first = PinLedger::process(500, 1234), second = PinLedger::process(501, 1240);
+    const PinLedger::Owner a{&ctx, 1, first}, b{&ctx, 2, second};
+    CHECK(ledger.pin(a, 0, 256 * P, 384) == 0);
+    CHECK(ledger.pin(b, 0, 256 * P, 384) == 0);
+    CHECK(ledger.pin(b, 256 * P, 129 * P, 384) == -ENOMEM);
+    CHECK(ledger.pinned(first) == 256);
+    CHECK(ledger.pinned(second) == 256);
+    // Not the user's: nothing is charged to a uid with the same number.
+    CHECK(ledger.pinned(PinLedger::user(500)) == 0);
+    // A later process given the same pid starts with nothing.
+    const auto reused = PinLedger::process(500, 9999);
+    CHECK(ledger.pinned(reused) == 0);
+    CHECK(ledger.pin({&ctx, 3, reused}, 0, 384 * P, 384) == 0);
+    // What the process locked otherwise (mlock) comes off its limit; the
+    // caller passes the rest: 100 locked of 384 leaves 284, 256 held.
+    CHECK(ledger.pin(b, 1ull << 30, 29 * P, 384 - 100) == -ENOMEM);
+    CHECK(ledger.pin(b, 1ull << 30, 28 * P, 384 - 100) == 0);
+    CHECK(ledger.pinned(second) == 284);
+    ledger.unpin(a, 0, 256 * P);
+    ledger.unpin(b, 1ull << 30, 28 * P);
+    CHECK(ledger.pinned(first) == 0);
+    CHECK(ledger.pinned(second) == 256);
 }

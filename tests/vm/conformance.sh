@@ -142,10 +142,16 @@ done
 check "the 6.12 kernel charges what a device pins to the user's RLIMIT_MEMLOCK (ENOMEM over it; none for root)" \
     same "$here/expected/vfio-memlock.txt" "$results/memlock-kernel-ref.txt"
 [ -s "$results/diff-memlock-kernel-ref.txt" ] && head -20 "$results/diff-memlock-kernel-ref.txt"
+check "the 6.12 kernel's RLIMIT_MODE: per user, one user's processes share a budget; per process, each has its own less what it mlocked" \
+    same "$here/expected/vfio-memlock-modes.txt" "$results/memlock-modes-kernel-ref.txt"
+[ -s "$results/diff-memlock-modes-kernel-ref.txt" ] && head -20 "$results/diff-memlock-modes-kernel-ref.txt"
 for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: what the container pins counts against the client's RLIMIT_MEMLOCK, as the kernel's" \
         same "$here/expected/vfio-memlock.txt" "$results/forward-memlock-$tag.txt"
     [ -s "$results/diff-forward-memlock-$tag.txt" ] && head -20 "$results/diff-forward-memlock-$tag.txt"
+    check "ioasidd on $tag forwarding: both RLIMIT_MODEs charge as the kernel's (per user; per process with its mlocked memory)" \
+        same "$here/expected/vfio-memlock-modes.txt" "$results/forward-memlock-modes-$tag.txt"
+    [ -s "$results/diff-forward-memlock-modes-$tag.txt" ] && head -20 "$results/diff-forward-memlock-modes-$tag.txt"
     check "ioasidd on $tag forwarding: SIGTERM while a client holds mapped memory exits 0" \
         grep -qx "daemon-exit 0" "$results/forward-term-held-$tag.txt"
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \

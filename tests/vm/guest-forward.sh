@@ -75,9 +75,15 @@ if [ -c /dev/iommu ]; then
     cdev=$(ls -d "$edu"/vfio-dev/vfio* 2>/dev/null | head -1)
     memlock /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" \
         > "$results/memlock-kernel-$tag.txt" 2>&1
+    "$build/tests/vfio-memlock" /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" --modes \
+        > "$results/memlock-modes-kernel-$tag.txt" 2>&1
 fi
 start_daemon
 memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
+# Each accounting mode, set by root; per process, processes of one user
+# count apart, each with what it has mlocked.
+"$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --modes \
+    > "$results/forward-memlock-modes-$tag.txt" 2>&1
 kill -TERM $daemon
 wait $daemon
 

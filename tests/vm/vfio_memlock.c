@@ -9,8 +9,19 @@
  *
  * DEVICE2, of another IOMMU group, joins the same IOAS: the kernel pins
  * the IOAS's pages once for both domains, and charges them once.
+ *
+ *   vfio-memlock IOMMUFD DEVICE --modes
+ *
+ * As root: each accounting mode (IOMMU_OPTION_RLIMIT_MODE), on a fresh
+ * iommufd: then processes of one unprivileged user, each under its own
+ * 1.5 MiB limit, map through it. Per user they share one budget; per
+ * process (as libvirt sets it for QEMU) each has its own, less what it
+ * has mlocked.
  */
+#include <grp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "vfio_common.h"
 
@@ -29,7 +40,91 @@ static void unmap(int iommufd, uint32_t ioas, uint64_t off, uint64_t len, const 
     printf("%s.%s: IOAS_UNMAP -> %s\n", tag, step, err_name(call(iommufd, IOMMU_IOAS_UNMAP, &u)));
 }
 
+static int option(int iommufd, uint16_t op, uint64_t* val) {
+    struct iommu_option o = {
+        .size = sizeof(o), .option_id = IOMMU_OPTION_RLIMIT_MODE, .op = op, .val64 = *val};
+    int rc = call(iommufd, IOMMU_OPTION, &o);
+    *val = o.val64;
+    return rc;
+}
+
+static void become_user(void) {
+    struct rlimit l = {1536 * 1024, 1536 * 1024};
+    if (setrlimit(RLIMIT_MEMLOCK, &l) || setgroups(0, NULL) || setgid(1000) || setuid(1000))
+        die("become uid 1000", 0);
+}
+
+/* A process of uid 1000 that mlocks `locked` bytes of its own, maps `len`
+ * of a memfd at `iova`, and unmaps it again if `unmap`. */
+static void mapper(int iommufd, uint32_t ioas, const char* tag, const char* step, uint64_t locked,
+                   uint64_t len, uint64_t iova, int unmap) {
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) die("fork", 0);
+    if (child == 0) {
+        become_user();
+        if (locked) {
+            void* l =
+                mmap(NULL, locked, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            printf("%s.%s: mlock 0x%llx -> %s\n", tag, step, U(locked),
+                   err_name(l != MAP_FAILED && mlock(l, locked) == 0 ? 0 : -errno));
+        }
+        int fd = memfd_create("vfio-memlock", 0);
+        if (fd < 0 || ftruncate(fd, (off_t)len)) die("memfd", 0);
+        uint8_t* buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (buf == MAP_FAILED) die("mmap", 0);
+        memset(buf, 1, len);
+        printf("%s.%s: IOAS_MAP 0x%llx -> %s\n", tag, step, U(len),
+               err_name(map_fixed(iommufd, ioas, (uintptr_t)buf, len, iova)));
+        if (unmap) {
+            struct iommu_ioas_unmap u = {
+                .size = sizeof(u), .ioas_id = ioas, .iova = iova, .length = len};
+            printf("%s.%s: IOAS_UNMAP -> %s\n", tag, step,
+                   err_name(call(iommufd, IOMMU_IOAS_UNMAP, &u)));
+        }
+        uint64_t v = 0;
+        printf("%s.%s: RLIMIT_MODE set 0 unprivileged -> %s\n", tag, step,
+               err_name(option(iommufd, IOMMU_OPTION_OP_SET, &v)));
+        exit(0);
+    }
+    waitpid(child, NULL, 0);
+}
+
+static void modes(const char* iommufd_path, const char* dev_path, uint64_t mode) {
+    const char* tag = mode ? "per-process" : "per-user";
+    int iommufd = open_node(iommufd_path);
+    uint64_t v = mode;
+    printf("%s.set: RLIMIT_MODE set %llu -> %s\n", tag, U(mode),
+           err_name(option(iommufd, IOMMU_OPTION_OP_SET, &v)));
+    v = 7;
+    int rc = option(iommufd, IOMMU_OPTION_OP_GET, &v);
+    printf("%s.get: RLIMIT_MODE get -> %s %llu\n", tag, err_name(rc), U(v));
+    int dev = open_node(dev_path);
+    printf("%s.bind: BIND -> %s\n", tag, err_name(bind_device(dev, iommufd, NULL)));
+    v = !mode;
+    printf("%s.set-late: RLIMIT_MODE set %llu -> %s\n", tag, U(v),
+           err_name(option(iommufd, IOMMU_OPTION_OP_SET, &v)));
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
+    if (call(iommufd, IOMMU_IOAS_ALLOC, &a)) die("IOAS_ALLOC", 0);
+    uint32_t pt = a.out_ioas_id;
+    printf("%s.attach: ATTACH -> %s\n", tag, err_name(attach_device(dev, &pt)));
+    /* 1 MiB locked + 768 KiB pinned passes 1.5 MiB only when they are
+     * counted apart (per user). */
+    mapper(iommufd, a.out_ioas_id, tag, "locked", MIB, 768 << 10, 0x300000, 1);
+    mapper(iommufd, a.out_ioas_id, tag, "first", 0, MIB, 0x100000, 0);
+    /* Another process of the same user: its own budget only per process. */
+    mapper(iommufd, a.out_ioas_id, tag, "second", 0, MIB, 0x200000, 0);
+    close(dev);
+    close(iommufd);
+}
+
 int main(int argc, char** argv) {
+    if (argc == 4 && strcmp(argv[3], "--modes") == 0) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        modes(argv[1], argv[2], 0);
+        modes(argv[1], argv[2], 1);
+        return 0;
+    }
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: vfio-memlock IOMMUFD DEVICE TAG [DEVICE2]\n");
         return 2;
