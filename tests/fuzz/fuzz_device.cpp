@@ -22,10 +22,10 @@ namespace {
 
 using namespace ioasid;
 
-constexpr uint64_t kStructAt = 0x10000;
-constexpr uint64_t kArrayAt = 0x20000;
-constexpr size_t kStructLen = 256;
-constexpr size_t kArrayLen = 4096;
+using test::kArrayAt;
+using test::kArrayLen;
+using test::kStructAt;
+using test::kStructLen;
 constexpr uint64_t kIova = 0x100000;
 constexpr int32_t kFirstEventfd = 3, kEventfds = 4;
 

@@ -26,10 +26,10 @@ namespace {
 
 using namespace ioasid;
 
-constexpr uint64_t kStructAt = 0x10000;
-constexpr uint64_t kArrayAt = 0x20000;
-constexpr size_t kStructLen = 256;
-constexpr size_t kArrayLen = 4096;
+using test::kArrayAt;
+using test::kArrayLen;
+using test::kStructAt;
+using test::kStructLen;
 
 // The caller's memory: a struct page and an array page, faults elsewhere.
 struct Memory : test::FakeMemory {

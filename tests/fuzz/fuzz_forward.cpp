@@ -22,10 +22,10 @@ namespace {
 
 using namespace ioasid;
 
-constexpr uint64_t kStructAt = 0x10000;
-constexpr uint64_t kArrayAt = 0x20000;
-constexpr size_t kStructLen = 256;
-constexpr size_t kArrayLen = 4096;
+using test::kArrayAt;
+using test::kArrayLen;
+using test::kStructAt;
+using test::kStructLen;
 
 // The real device: its answers are read from a byte stream; what it was
 // told is logged, for the two sides to compare.

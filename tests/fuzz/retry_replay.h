@@ -15,6 +15,13 @@
 
 namespace ioasid::test {
 
+// The caller's memory every fuzz target lays out: the command's struct, and
+// a page for the arrays and data it points at.
+constexpr uint64_t kStructAt = 0x10000;
+constexpr uint64_t kArrayAt = 0x20000;
+constexpr size_t kStructLen = 256;
+constexpr size_t kArrayLen = 4096;
+
 using FootprintFn = std::function<dispatch::Footprint(dispatch::UserMemory&)>;
 using IoctlFn = std::function<int(dispatch::UserMemory&)>;
 
