@@ -90,18 +90,19 @@ void print_topology(const json& t) {
 }
 
 void print_clients(const json& clients) {
-    std::printf("%-7s %-8s %-6s %-12s %-12s %s\n", "client", "pid", "uid", "ioas", "memlock-kib",
-                "devices");
+    std::printf("%-7s %-8s %-6s %-12s %-12s %-8s %s\n", "client", "pid", "uid", "ioas",
+                "memlock-kib", "per", "devices");
     for (const json& c : clients) {
         std::string ioas, devices;
         for (const json& i : c["ioas"]) ioas += (ioas.empty() ? "" : ",") + i.dump();
         for (const json& d : c["devices"])
             devices += (devices.empty() ? "" : " ") + d["address"].get<std::string>() + "#" +
                        d["dev_id"].dump() + (d["hwpt"] == 0 ? "" : "->hwpt" + d["hwpt"].dump());
-        std::printf("%-7s %-8s %-6s %-12s %-12s %s\n", c["client"].dump().c_str(),
+        std::printf("%-7s %-8s %-6s %-12s %-12s %-8s %s\n", c["client"].dump().c_str(),
                     c["pid"].dump().c_str(), c["uid"].dump().c_str(),
                     ioas.empty() ? "-" : ioas.c_str(),
                     c.value("memlock_kib", json(0)).dump().c_str(),
+                    c.value("memlock_per", std::string("user")).c_str(),
                     devices.empty() ? "-" : devices.c_str());
     }
 }

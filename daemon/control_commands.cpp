@@ -59,8 +59,14 @@ json client_json(ControlContext& ctx, IommufdFile& f) {
             devices.push_back({{"dev_id", id}, {"address", d.address}, {"hwpt", d.hwpt}});
         }
     }
-    return {{"client", f.id}, {"pid", f.opener_tgid}, {"uid", f.opener_uid},       {"ioas", ioas},
-            {"hwpts", hwpts}, {"devices", devices},   {"memlock_kib", charged * 4}};
+    return {{"client", f.id},
+            {"pid", f.opener_tgid},
+            {"uid", f.opener_uid},
+            {"ioas", ioas},
+            {"hwpts", hwpts},
+            {"devices", devices},
+            {"memlock_kib", charged * 4},
+            {"memlock_per", f.ctx.account_mode() == model::AccountMode::Mm ? "process" : "user"}};
 }
 
 bool query_ioas(ControlContext& ctx, const json& args, json& result, CommandError& err) {

@@ -165,6 +165,8 @@ TEST_CASE("control: events reach subscribers only; a client that never reads is 
 }
 
 // ---- clients and their address spaces ----
+#include <linux/capability.h>
+
 #include "daemon/iommufd_node.h"
 #include "ioasid/iommufd.h"
 #include "unit/fake_memory.h"
@@ -204,6 +206,7 @@ TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients
     CHECK(clients[0]["uid"] == 1000);
     CHECK(clients[0]["ioas"] == json::array({ioas}));
     CHECK(clients[0]["memlock_kib"] == 12);
+    CHECK(clients[0]["memlock_per"] == "user");
     const unsigned id = clients[0]["client"];
     json r = c.call({{"execute", "query-ioas"}, {"arguments", {{"client", id}, {"ioas", ioas}}}});
     REQUIRE(r["return"]["areas"].size() == 1);
@@ -214,6 +217,19 @@ TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients
           "DeviceNotFound");
     CHECK(c.call({{"execute", "query-ioas"}, {"arguments", {{"client", "x"}}}})["error"]["class"] ==
           "GenericError");
+    // Another context, per process from its start (RLIMIT_MODE 1 needs
+    // CAP_SYS_RESOURCE, and no object yet).
+    uint64_t fh2 = 0;
+    REQUIRE(node.open(caller(), fh2) == 0);
+    iommu_option opt{sizeof(opt), IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0, 0, 1};
+    dispatch::Caller admin = caller();
+    admin.capable = [](int cap) { return cap == CAP_SYS_RESOURCE; };
+    REQUIRE(node.ioctl(fh2, IOMMU_OPTION, mem.put(opt), mem, admin) == 0);
+    clients = c.call({{"execute", "query-clients"}})["return"];
+    REQUIRE(clients.size() == 2);
+    CHECK(clients[0]["memlock_per"] != clients[1]["memlock_per"]);
+    CHECK((clients[0]["memlock_per"] == "process" || clients[1]["memlock_per"] == "process"));
+    node.release(fh2);
     node.release(fh);
     CHECK(c.call({{"execute", "query-clients"}})["return"].empty());
 }
