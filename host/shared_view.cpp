@@ -72,30 +72,6 @@ bool same_frame(int theirs, int ours, uint64_t remote, uint64_t local, uint64_t 
     return seen;
 }
 
-// Whether every page of [remote, remote + length) in `theirs` is present
-// and the same page frame as its page at `local` in `ours`: then the device
-// reaches exactly the memory the client maps there, whatever its VMAs are
-// now. `length` is at most FileMappings::kWholeCompared pages.
-bool all_same_frames(int theirs, int ours, uint64_t remote, uint64_t local, uint64_t length) {
-    static thread_local std::vector<uint64_t> a, b;
-    const size_t n = length / 4096;
-    a.resize(n);
-    b.resize(n);
-    const auto bytes = static_cast<ssize_t>(n * sizeof(uint64_t));
-    if (theirs < 0 || ours < 0 || n == 0 ||
-        ::pread(theirs, a.data(), static_cast<size_t>(bytes),
-                static_cast<off_t>(remote / 4096 * 8)) != bytes ||
-        ::pread(ours, b.data(), static_cast<size_t>(bytes), static_cast<off_t>(local / 4096 * 8)) !=
-            bytes)
-        return false;
-    constexpr uint64_t kPresent = 1ull << 63, kFrame = (1ull << 55) - 1;
-    for (size_t i = 0; i < n; i++)
-        if (!(a[i] & kPresent) || !(a[i] & kFrame) || (a[i] & kFrame) != (b[i] & kFrame) ||
-            !(b[i] & kPresent))
-            return false;
-    return true;
-}
-
 std::string vma_name(const Vma& v) {
     return to_hex(v.start) + "-" + to_hex(v.end);
 }
@@ -179,19 +155,13 @@ void FileMappings::identify(pid_t pid, Vma& v) {
 
 bool FileMappings::still_maps(pid_t pid, const Vma& v, uint64_t remote, uint64_t local,
                               uint64_t length) {
-    if ((remote | local) % 4096) return false;
+    if (!v.stat_ino || (remote | local) % 4096) return false;
     Proc& p = proc(pid);
-    if (!self_pagemap_) self_pagemap_.reset(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-    // A short range is checked page by page, which needs no lookup in
-    // map_files (the costlier part: a path walk and a VMA search).
-    if (length / 4096 <= FileMappings::kWholeCompared &&
-        all_same_frames(p.pagemap.get(), self_pagemap_.get(), remote, local, length))
-        return true;
-    if (!v.stat_ino) return false;
     struct stat st;
     if (::fstatat(p.map_files.get(), vma_name(v).c_str(), &st, 0) || st.st_dev != v.stat_dev ||
         st.st_ino != v.stat_ino)
         return false;
+    if (!self_pagemap_) self_pagemap_.reset(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     return same_frame(p.pagemap.get(), self_pagemap_.get(), remote, local, length);
 }
 

@@ -35,10 +35,8 @@ struct MappedFile {
 // when /proc/PID/map_files still has a VMA of exactly its range and file,
 // and one page of it is the same physical page in the client as in our
 // mapping: a VMA maps its file linearly and a page cache page has one file
-// and one offset, so that page proves the VMA's file offset too. A range of
-// at most kWholeCompared pages is trusted without that lookup when each of
-// its pages is the same physical page on both sides. Otherwise maps is read
-// again. Its permissions stay those maps showed: an mprotect()
+// and one offset, so that page proves the VMA's file offset too. Otherwise
+// maps is read again. Its permissions stay those maps showed: an mprotect()
 // since goes unseen, which gives the device no access the client's file
 // does not (a writable shared VMA needs a file opened for writing).
 class FileMappings {
@@ -70,8 +68,6 @@ class FileMappings {
     // The processes whose /proc entries are held open (at most kProcs).
     size_t processes() const { return procs_.size(); }
     static constexpr size_t kProcs = 8;
-    // 8 MiB: 16 KiB of page frames read on each side.
-    static constexpr uint64_t kWholeCompared = 2048;
 
   private:
     static constexpr size_t kRecent = 16;
