@@ -3,7 +3,7 @@
 # 6.1, two QEMU edu devices): the daemons take turns, ROUNDS times, each
 # serving forward-bench for ITERATIONS pairs. Under TCG the direct VFIO
 # calls drift from block to block, so besides forward-bench's medians each
-# block reports the daemon's own mean time for IOAS_MAP and IOAS_UNMAP
+# block reports the daemon's own median time for IOAS_MAP and IOAS_UNMAP
 # (its stats file), and the summary compares MAP less UNMAP: what the daemon
 # adds to a MAP beyond the VFIO call pair's common cost.
 #   run-forward-ab.sh BUILD_A BUILD_B [ROUNDS] [ITERATIONS]
@@ -24,12 +24,12 @@ for r in range(1, rounds + 1):
     for side in ("A", "B"):
         med = dict(l.split() for l in open(f"{out}/bench-{side}-{r}.txt"))
         st = json.load(open(f"{out}/stats-{side}-{r}.json"))["ioasid"]
-        m, u = st["IOAS_MAP"]["mean_us"], st["IOAS_UNMAP"]["mean_us"]
+        m, u = st["IOAS_MAP"]["p50_us"], st["IOAS_UNMAP"]["p50_us"]
         gap[side].append(m - u)
         print(f"round {r} {side}: forwarding/direct {float(med['ioasidd']) / float(med['direct']):.2f}"
-              f" (medians {med['ioasidd']} / {med['direct']} us); in the daemon MAP {m:.0f} us,"
+              f" (medians {med['ioasidd']} / {med['direct']} us); in the daemon, medians MAP {m:.0f} us,"
               f" UNMAP {u:.0f} us")
 ma, mb = (sum(v) / len(v) for v in (gap["A"], gap["B"]))
-print(f"ab: MAP less UNMAP in the daemon, mean of {rounds} rounds: A {ma:.0f} us, B {mb:.0f} us"
+print(f"ab: median MAP less median UNMAP in the daemon, mean of {rounds} rounds: A {ma:.0f} us, B {mb:.0f} us"
       f" (B - A = {mb - ma:+.0f} us)")
 PYEOF

@@ -119,13 +119,14 @@ void print_ioas(const json& r) {
 }
 
 void print_stats(const json& s) {
-    std::printf("%-20s %10s %8s %12s %10s\n", "command", "calls", "errors", "round trips",
-                "mean us");
+    std::printf("%-20s %10s %8s %12s %10s %10s %10s\n", "command", "calls", "errors", "round trips",
+                "mean us", "p50 us", "p99 us");
     for (const auto& [node, cmds] : s.items())
         for (const auto& [name, c] : cmds.items())
-            std::printf("%-20s %10llu %8llu %12llu %10.1f\n", name.c_str(), c.value("calls", 0ull),
-                        c.value("errors", 0ull), c.value("round_trips", 0ull),
-                        c.value("mean_us", 0.0));
+            std::printf("%-20s %10llu %8llu %12llu %10.1f %10.1f %10.1f\n", name.c_str(),
+                        c.value("calls", 0ull), c.value("errors", 0ull),
+                        c.value("round_trips", 0ull), c.value("mean_us", 0.0),
+                        c.value("p50_us", 0.0), c.value("p99_us", 0.0));
 }
 
 // Prints a reply; the exit code.

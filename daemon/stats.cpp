@@ -1,6 +1,36 @@
 #include "daemon/stats.h"
 
+#include <algorithm>
+#include <bit>
+
 namespace ioasid {
+
+size_t CommandStats::bucket_of(uint64_t ns) {
+    if (ns < 8) return static_cast<size_t>(ns);
+    const int e = std::bit_width(ns) - 1;  // 3.. 63
+    const size_t b = static_cast<size_t>(e - 2) * 8 + ((ns >> (e - 3)) & 7);
+    return b < kBuckets ? b : kBuckets - 1;
+}
+
+double CommandStats::midpoint_ns(size_t bucket) {
+    if (bucket < 8) return static_cast<double>(bucket);
+    const size_t e = bucket / 8 + 2, m = bucket % 8;
+    const double width = static_cast<double>(uint64_t{1} << (e - 3));
+    return static_cast<double>(8 + m) * width + width / 2;
+}
+
+double CommandStats::percentile_us(const Slot& s, double fraction) {
+    std::array<uint32_t, kBuckets> counts;
+    uint64_t total = 0;
+    for (size_t b = 0; b < kBuckets; ++b) total += counts[b] = s.histogram[b].load();
+    if (!total) return 0;
+    // The smallest bucket at which the count reaches the fraction (rank 1..total).
+    const auto rank = static_cast<uint64_t>(fraction * static_cast<double>(total - 1)) + 1;
+    uint64_t seen = 0;
+    for (size_t b = 0; b < kBuckets; ++b)
+        if ((seen += counts[b]) >= rank) return midpoint_ns(b) / 1000;
+    return midpoint_ns(kBuckets - 1) / 1000;
+}
 
 void CommandStats::record(size_t index, const char* name, int result, unsigned round_trips,
                           bool direct, std::chrono::nanoseconds duration) {
@@ -11,7 +41,9 @@ void CommandStats::record(size_t index, const char* name, int result, unsigned r
     if (result < 0) s.errors.fetch_add(1, std::memory_order_relaxed);
     s.round_trips.fetch_add(round_trips, std::memory_order_relaxed);
     if (direct) s.direct.fetch_add(1, std::memory_order_relaxed);
-    s.nanoseconds.fetch_add(static_cast<uint64_t>(duration.count()), std::memory_order_relaxed);
+    const auto ns = static_cast<uint64_t>(std::max<int64_t>(duration.count(), 0));
+    s.nanoseconds.fetch_add(ns, std::memory_order_relaxed);
+    s.histogram[bucket_of(ns)].fetch_add(1, std::memory_order_relaxed);
 }
 
 nlohmann::json CommandStats::to_json() const {
@@ -24,7 +56,9 @@ nlohmann::json CommandStats::to_json() const {
                      {"errors", s.errors.load()},
                      {"round_trips", s.round_trips.load()},
                      {"direct", s.direct.load()},
-                     {"mean_us", calls ? s.nanoseconds.load() / 1000.0 / calls : 0.0}};
+                     {"mean_us", calls ? s.nanoseconds.load() / 1000.0 / calls : 0.0},
+                     {"p50_us", percentile_us(s, 0.50)},
+                     {"p99_us", percentile_us(s, 0.99)}};
     }
     return out;
 }
