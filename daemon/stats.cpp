@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 
 namespace ioasid {
 
@@ -24,8 +25,9 @@ double CommandStats::percentile_us(const Slot& s, double fraction) {
     uint64_t total = 0;
     for (size_t b = 0; b < kBuckets; ++b) total += counts[b] = s.histogram[b].load();
     if (!total) return 0;
-    // The smallest bucket at which the count reaches the fraction (rank 1..total).
-    const auto rank = static_cast<uint64_t>(fraction * static_cast<double>(total - 1)) + 1;
+    // Nearest rank: the smallest bucket holding the ceil(fraction * total)th call.
+    const auto rank = std::max<uint64_t>(
+        1, static_cast<uint64_t>(std::ceil(fraction * static_cast<double>(total))));
     uint64_t seen = 0;
     for (size_t b = 0; b < kBuckets; ++b)
         if ((seen += counts[b]) >= rank) return midpoint_ns(b) / 1000;

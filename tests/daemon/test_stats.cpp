@@ -37,6 +37,12 @@ TEST_CASE("stats: percentiles see the tail a mean hides", "[stats]") {
     CHECK(map["p99_us"].get<double>() == Approx(50000.0).epsilon(1.0 / 16));
     CHECK(j["IOAS_UNMAP"]["errors"] == 1);
     CHECK(j["IOAS_UNMAP"]["p50_us"].get<double>() == 0.0);
+    // Two calls: the median is the faster, the 99th percentile the slower.
+    stats.record(3, "DESTROY", 0, 1, true, microseconds(600));
+    stats.record(3, "DESTROY", 0, 1, true, microseconds(3000));
+    const auto two = stats.to_json()["DESTROY"];
+    CHECK(two["p50_us"].get<double>() == Approx(600.0).epsilon(1.0 / 16));
+    CHECK(two["p99_us"].get<double>() == Approx(3000.0).epsilon(1.0 / 16));
     CommandStats none;
     none.record(2, "OPTION", 0, 1, true, microseconds(1));
     CHECK(none.to_json()["OPTION"]["p99_us"].get<double>() == Approx(1.0).epsilon(1.0 / 16));
