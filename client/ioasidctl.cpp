@@ -201,6 +201,36 @@ int follow_trace(Connection& c, bool as_json) {
     return 0;
 }
 
+// device-add: the topology file's JSON, from FILE or standard input.
+int add_devices(Connection& c, const std::string& path, bool as_json) {
+    std::ifstream file(path);
+    std::istream& in = path == "-" ? std::cin : file;
+    json spec = json::parse(in, nullptr, false);
+    if (spec.is_discarded()) {
+        std::fprintf(stderr, "ioasidctl: %s is not JSON\n", path.c_str());
+        return 2;
+    }
+    return show(c.call("device-add", spec), as_json, [](const json& added) {
+        for (const json& d : added)
+            std::printf("%s %s\n", d["device"].get<std::string>().c_str(),
+                        d["node"].get<std::string>().c_str());
+    });
+}
+
+// monitor: the daemon's events until it goes away.
+int follow_events(Connection& c, bool as_json) {
+    int rc = show(c.call("subscribe-events"), false, nullptr);
+    if (rc) return rc;
+    if (!as_json) std::cout << "# following ioasidd's events" << std::endl;
+    for (json ev = c.line(); !ev.is_null(); ev = c.line()) {
+        if (as_json)
+            std::cout << ev.dump() << std::endl;
+        else
+            std::cout << ev["event"].get<std::string>() << " " << ev["data"].dump() << std::endl;
+    }
+    return kUnreachable;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -239,20 +269,7 @@ int main(int argc, char** argv) {
     if (*version) return show(c.call("query-version"), as_json, nullptr);
     if (*topology) return show(c.call("query-topology"), as_json, print_topology);
     if (*stats) return show(c.call("query-stats"), as_json, print_stats);
-    if (*add) {
-        std::ifstream file(device_file);
-        std::istream& in = device_file == "-" ? std::cin : file;
-        json spec = json::parse(in, nullptr, false);
-        if (spec.is_discarded()) {
-            std::fprintf(stderr, "ioasidctl: %s is not JSON\n", device_file.c_str());
-            return 2;
-        }
-        return show(c.call("device-add", spec), as_json, [](const json& added) {
-            for (const json& d : added)
-                std::printf("%s %s\n", d["device"].get<std::string>().c_str(),
-                            d["node"].get<std::string>().c_str());
-        });
-    }
+    if (*add) return add_devices(c, device_file, as_json);
     if (*del)
         return show(c.call("device-del", {{"address", address}}), as_json, [](const json& r) {
             std::printf("removed %s (%s)\n", r["device"].get<std::string>().c_str(),
@@ -265,18 +282,6 @@ int main(int argc, char** argv) {
     if (*log_level) return show(c.call("set-log-level", {{"level", level}}), as_json, nullptr);
     if (*quit) return show(c.call("quit"), as_json, nullptr);
     if (*trace) return follow_trace(c, as_json);
-    if (*monitor) {
-        int rc = show(c.call("subscribe-events"), false, nullptr);
-        if (rc) return rc;
-        if (!as_json) std::cout << "# following ioasidd's events" << std::endl;
-        for (json ev = c.line(); !ev.is_null(); ev = c.line()) {
-            if (as_json)
-                std::cout << ev.dump() << std::endl;
-            else
-                std::cout << ev["event"].get<std::string>() << " " << ev["data"].dump()
-                          << std::endl;
-        }
-        return kUnreachable;  // the daemon went away
-    }
+    if (*monitor) return follow_events(c, as_json);
     return 2;
 }
