@@ -83,13 +83,14 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     uint32_t caller_tgid() const { return tgid_ ? tgid_() : 0; }
     int open_forwarded(model::Context& ctx);
     void close_forwarded();
+    // eventfd_ctx_fdget() on the caller's fd: our duplicate, -EBADF or -EINVAL.
+    int caller_eventfd(int32_t fd, host::UniqueFd& out) const;
     int resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const;
-    // eventfd_ctx_fdget() on the caller's fd, then the node's watch of it.
+    // The caller's eventfd, then the node's watch of it.
     devices::Ioeventfds::Watcher ioevent_watcher_ = [this](int32_t fd, uint64_t id,
                                                            std::shared_ptr<void>& watch) {
         host::UniqueFd dup;
-        if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), fd, dup)) return -EBADF;
-        if (!host::is_eventfd(dup.get())) return -EINVAL;
+        if (int rc = caller_eventfd(fd, dup)) return rc;
         DeviceNode& node = node_;
         return node.ioevents().watch(
             std::move(dup), [&node, id] { node.ioevent_fired(id); }, watch);
@@ -226,10 +227,14 @@ void DeviceNode::File::detach() {
 
 // eventfd_ctx_fdget() on the caller's fd: EBADF for no fd, EINVAL for a
 // file that is not an eventfd.
+int DeviceNode::File::caller_eventfd(int32_t fd, host::UniqueFd& out) const {
+    if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), fd, out)) return -EBADF;
+    return host::is_eventfd(out.get()) ? 0 : -EINVAL;
+}
+
 int DeviceNode::File::resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSignal>& out) const {
     host::UniqueFd dup;
-    if (host::fd_from_process(static_cast<pid_t>(caller_tgid()), fd, dup)) return -EBADF;
-    if (!host::is_eventfd(dup.get())) return -EINVAL;
+    if (int rc = caller_eventfd(fd, dup)) return rc;
     out = std::make_shared<host::EventfdSignal>(std::move(dup));
     return 0;
 }
