@@ -3,9 +3,11 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <vector>
 
+#include "dispatch/user_memory.h"
 #include "ioasid/ioasidd.h"
 
 namespace ioasid::dispatch {
@@ -37,6 +39,25 @@ int64_t region_rw_chunks(uint64_t length, Step step) {
         if (static_cast<uint64_t>(moved) < n) break;
     } while (done < length);
     return static_cast<int64_t>(done);
+}
+
+// A whole access between the caller's memory at `data` and a region, in
+// pieces: `dev_read(buf, at, n)` and `dev_write(buf, at, n)` move n bytes
+// at `at` into the access and return how many, or -errno. What a read
+// returned reaches the caller before the next piece.
+template <typename Read, typename Write>
+int region_rw_user(UserMemory& mem, uint64_t data, uint64_t length, bool write, Read dev_read,
+                   Write dev_write) {
+    return static_cast<int>(
+        region_rw_chunks(length, [&](uint8_t* buf, uint64_t at, uint64_t n) -> int64_t {
+            if (write) {
+                if (mem.read(data + at, buf, n)) return -EFAULT;
+                return dev_write(buf, at, n);
+            }
+            const int64_t got = dev_read(buf, at, n);
+            if (got > 0 && mem.write(data + at, buf, static_cast<size_t>(got))) return -EFAULT;
+            return got;
+        }));
 }
 
 }  // namespace ioasid::dispatch

@@ -217,16 +217,14 @@ int do_region_rw(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     RegionAccess a;
     int rc = resolve_region_rw(dev, rw, a);
     if (rc) return rc;
-    return static_cast<int>(region_rw_chunks(a.len, [&](uint8_t* buf, uint64_t at, uint64_t n) {
-        if (a.write) {
-            if (mem.read(rw.data + at, buf, n)) return int64_t{-EFAULT};
+    return region_rw_user(
+        mem, rw.data, a.len, a.write,
+        [&](uint8_t* buf, uint64_t at, uint64_t n) {
+            return dev.region_read(a.index, a.off + at, buf, n);
+        },
+        [&](const uint8_t* buf, uint64_t at, uint64_t n) {
             return dev.region_write(a.index, a.off + at, buf, n);
-        }
-        int64_t got = dev.region_read(a.index, a.off + at, buf, n);
-        if (got > 0 && mem.write(rw.data + at, buf, static_cast<size_t>(got)))
-            return int64_t{-EFAULT};
-        return got;
-    }));
+        });
 }
 
 int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {

@@ -228,17 +228,12 @@ int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
     if (!region_rw_valid(rw)) return -EINVAL;
-    const bool write = rw.flags & IOASIDD_REGION_WRITE;
-    return static_cast<int>(region_rw_chunks(rw.length, [&](uint8_t* buf, uint64_t at, uint64_t n) {
-        if (write) {
-            if (mem.read(rw.data + at, buf, n)) return int64_t{-EFAULT};
+    return region_rw_user(
+        mem, rw.data, rw.length, rw.flags & IOASIDD_REGION_WRITE,
+        [&](uint8_t* buf, uint64_t at, uint64_t n) { return t.pread(buf, n, rw.offset + at); },
+        [&](const uint8_t* buf, uint64_t at, uint64_t n) {
             return t.pwrite(buf, n, rw.offset + at);
-        }
-        int64_t got = t.pread(buf, n, rw.offset + at);
-        if (got > 0 && mem.write(rw.data + at, buf, static_cast<size_t>(got)))
-            return int64_t{-EFAULT};
-        return got;
-    }));
+        });
 }
 
 }  // namespace
