@@ -18,17 +18,25 @@ namespace ioasid::cuse {
 
 namespace {
 
+// /proc/<pid>/<name> as a string in `buf` (one read: these files are
+// formatted whole on the first); false if unreadable.
+template <size_t N>
+bool read_proc(pid_t pid, const char* name, char (&buf)[N]) {
+    char path[64];
+    std::snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, N - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return true;
+}
+
 // One field of /proc/<tid>/status, as text, or "" if unreadable.
 std::string status_field(pid_t tid, const char* key) {
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/%d/status", tid);
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return {};
     char buf[4096];
-    ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-    ::close(fd);
-    if (n <= 0) return {};
-    buf[n] = '\0';
+    if (!read_proc(tid, "status", buf)) return {};
     size_t klen = std::strlen(key);
     for (char* line = buf; line && *line;) {
         char* next = std::strchr(line, '\n');
@@ -112,15 +120,8 @@ uint64_t locked_memory(pid_t pid) {
 }
 
 uint64_t start_time(pid_t pid) {
-    char path[64];
-    std::snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
     char buf[1024];
-    ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-    ::close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
+    if (!read_proc(pid, "stat", buf)) return 0;
     // The name (field 2) may hold spaces and parentheses: count from its end.
     const char* p = std::strrchr(buf, ')');
     for (int field = 2; p && field < 22; ++field) p = std::strchr(p + 1, ' ');
