@@ -74,6 +74,12 @@ class GuardedPage {
     uint8_t* base_ = nullptr;
 };
 
+// Whether the kernel reads the START's ranges: a set with a count it takes.
+bool reads_ranges(const std::vector<uint8_t>& f, const Control& c) {
+    return acts(f, VFIO_DEVICE_FEATURE_SET) && c.num_ranges &&
+           c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES;
+}
+
 // As many of the caller's ranges as it has, up to `n`.
 size_t read_ranges(UserMemory& mem, uint64_t at, uint32_t n, Range* out) {
     if (!mem.read(at, out, size_t{n} * sizeof(Range))) return n;
@@ -100,8 +106,7 @@ int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory&
     const uint64_t user_ranges = c.ranges;
     GuardedPage page;
     c.ranges = 0;  // the kernel faults on it, never reaching the daemon's memory
-    if (acts(f, VFIO_DEVICE_FEATURE_SET) && c.num_ranges &&
-        c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES) {
+    if (reads_ranges(f, c)) {
         Range ranges[VFIO_DEVICE_DMA_LOGGING_MAX_RANGES];
         const size_t got = read_ranges(mem, user_ranges, c.num_ranges, ranges);
         uint8_t* at = page.place(got * sizeof(Range));
@@ -162,8 +167,7 @@ void logging_footprint(const std::vector<uint8_t>& f, Footprint& fp) {
     const uint32_t feature = flags_of(f) & VFIO_DEVICE_FEATURE_MASK;
     if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
         Control c;
-        if (acts(f, VFIO_DEVICE_FEATURE_SET) && data_of(f, c) && c.num_ranges &&
-            c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES)
+        if (data_of(f, c) && reads_ranges(f, c))
             fp.in.push_back({c.ranges, size_t{c.num_ranges} * sizeof(Range)});
     } else if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) {
         Report r;
