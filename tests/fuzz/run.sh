@@ -15,12 +15,16 @@ ninja -C "$build" > "$build/ninja.log" 2>&1 || { cat "$build/ninja.log"; exit 1;
 # device's, a forwarded device's.
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 summary=()
+# Inputs that once crashed a target (tests/fuzz/regressions/TARGET) are read
+# as a second corpus: each runs first, and new finds go to the first.
 for target in dispatch device forward; do
     corpus=$build/corpus-$target
     mkdir -p "$corpus"
+    regressions=()
+    [ -d "$repo/tests/fuzz/regressions/$target" ] && regressions=("$repo/tests/fuzz/regressions/$target")
     log=$build/fuzz-$target.log
     if "$build/tests/fuzz/fuzz-$target" -max_total_time="$((secs / 3))" -print_final_stats=1 \
-            -artifact_prefix="$build/$target-" "$corpus" >"$log" 2>&1; then
+            -artifact_prefix="$build/$target-" "$corpus" "${regressions[@]}" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         summary+=("$target ${runs:-?} runs")
     else
