@@ -4,6 +4,7 @@
 #include <cuse_lowlevel.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -31,8 +32,8 @@ dispatch::Caller caller_of(fuse_req_t req) {
     return make_caller(c->pid, c->uid, c->gid);
 }
 
-ssize_t io_read(int fd, void* buf, size_t len, void*) {
-    ssize_t n = ::read(fd, buf, len);
+ssize_t io_read(int, void* buf, size_t len, void* userdata) {
+    ssize_t n = static_cast<CuseNode*>(userdata)->read_request(buf, len);
     if (n == 0) {
         // End of a harness socket: the same as the kernel dropping the connection.
         errno = ENODEV;
@@ -42,7 +43,14 @@ ssize_t io_read(int fd, void* buf, size_t len, void*) {
 }
 
 ssize_t io_writev(int fd, iovec* iov, int count, void*) {
-    return ::writev(fd, iov, count);
+    for (;;) {
+        ssize_t n = ::writev(fd, iov, count);
+        // Only a harness socket, made non-blocking for busy polling, can be
+        // full; /dev/cuse takes every reply at once.
+        if (n >= 0 || errno != EAGAIN) return n;
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, -1);
+    }
 }
 
 void on_init_done(void* userdata) {
@@ -178,6 +186,15 @@ std::unique_ptr<CuseNode> CuseNode::create(NodeConfig config, NodeHandler& handl
                                            std::string& error) {
     std::unique_ptr<CuseNode> node(new CuseNode(std::move(config), handler));
     node->fd_ = fd;
+    if (node->config_.busy_poll.count() > 0) {
+        const int flags = ::fcntl(fd, F_GETFL);
+        if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+            error = "fcntl(O_NONBLOCK) for busy polling: " + std::string(std::strerror(errno));
+            ::close(fd);
+            node->fd_ = -1;
+            return nullptr;
+        }
+    }
 
     std::string devname = "DEVNAME=" + node->config_.devname;
     const char* dev_info[] = {devname.c_str()};
@@ -215,6 +232,36 @@ std::unique_ptr<CuseNode> CuseNode::create(NodeConfig config, NodeHandler& handl
         return nullptr;
     }
     return node;
+}
+
+// With busy polling the fd is non-blocking, and a worker sleeps in poll()
+// instead of read(): several may wake for one request, and the losers' reads
+// answer EAGAIN. A signal (the loop's stop) ends the poll with EINTR.
+ssize_t CuseNode::read_request(void* buf, size_t len) {
+    if (config_.busy_poll.count() == 0) return ::read(fd_, buf, len);
+    ssize_t n;
+    if (poll_for_request(buf, len, n)) return n;
+    for (;;) {
+        n = ::read(fd_, buf, len);
+        if (n >= 0 || errno != EAGAIN) return n;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, -1) < 0) return -1;
+    }
+}
+
+// One worker at a time reads without sleeping until the window closes;
+// true when that settled the read (a request, or an error).
+bool CuseNode::poll_for_request(void* buf, size_t len, ssize_t& n) {
+    if (polling_.exchange(true, std::memory_order_acquire)) return false;
+    const auto until = std::chrono::steady_clock::now() + config_.busy_poll;
+    for (;;) {
+        n = ::read(fd_, buf, len);
+        if (n >= 0 || errno != EAGAIN) break;
+        if (std::chrono::steady_clock::now() >= until) break;
+    }
+    polling_.store(false, std::memory_order_release);
+    if (n > 0) caught_polling_.fetch_add(1, std::memory_order_relaxed);
+    return n >= 0 || errno != EAGAIN;
 }
 
 CuseNode::~CuseNode() {

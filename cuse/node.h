@@ -64,6 +64,11 @@ struct NodeConfig {
     // Use process_vm_readv/writev when the kernel lets us; false forces the
     // retry protocol (tests, and hosts where ptrace access is unwanted).
     bool direct_memory = true;
+    // After each request, one worker keeps reading for this long before it
+    // sleeps: a request that follows soon (an UNMAP after its MAP) then
+    // skips the scheduler's wake-up, at the price of a CPU busy meanwhile.
+    // 0: workers sleep at once, as libfuse's loop does.
+    std::chrono::microseconds busy_poll{0};
     std::function<void()> on_ready;  // the kernel accepted CUSE_INIT
 };
 
@@ -85,6 +90,10 @@ class CuseNode {
     int receive(fuse_buf& buf);
     void process(const fuse_buf& buf);
     bool exited() const;
+    // For libfuse's read: one request, or -1 and errno.
+    ssize_t read_request(void* buf, size_t len);
+    // Requests a busy-polling worker read (none had to wake a worker).
+    uint64_t caught_polling() const { return caught_polling_.load(std::memory_order_relaxed); }
 
     // For the libfuse callbacks.
     NodeHandler& handler() { return handler_; }
@@ -100,6 +109,10 @@ class CuseNode {
     fuse_session* session_ = nullptr;
     int fd_ = -1;
     std::atomic<bool> ready_{false};
+    std::atomic<bool> polling_{false};  // a worker holds the busy-poll turn
+    std::atomic<uint64_t> caught_polling_{0};
+
+    bool poll_for_request(void* buf, size_t len, ssize_t& n);
 };
 
 // Opens /dev/cuse for a new node; -errno on failure.

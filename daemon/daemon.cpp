@@ -146,6 +146,7 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
     cuse::NodeConfig cfg;
     cfg.devname = opts.iommufd_node;
     cfg.direct_memory = opts.direct_memory;
+    cfg.busy_poll = std::chrono::microseconds(opts.busy_poll_us);
     cfg.on_ready = [&s, name = opts.iommufd_node] {
         LOG_INFO("serving /dev/%s (iommufd ABI of Linux 6.12)", name.c_str());
         s.startup.node_ready();

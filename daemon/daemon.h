@@ -12,6 +12,8 @@ struct Options {
     std::string iommufd_node = "ioasid";
     unsigned threads = 4;
     bool direct_memory = true;
+    // cuse::NodeConfig::busy_poll, in microseconds (0: off).
+    unsigned busy_poll_us = 0;
     std::string stats_file;
     std::string sysfs_root = "/sys";
     std::string topology_file;  // empty: the built-in demo

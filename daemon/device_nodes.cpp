@@ -93,6 +93,7 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
     cfg.major = major(s.iommufd_devt);
     cfg.minor = minor(s.iommufd_devt) + 1 + index;
     cfg.direct_memory = opts.direct_memory;
+    cfg.busy_poll = std::chrono::microseconds(opts.busy_poll_us);
     cfg.on_ready = [&s, name = cfg.devname, addr = dev.address, fwd = dev.vfio_bound()] {
         LOG_INFO("serving /dev/%s: %s%s", name.c_str(), addr.c_str(),
                  fwd ? " (forwarded to VFIO)" : "");

@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
     app.add_flag("!--no-direct-memory", opts.direct_memory,
                  "Never read callers' memory with process_vm_readv; always use the CUSE "
                  "ioctl retry protocol");
+    app.add_option("--busy-poll-us", opts.busy_poll_us,
+                   "After each request, one worker per node keeps reading for this long "
+                   "before it sleeps: lower latency for requests that follow closely, for a "
+                   "CPU kept busy meanwhile (0: off)")
+        ->check(CLI::Range(0, 100000))
+        ->capture_default_str();
     app.add_option("--stats-file", opts.stats_file,
                    "Write per-command statistics as JSON here on exit");
     app.add_option("--sysfs-root", opts.sysfs_root,

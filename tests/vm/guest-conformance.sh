@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs inside the test VM: starts ioasidd twice (one-round-trip path and the
-# retry fallback), runs the conformance client against both and, where the
+# retry fallback, the latter busy polling /dev/cuse), runs the conformance client against both and, where the
 # kernel has iommufd, against /dev/iommu too. Transcripts go to RESULTS/.
 #   guest-conformance.sh BUILD RESULTS TAG
 set -u
@@ -19,7 +19,7 @@ wait_until 50 test -S /run/notify.sock
 NOTIFY_SOCKET=/run/notify.sock "$daemon" -f --log-level warning \
     --stats-file "$results/stats-$tag.json" &
 direct=$!
-"$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory \
+"$daemon" -f --log-level warning --iommufd-node ioasid-retry --no-direct-memory --busy-poll-us 100 \
     --device-node-pattern vfio/retry-device%u --stats-file "$results/stats-retry-$tag.json" &
 retry=$!
 wait_node /dev/ioasid || status=1

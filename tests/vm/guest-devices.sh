@@ -14,10 +14,11 @@ status=0
 # The control socket answers.
 ctl_up() { "$build/client/ioasidctl" version > /dev/null 2>&1; }
 
-# Both ioctl paths: process_vm_readv/writev, and the CUSE retry protocol.
+# Both ioctl paths: process_vm_readv/writev, and the CUSE retry protocol
+# (whose workers busy poll: non-blocking reads and poll() on /dev/cuse).
 for mode in direct retry; do
     opts= suffix=
-    [ $mode = retry ] && opts=--no-direct-memory suffix=-retry
+    [ $mode = retry ] && opts="--no-direct-memory --busy-poll-us 100" suffix=-retry
     "$build/daemon/ioasidd" -f --log-level info $opts > "$results/devices-daemon$suffix-$tag.log" 2>&1 &
     daemon=$!
     wait_node /dev/vfio/device2 || status=1
