@@ -56,12 +56,7 @@ void raise_fd_limit() {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    ioasid::Options opts;
-    std::string level = "info";
-    CLI::App app{"ioasidd: serves the iommufd ABI (/dev/iommu of Linux 6.12) through CUSE"};
+void add_options(CLI::App& app, ioasid::Options& opts, std::string& level) {
     app.set_version_flag("--version", std::string("ioasidd ") + IOASIDD_VERSION);
     app.add_flag("-f,--foreground", opts.foreground, "Stay in the foreground");
     app.add_option("--iommufd-node", opts.iommufd_node,
@@ -104,24 +99,39 @@ int main(int argc, char** argv) {
     app.add_flag("--test-ops", opts.test_ops,
                  "Serve IOMMU_TEST_CMD (a kernel's CONFIG_IOMMUFD_TEST: mock domains, accesses) "
                  "for the kernel's iommufd selftest; for tests only");
-    CLI11_PARSE(app, argc, argv);
+}
 
+// The options CLI11 cannot check alone, and the log level set; false after
+// saying what is wrong.
+bool accept(const ioasid::Options& opts, const std::string& level) {
     ioasid::log::Level lvl;
     if (!ioasid::log::parse_level(level, lvl)) {
         std::fprintf(stderr, "ioasidd: unknown log level '%s'\n", level.c_str());
-        return 2;
+        return false;
     }
     ioasid::log::set_level(lvl);
     if (!ioasid::valid_node_name(opts.iommufd_node)) {
         std::fprintf(stderr, "ioasidd: --iommufd-node wants a name under /dev, like 'ioasid'\n");
-        return 2;
+        return false;
     }
     if (!ioasid::valid_node_pattern(opts.device_node_pattern)) {
         std::fprintf(stderr,
                      "ioasidd: --device-node-pattern wants a name under /dev with one %%u, "
                      "like 'vfio/device%%u'\n");
-        return 2;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ioasid::Options opts;
+    std::string level = "info";
+    CLI::App app{"ioasidd: serves the iommufd ABI (/dev/iommu of Linux 6.12) through CUSE"};
+    add_options(app, opts, level);
+    CLI11_PARSE(app, argc, argv);
+    if (!accept(opts, level)) return 2;
     raise_fd_limit();
     ioasid::model::SharedTopology topo;
     std::string error;
