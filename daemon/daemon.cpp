@@ -20,6 +20,7 @@
 #include "cuse/loop.h"
 #include "daemon/control.h"
 #include "daemon/device_nodes.h"
+#include "daemon/domain_pins.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/log.h"
 #include "daemon/served.h"
@@ -140,6 +141,9 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
         return false;
     }
     s.iommufd = std::make_unique<IommufdNode>(&shared, opts.test_ops);
+    s.iommufd->domain_pins = [pins = s.pins](const model::Context& ctx) {
+        return std::make_unique<DomainPins>(ctx, pins);
+    };
     if (opts.test_ops)
         LOG_WARN("/dev/%s serves IOMMU_TEST_CMD (--test-ops): for tests only",
                  opts.iommufd_node.c_str());
@@ -222,7 +226,7 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
             return device_del(shared, s, args, result, err);
         },
         [&s](bool on) { s.trace->set(on); },
-        [&s](const model::Context& c) { return s.forwarding->ledger().charged(&c); }});
+        [&s](const model::Context& c) { return s.pins->charged(&c); }});
     s.control = std::make_unique<ControlServer>(opts.control_socket, gid ? 0660 : 0600, gid,
                                                 IOASIDD_VERSION, control_commands(*s.control_ctx));
     s.trace = std::make_unique<Trace>(s.control.get());

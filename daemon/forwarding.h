@@ -12,7 +12,6 @@
 #include "host/shared_view.h"
 #include "host/vfio.h"
 #include "model/context.h"
-#include "model/pin_ledger.h"
 #include "model/topology.h"
 
 namespace ioasid {
@@ -20,8 +19,8 @@ namespace ioasid {
 class ForwardedGroup final : public model::AreaMirror {
   public:
     ForwardedGroup(uint32_t group, const model::Context& owner,
-                   std::unique_ptr<host::VfioGroup> vfio, std::shared_ptr<model::PinLedger> ledger)
-        : id_(group), owner_(owner), vfio_(std::move(vfio)), ledger_(std::move(ledger)) {}
+                   std::unique_ptr<host::VfioGroup> vfio)
+        : id_(group), owner_(owner), vfio_(std::move(vfio)) {}
     ~ForwardedGroup() override;
     // Opens the group's own address space (see host::VfioGroup::open).
     int open();
@@ -36,31 +35,13 @@ class ForwardedGroup final : public model::AreaMirror {
     void unmap(const model::Area& area) override;
 
   private:
-    // Whose ledger pin one area holds: none when its process may lock
-    // memory without limit (CAP_IPC_LOCK).
-    struct Charge {
-        bool charged = false;
-        model::PinLedger::Owner owner{};
-        uint64_t va = 0, length = 0;
-    };
-    struct Mapped {
-        host::SharedView view;
-        Charge charge;
-    };
-    int charge(pid_t pid, const model::Area& area, Charge& out);
-    // The account a pin for `pid` is charged to, and the pages it has
-    // locked otherwise (its mm's, per process). 0 or -EFAULT (it is gone).
-    int account(pid_t pid, model::PinLedger::Account& out, uint64_t& others) const;
-    void uncharge(const Charge& charge);
-
     const uint32_t id_;
     const model::Context& owner_;
     std::unique_ptr<host::VfioGroup> vfio_;
-    // Shared: a group may outlive the Forwarding that made it (contexts and
-    // device nodes hold it, and go after it at shutdown).
-    std::shared_ptr<model::PinLedger> ledger_;
     host::FileMappings files_;
-    std::map<uint64_t, Mapped> mapped_;  // by area start
+    // The daemon's view of each area's memory, which the container pins
+    // (the pins are charged by the IOAS's DomainPins), by area start.
+    std::map<uint64_t, host::SharedView> mapped_;
 };
 
 // The groups forwarded now, one per group, shared by its bound devices.
@@ -73,12 +54,9 @@ class Forwarding {
                 std::shared_ptr<ForwardedGroup>& out);
     // The group's ForwardedGroup while `owner` holds it, else null.
     std::shared_ptr<ForwardedGroup> find(uint32_t group, const model::Context& owner);
-    const model::PinLedger& ledger() const { return *ledger_; }
 
   private:
     const host::VfioApi api_;
-    // The pages the containers pin, charged to their clients' users.
-    std::shared_ptr<model::PinLedger> ledger_ = std::make_shared<model::PinLedger>();
     std::mutex mutex_;
     std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
 };

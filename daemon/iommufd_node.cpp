@@ -30,6 +30,7 @@ int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     f->opener_tgid = caller.tgid ? caller.tgid() : 0;
     f->opener_uid = caller.uid;
     f->ctx.set_topology(topology_);
+    f->ctx.set_domain_pins(domain_pins);
     if (test_ops_) f->ctx.enable_test_ops();
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("ioasid: open by pid %u uid %u", f->opener_tgid, caller.uid);

@@ -58,6 +58,9 @@ class IommufdNode final : public cuse::NodeHandler {
     std::string node_name = "ioasid";
     // Told of every open and close (for the control socket's events).
     std::function<void(const IommufdFile&, bool opened)> on_open_close;
+    // Each new context's (see model::Context::set_domain_pins); none: its
+    // domains charge nothing.
+    model::Context::DomainPinsFactory domain_pins;
 
   private:
     using File = IommufdFile;

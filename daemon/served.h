@@ -20,6 +20,7 @@
 #include "daemon/iommufd_node.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
+#include "model/pin_ledger.h"
 
 namespace ioasid {
 
@@ -75,6 +76,9 @@ struct Served {
     unsigned next_index = 0;
     dev_t iommufd_devt = 0;
     std::unique_ptr<Forwarding> forwarding;
+    // The pages the IOASes' domains pin, charged to their clients (shared:
+    // a context and its IOASes may outlive Served at shutdown).
+    std::shared_ptr<model::PinLedger> pins = std::make_shared<model::PinLedger>();
     std::unique_ptr<TopologyWatch> watch;
     std::unique_ptr<ControlContext> control_ctx;
     std::unique_ptr<ControlServer> control;

@@ -43,9 +43,10 @@ struct Ucmd {
 
 // iopt_fill_domains_pages(): with a domain to fill, the kernel pins a new
 // area's pages as it maps it, and memory that is not there (or not writable,
-// for a writable map) is EFAULT and the area goes again. ioasidd pins
-// nothing but asks the caller's memory the same question. A VFIO container
-// mirroring the IOAS answers for itself: its MAP_DMA pins.
+// for a writable map) is EFAULT and the area goes again. For an emulated
+// domain ioasidd pins nothing (the IOAS's domain pins only charge) but asks
+// the caller's memory the same question. A VFIO container mirroring the
+// IOAS answers for itself: its MAP_DMA pins.
 inline int pin_new_area(model::Ioas& ioas, Caller& caller, uint64_t iova, uint64_t user_va,
                         uint64_t length, bool write) {
     if (!ioas.domains() || ioas.mirrors()) return 0;

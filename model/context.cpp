@@ -11,7 +11,9 @@ Ioas* Context::ioas(uint32_t id) const {
 }
 
 uint32_t Context::alloc_ioas() {
-    return objects_.add(std::make_unique<IoasObject>());
+    auto o = std::make_unique<IoasObject>();
+    if (domain_pins_) o->ioas.set_domain_pins(domain_pins_(*this));
+    return objects_.add(std::move(o));
 }
 
 int Context::destroy(uint32_t id) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,10 @@ class Context {
 
     Ioas* ioas(uint32_t id) const;
     uint32_t alloc_ioas();  // 0 when the id space is full
+    // Makes each new IOAS's domain pins (Ioas::set_domain_pins); none: the
+    // model alone, which pins nothing.
+    using DomainPinsFactory = std::function<std::unique_ptr<AreaMirror>(const Context&)>;
+    void set_domain_pins(DomainPinsFactory f) { domain_pins_ = std::move(f); }
 
     // DESTROY: clears the VFIO compatibility IOAS if it was this object.
     int destroy(uint32_t id);
@@ -91,6 +96,7 @@ class Context {
     std::mutex mutex_;
     SharedTopology* topology_ = nullptr;
     bool test_ops_ = false;
+    DomainPinsFactory domain_pins_;
 };
 
 }  // namespace ioasid::model

@@ -146,6 +146,11 @@ int Ioas::add_mirror(uint64_t key, AreaMirror& mirror) {
     return 0;
 }
 
+size_t Ioas::mirrors() const {
+    return std::count_if(mirrors_.begin(), mirrors_.end(),
+                         [](const Mirror& m) { return m.key != kDomainPinsKey; });
+}
+
 void Ioas::remove_mirror(uint64_t key) {
     auto it = std::find_if(mirrors_.begin(), mirrors_.end(),
                            [&](const Mirror& m) { return m.key == key; });
@@ -334,6 +339,11 @@ int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
         remove_reserved(key);
         return rc;
     }
+    // iopt_table_add_domain() fills the first domain, pinning every area.
+    if (domains_.empty() && domain_pins_ && (rc = add_mirror(kDomainPinsKey, *domain_pins_))) {
+        remove_reserved(key);
+        return rc;
+    }
     domains_.push_back({key, g.page_size, g.pgsize_bitmap ? g.pgsize_bitmap : g.page_size});
     iova_alignment_ = align;
     return 0;
@@ -341,7 +351,9 @@ int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
 
 void Ioas::remove_domain(uint64_t key) {
     remove_reserved(key);
+    const size_t before = domains_.size();
     std::erase_if(domains_, [&](const Domain& d) { return d.key == key; });
+    if (before && domains_.empty()) remove_mirror(kDomainPinsKey);  // the last domain's pins
     recalculate_alignment();  // only ever shrinks here, so it cannot fail
 }
 
@@ -386,14 +398,19 @@ int Ioas::cut(uint64_t iova) {
         return -EINVAL;
     // A domain could have been filled with huge pages; and a mirror (a VFIO
     // container) cannot split the mapping it was given.
-    if ((!domains_.empty() && !disable_large_pages_) || !mirrors_.empty()) return -EINVAL;
-    Area lhs = *a, rhs = *a;
+    if (!domains_.empty() && !disable_large_pages_) return -EINVAL;
+    if (!std::all_of(mirrors_.begin(), mirrors_.end(),
+                     [](const Mirror& m) { return m.mirror->splits(); }))
+        return -EINVAL;
+    const Area whole = *a;
+    Area lhs = whole, rhs = whole;
     lhs.last = iova;
     rhs.start = new_start;
-    rhs.user_va += new_start - a->start;
-    areas_.erase(a->start);
+    rhs.user_va += new_start - whole.start;
+    areas_.erase(whole.start);
     areas_.insert(lhs);
     areas_.insert(rhs);
+    for (const Mirror& m : mirrors_) m.mirror->split(whole, lhs, rhs);
     return 0;
 }
 

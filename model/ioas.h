@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -51,7 +52,15 @@ class AreaMirror {
     virtual ~AreaMirror() = default;
     virtual int map(const Area& area) = 0;
     virtual void unmap(const Area& area) = 0;
+    // Whether it can follow an area cut in two (a VFIO container cannot
+    // split a mapping it was given); split() is called only if so.
+    virtual bool splits() const { return false; }
+    virtual void split(const Area& /*whole*/, const Area& /*lhs*/, const Area& /*rhs*/) {}
 };
+
+// The pins the domains of an IOAS hold for its areas, once however many
+// domains there are (the kernel's iopt_pages): on while it has a domain.
+inline constexpr uint64_t kDomainPinsKey = 4ull << 32;
 
 inline constexpr uint64_t group_key(uint32_t group) {
     return (3ull << 32) | group;
@@ -103,8 +112,13 @@ class Ioas {
     // iopt_table_add_domain(): the IOVA alignment grows to the domain's page
     // size (EADDRINUSE if an area does not fit it; EINVAL above PAGE_SIZE)
     // and IOVAs outside the aperture become reserved.
+    // The first domain also puts the domain pins on (see set_domain_pins),
+    // which may refuse the IOAS's areas: the domain does not join then.
     int add_domain(uint64_t key, const DomainGeometry& geometry);
     void remove_domain(uint64_t key);
+    // What pinning the areas for the domains costs and checks (the daemon's
+    // memory accounting); a mirror the IOAS owns, on while it has domains.
+    void set_domain_pins(std::unique_ptr<AreaMirror> pins) { domain_pins_ = std::move(pins); }
     size_t domains() const { return domains_.size(); }
     // The page sizes every domain maps with (all bits when none).
     uint64_t pgsize_bitmap() const;
@@ -113,7 +127,8 @@ class Ioas {
     // change until removed, which unmaps them all.
     int add_mirror(uint64_t key, AreaMirror& mirror);
     void remove_mirror(uint64_t key);
-    size_t mirrors() const { return mirrors_.size(); }
+    // The mirrors that map (VFIO containers), not counting the domain pins.
+    size_t mirrors() const;
 
     // IOAS_IOVA_RANGES: the holes between reserved ranges.
     std::vector<IovaRange> usable_ranges() const;
@@ -149,6 +164,7 @@ class Ioas {
         AreaMirror* mirror;
     };
     std::vector<Mirror> mirrors_;
+    std::unique_ptr<AreaMirror> domain_pins_;
     uint64_t iova_alignment_ = 1;  // software tables start unaligned
     bool disable_large_pages_ = false;
     uint64_t last_serial_ = 0;  // of the last area made

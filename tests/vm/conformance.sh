@@ -167,6 +167,13 @@ for t in deb61-legacy ref-legacy ref-auto; do
                grep -qx 'daemon-exit 0' '$results/reset-lifecycle-$t.txt'"
     [ -s "$results/diff-reset-$t.txt" ] && head -20 "$results/diff-reset-$t.txt"
 done
+for tag in deb61 ref; do
+    for t in memlock:vfio-memlock memlock-modes:vfio-memlock-modes memlock2:vfio-memlock-two-groups; do
+        check "ioasidd on $tag: an emulated device's domain charges RLIMIT_MEMLOCK as the kernel's real one (${t#*:})" \
+            same "$here/expected/${t#*:}.txt" "$results/emulated-${t%%:*}-$tag.txt"
+        [ -s "$results/diff-emulated-${t%%:*}-$tag.txt" ] && head -20 "$results/diff-emulated-${t%%:*}-$tag.txt"
+    done
+done
 check "the 6.12 kernel charges an IOAS's pages once for two groups' devices attached to it" \
     same "$here/expected/vfio-memlock-two-groups.txt" "$results/memlock2-kernel-ref.txt"
 [ -s "$results/diff-memlock2-kernel-ref.txt" ] && head -20 "$results/diff-memlock2-kernel-ref.txt"
