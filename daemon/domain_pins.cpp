@@ -40,7 +40,7 @@ int DomainPins::account(pid_t pid, model::PinLedger::Account& out, uint64_t& oth
 int DomainPins::charge(pid_t pid, const model::Area& area, Charge& out) {
     constexpr int kCapIpcLock = 14;
     if (cuse::has_capability(pid, kCapIpcLock)) return 0;
-    model::PinLedger::Owner owner{&ctx_, area.source, {}};
+    model::PinLedger::Owner owner{&ctx_, area.pages, {}};
     uint64_t others = 0;
     int rc = account(pid, owner.account, others);
     if (rc) return rc;

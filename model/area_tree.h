@@ -26,6 +26,10 @@ struct Area {
     // Unique per IOAS over its life: tells a mapping from a later one at the
     // same IOVAs (a domain's dirty bits die with the mapping they were set in).
     uint64_t serial = 0;
+    // Which IOAS_MAP's pages it holds (the kernel's iopt_pages, which pins
+    // and charges them): new for each map of user memory, kept by IOAS_COPY
+    // and by cuts. Unique in the daemon.
+    uint64_t pages = 0;
 
     uint64_t length() const { return last - start + 1; }
 };

@@ -1,6 +1,7 @@
 #include "model/ioas.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <limits>
@@ -63,7 +64,9 @@ int Ioas::map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint3
     if (length == 0 || length > kU64Max - kPageSize) return -EINVAL;
     uint64_t end;
     if (__builtin_add_overflow(user_va, length, &end)) return -EOVERFLOW;
-    const Segment seg{user_va, length, source, (prot & kProtWrite) != 0};
+    // Never reused: a charge keyed by it must not name a later map's pages.
+    static std::atomic<uint64_t> last_pages{0};
+    const Segment seg{user_va, length, source, (prot & kProtWrite) != 0, ++last_pages};
     return map_segments({&seg, 1}, length, prot, fixed, iova);
 }
 
@@ -94,8 +97,8 @@ int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t p
     }
     cur = iova;
     for (const Segment& s : segs) {
-        areas_.insert(
-            Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable, ++last_serial_});
+        areas_.insert(Area{cur, cur + s.length - 1, s.user_va, s.source, prot, s.writable,
+                           ++last_serial_, s.pages});
         cur += s.length;
     }
     if (mirrors_.empty()) return 0;
@@ -231,8 +234,8 @@ bool Ioas::covering_segments(uint64_t iova, uint64_t last, uint8_t need,
     const Area* a = areas_.first_ending_at_or_after(cur);
     while (a && a->start <= cur && (a->prot & need) == need) {
         uint64_t seg_last = std::min(last, a->last);
-        out.push_back(
-            {a->user_va + (cur - a->start), seg_last - cur + 1, a->source, a->pages_writable});
+        out.push_back({a->user_va + (cur - a->start), seg_last - cur + 1, a->source,
+                       a->pages_writable, a->pages});
         if (seg_last == last) return true;
         cur = seg_last + 1;
         a = areas_.next_after(a->start);

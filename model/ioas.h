@@ -32,6 +32,7 @@ struct Segment {
     uint64_t length;
     uint32_t source;
     bool writable;
+    uint64_t pages;  // Area::pages
 };
 
 // Owners of reserved ranges, apart from those a test adds: the reserved

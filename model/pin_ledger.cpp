@@ -43,7 +43,7 @@ int PinLedger::pin(const Owner& owner, uint64_t va, uint64_t length, uint64_t li
     if (!length) return 0;
     const auto [first, end] = pages_of(va, length);
     std::lock_guard lock(mutex_);
-    auto [at, made] = pins_.try_emplace({owner.context, owner.source}, Pins{owner.account, {}});
+    auto [at, made] = pins_.try_emplace({owner.context, owner.pages}, Pins{owner.account, {}});
     Pins& pins = at->second;
     const uint64_t fresh = unpinned(pins.runs, first, end);
     const uint64_t held = pages_.count(pins.account) ? pages_[pins.account] : 0;
@@ -73,7 +73,7 @@ void PinLedger::unpin(const Owner& owner, uint64_t va, uint64_t length) {
     if (!length) return;
     const auto [first, end] = pages_of(va, length);
     std::lock_guard lock(mutex_);
-    auto at = pins_.find({owner.context, owner.source});
+    auto at = pins_.find({owner.context, owner.pages});
     if (at == pins_.end()) return;
     Pins& pins = at->second;
     split(pins.runs, first);

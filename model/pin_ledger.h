@@ -3,11 +3,13 @@
 // process once the context asked for it (IOMMU_OPTION_RLIMIT_MODE 1, the
 // mm's locked_vm: update_mm_locked_vm), for the pages ioasidd really pins.
 //
-// The kernel pins an IOAS's pages once for all the domains that map them.
-// ioasidd pins them once per forwarded group (each group's container
-// mirrors the IOAS it is attached to), so pins are counted per page: a
-// page of a context's process pinned again, by another container or an
-// IOAS_COPY, is charged once.
+// The kernel charges each IOAS_MAP's pages (an iopt_pages) once, for all
+// the domains that map them and the IOAS_COPYs that share them, and a
+// second IOAS_MAP of the same memory again. ioasidd pins them once per
+// forwarded group (each group's container mirrors the IOAS it is attached
+// to), so pins are counted per page of one map's pages (Area::pages): a
+// page pinned again, by another container or an IOAS_COPY, is charged
+// once.
 #pragma once
 
 #include <cstdint>
@@ -32,11 +34,11 @@ class PinLedger {
     static Account process(uint32_t pid, uint64_t started) {
         return {Account::Process, pid, started};
     }
-    // Whose memory a pin holds: the process (a context's source) that
-    // mapped it, and the account charged (that of its first pin).
+    // Whose memory a pin holds: a context's map of it (Area::pages), and
+    // the account charged (that of its first pin).
     struct Owner {
         const void* context;
-        uint32_t source;
+        uint64_t pages;
         Account account;
     };
     // Pins [va, va + length) once more. 0, or -ENOMEM when the pages not yet
@@ -65,7 +67,7 @@ class PinLedger {
     static void split(Runs& runs, uint64_t page);
 
     mutable std::mutex mutex_;
-    std::map<std::pair<const void*, uint32_t>, Pins> pins_;
+    std::map<std::pair<const void*, uint64_t>, Pins> pins_;
     std::map<Account, uint64_t> pages_;
 };
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <vector>
 
 #include "model/ioas.h"
 
@@ -132,6 +133,28 @@ TEST_CASE("copy re-maps contiguous areas and keeps write permission honest", "[m
     CHECK(src.get_segments(0x12000, 0, segs) == -EINVAL);
 }
 
+TEST_CASE("each map has pages of its own, which copies and cuts keep", "[model][ioas]") {
+    Ioas io;
+    REQUIRE(map_fixed(io, 0x10000, 0x4000, 0x7f0000000000) == 0);
+    REQUIRE(map_fixed(io, 0x20000, 0x4000, 0x7f0000000000) == 0);  // the same memory
+    const uint64_t first = io.areas().first_intersecting(0x10000, 0x10000)->pages;
+    const uint64_t second = io.areas().first_intersecting(0x20000, 0x20000)->pages;
+    CHECK(first != 0);
+    CHECK(second != first);
+    std::vector<Segment> segs;
+    REQUIRE(io.get_segments(0x11000, 0x2000, segs) == 0);
+    uint64_t iova = 0x30000;
+    REQUIRE(io.map_segments(segs, 0x2000, kRW, true, iova) == 0);
+    CHECK(io.areas().first_intersecting(0x30000, 0x30000)->pages == first);
+    Ioas other;  // a copy into another IOAS shares them too
+    iova = 0x10000;
+    REQUIRE(other.map_segments(segs, 0x2000, kRW, true, iova) == 0);
+    CHECK(other.areas().first_intersecting(0x10000, 0x10000)->pages == first);
+    REQUIRE(io.cut(0x11fff) == 0);
+    CHECK(io.areas().first_intersecting(0x12000, 0x12000)->pages == first);
+    CHECK(io.areas().first_intersecting(0x10000, 0x10000)->pages == first);
+}
+
 TEST_CASE("turning huge pages off raises the IOVA alignment to a page", "[model][ioas]") {
     Ioas io;
     CHECK(io.huge_pages());
@@ -200,10 +223,11 @@ TEST_CASE("pin ledger: a page pinned again for the same process counts once", "[
     CHECK(ledger.pinned(u1000) == 512);  // the COPY's 512 remain
     ledger.unpin(a, 0x10000000 + 256 * P, 512 * P);
     CHECK(ledger.pinned(u1000) == 0);
-    // Another process's, or another context's, pages are their own.
-    const PinLedger::Owner other_source{&ctx1, 2, u1000}, other_ctx{&ctx2, 1, u1000};
+    // Another map's pages, even of the same memory, or another context's,
+    // are their own: the kernel charges each IOAS_MAP.
+    const PinLedger::Owner other_map{&ctx1, 2, u1000}, other_ctx{&ctx2, 1, u1000};
     REQUIRE(ledger.pin(a, 0, 4 * P, 100) == 0);
-    REQUIRE(ledger.pin(other_source, 0, 4 * P, 100) == 0);
+    REQUIRE(ledger.pin(other_map, 0, 4 * P, 100) == 0);
     REQUIRE(ledger.pin(other_ctx, 0, 4 * P, 100) == 0);
     CHECK(ledger.pinned(u1000) == 12);
     // A range that is not page aligned pins the pages it touches.

@@ -10,6 +10,9 @@
  * DEVICE2, of another IOMMU group, joins the same IOAS: the kernel pins
  * the IOAS's pages once for both domains, and charges them once.
  *
+ * The same memory mapped by a second IOAS_MAP is charged again (each map
+ * has pages of its own); an IOAS_COPY shares the pages it copies.
+ *
  *   vfio-memlock IOMMUFD DEVICE --modes
  *
  * As root: each accounting mode (IOMMU_OPTION_RLIMIT_MODE), on a fresh
@@ -38,6 +41,25 @@ static void unmap(int iommufd, uint32_t ioas, uint64_t off, uint64_t len, const 
     struct iommu_ioas_unmap u = {
         .size = sizeof(u), .ioas_id = ioas, .iova = 0x100000 + off, .length = len};
     printf("%s.%s: IOAS_UNMAP -> %s\n", tag, step, err_name(call(iommufd, IOMMU_IOAS_UNMAP, &u)));
+}
+
+static void map_again(int iommufd, uint32_t ioas, uint8_t* buf, uint64_t len, uint64_t iova,
+                      const char* tag, const char* step) {
+    printf("%s.%s: IOAS_MAP -> %s\n", tag, step,
+           err_name(map_fixed(iommufd, ioas, (uintptr_t)buf, len, iova)));
+}
+
+static void copy(int iommufd, uint32_t ioas, uint64_t src, uint64_t len, uint64_t dst,
+                 const char* tag, const char* step) {
+    struct iommu_ioas_copy c = {
+        .size = sizeof(c),
+        .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
+        .dst_ioas_id = ioas,
+        .src_ioas_id = ioas,
+        .length = len,
+        .dst_iova = dst,
+        .src_iova = src};
+    printf("%s.%s: IOAS_COPY -> %s\n", tag, step, err_name(call(iommufd, IOMMU_IOAS_COPY, &c)));
 }
 
 static int option(int iommufd, uint16_t op, uint64_t* val) {
@@ -155,5 +177,8 @@ int main(int argc, char** argv) {
     map(iommufd, a.out_ioas_id, buf, MIB, MIB, tag, "map-another-1mib");
     unmap(iommufd, a.out_ioas_id, 0, MIB, tag, "unmap-first");
     map(iommufd, a.out_ioas_id, buf, 0, MIB, tag, "map-first-again");
+    /* 1 MiB pinned: the same 1 MiB mapped again would make 2, copied 1. */
+    map_again(iommufd, a.out_ioas_id, buf, MIB, 0x400000, tag, "map-same-memory-again");
+    copy(iommufd, a.out_ioas_id, 0x100000, MIB, 0x600000, tag, "copy-first");
     return 0;
 }
