@@ -75,6 +75,13 @@ int DomainPins::map(const model::Area& area) {
     return rc;
 }
 
+int DomainPins::fill(const model::Area& area) {
+    const auto pid = static_cast<pid_t>(ctx_.source_pid(area.source));
+    if (!pid) return -EFAULT;
+    int rc = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
+    return rc ? rc : map(area);
+}
+
 void DomainPins::unmap(const model::Area& area) {
     auto it = charged_.find(area.start);
     if (it == charged_.end()) return;

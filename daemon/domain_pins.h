@@ -33,6 +33,11 @@ class DomainPins final : public model::AreaMirror {
     // process's limit, -EFAULT when the process that mapped it is gone.
     int map(const model::Area& area) override;
     void unmap(const model::Area& area) override;
+    // The first domain pins what the IOAS holds (iopt_fill_domain()):
+    // memory the process no longer maps is EFAULT then. A new area's memory
+    // is checked where it is mapped (dispatch's pin_new_area()), or by a
+    // container's real pin.
+    int fill(const model::Area& area) override;
     // Pins are counted per page: the halves hold what the whole did.
     bool splits() const override { return true; }
     void split(const model::Area& whole, const model::Area& lhs, const model::Area& rhs) override;

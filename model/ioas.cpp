@@ -140,7 +140,7 @@ int Ioas::add_mirror(uint64_t key, AreaMirror& mirror) {
     std::vector<Area> held;
     areas_.for_each([&](const Area& a) { held.push_back(a); });
     for (size_t i = 0; i < held.size(); ++i) {
-        int rc = mirror.map(held[i]);
+        int rc = mirror.fill(held[i]);
         if (rc == 0) continue;
         while (i--) mirror.unmap(held[i]);
         return rc;

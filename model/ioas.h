@@ -53,6 +53,8 @@ class AreaMirror {
     virtual ~AreaMirror() = default;
     virtual int map(const Area& area) = 0;
     virtual void unmap(const Area& area) = 0;
+    // An area the IOAS held before the mirror came (add_mirror).
+    virtual int fill(const Area& area) { return map(area); }
     // Whether it can follow an area cut in two (a VFIO container cannot
     // split a mapping it was given); split() is called only if so.
     virtual bool splits() const { return false; }
@@ -124,8 +126,8 @@ class Ioas {
     // The page sizes every domain maps with (all bits when none).
     uint64_t pgsize_bitmap() const;
 
-    // Mirrors get every area now held (undone if one fails), then every
-    // change until removed, which unmaps them all.
+    // Mirrors get every area now held (fill; undone if one fails), then
+    // every change until removed, which unmaps them all.
     int add_mirror(uint64_t key, AreaMirror& mirror);
     void remove_mirror(uint64_t key);
     // The mirrors that map (VFIO containers), not counting the domain pins.

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <linux/capability.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -71,27 +72,46 @@ int map(model::Ioas& io, uint64_t va, uint64_t len, uint32_t source, uint64_t io
 
 }  // namespace
 
+// Memory the child has (it is made before the fork), and memory it has not.
+struct Memory {
+    uint64_t mapped = 0, gone = 0;
+    Memory() {
+        void* m =
+            ::mmap(nullptr, 32 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        void* g =
+            ::mmap(nullptr, 8 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        REQUIRE(m != MAP_FAILED);
+        REQUIRE(g != MAP_FAILED);
+        ::munmap(g, 8 * P);
+        mapped = reinterpret_cast<uint64_t>(m);
+        gone = reinterpret_cast<uint64_t>(g);
+    }
+    ~Memory() { ::munmap(reinterpret_cast<void*>(mapped), 32 * P); }
+};
+
 TEST_CASE("domain pins charge the mapping process's user, per map, while a domain is on",
           "[daemon]") {
+    Memory mem;
     Unprivileged child(16 * P);
     auto ledger = std::make_shared<PinLedger>();
     const auto user = PinLedger::user(static_cast<uint32_t>(::getuid()));
     model::Context ctx;
     const uint32_t src = ctx.add_source(child.pid(), nullptr);
+    const uint64_t a = mem.mapped, b = mem.mapped + 8 * P, c = mem.mapped + 16 * P;
     {
         model::Ioas io;
         io.set_domain_pins(std::make_unique<DomainPins>(ctx, ledger));
         REQUIRE(io.set_huge_pages(false) == 0);  // so that areas can be cut below
-        REQUIRE(map(io, 0x10000000, 8 * P, src, 0x100000) == 0);
+        REQUIRE(map(io, a, 8 * P, src, 0x100000) == 0);
         CHECK(ledger->pinned(user) == 0);  // no domain, no pin
         REQUIRE(io.add_domain(model::domain_key(1), {}) == 0);
         CHECK(ledger->pinned(user) == 8);
-        REQUIRE(map(io, 0x20000000, 8 * P, src, 0x200000) == 0);
+        REQUIRE(map(io, b, 8 * P, src, 0x200000) == 0);
         CHECK(ledger->pinned(user) == 16);
-        CHECK(map(io, 0x30000000, P, src, 0x300000) == -ENOMEM);
+        CHECK(map(io, c, P, src, 0x300000) == -ENOMEM);
         CHECK(io.areas().first_intersecting(0x300000, 0x300000) == nullptr);
         // The same memory mapped again is charged again; a copy is not.
-        CHECK(map(io, 0x10000000, 8 * P, src, 0x400000) == -ENOMEM);
+        CHECK(map(io, a, 8 * P, src, 0x400000) == -ENOMEM);
         std::vector<model::Segment> segs;
         REQUIRE(io.get_segments(0x100000, 8 * P, segs) == 0);
         uint64_t iova = 0x500000, unmapped;
@@ -111,6 +131,19 @@ TEST_CASE("domain pins charge the mapping process's user, per map, while a domai
     }
     // The IOAS went with its domain on: its pins went with it.
     CHECK(ledger->pinned(user) == 0);
+    // iopt_fill_domain(): the first domain cannot pin memory the process
+    // has unmapped since its IOAS_MAP, and does not join.
+    model::Ioas io;
+    io.set_domain_pins(std::make_unique<DomainPins>(ctx, ledger));
+    REQUIRE(map(io, a, 4 * P, src, 0x100000) == 0);
+    REQUIRE(map(io, mem.gone, 4 * P, src, 0x200000) == 0);
+    CHECK(io.add_domain(model::domain_key(3), {}) == -EFAULT);
+    CHECK(io.domains() == 0);
+    CHECK(ledger->pinned(user) == 0);  // what the first area had charged is back
+    uint64_t unmapped;
+    REQUIRE(io.unmap(0x200000, 4 * P, unmapped) == 0);
+    REQUIRE(io.add_domain(model::domain_key(3), {}) == 0);
+    CHECK(ledger->pinned(user) == 4);
 }
 
 TEST_CASE("domain pins: a process that has exited is EFAULT, CAP_IPC_LOCK is free", "[daemon]") {
