@@ -145,6 +145,9 @@ check "the 6.12 kernel charges what a device pins to the user's RLIMIT_MEMLOCK (
 check "the 6.12 kernel's RLIMIT_MODE: per user, one user's processes share a budget; per process, each has its own less what it mlocked" \
     same "$here/expected/vfio-memlock-modes.txt" "$results/memlock-modes-kernel-ref.txt"
 [ -s "$results/diff-memlock-modes-kernel-ref.txt" ] && head -20 "$results/diff-memlock-modes-kernel-ref.txt"
+check "the 6.12 kernel's first domain pins what the IOAS holds: memory unmapped since its IOAS_MAP fails the attach" \
+    same "$here/expected/vfio-memlock-fill.txt" "$results/memlock-fill-kernel-ref.txt"
+[ -s "$results/diff-memlock-fill-kernel-ref.txt" ] && head -20 "$results/diff-memlock-fill-kernel-ref.txt"
 for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: what the container pins counts against the client's RLIMIT_MEMLOCK, as the kernel's" \
         same "$here/expected/vfio-memlock.txt" "$results/forward-memlock-$tag.txt"
@@ -152,6 +155,9 @@ for tag in deb61 ref; do
     check "ioasidd on $tag forwarding: both RLIMIT_MODEs charge as the kernel's (per user; per process with its mlocked memory)" \
         same "$here/expected/vfio-memlock-modes.txt" "$results/forward-memlock-modes-$tag.txt"
     [ -s "$results/diff-forward-memlock-modes-$tag.txt" ] && head -20 "$results/diff-forward-memlock-modes-$tag.txt"
+    check "ioasidd on $tag forwarding: the first domain pins what the IOAS holds; memory unmapped since fails the attach, as the kernel's" \
+        same "$here/expected/vfio-memlock-fill.txt" "$results/forward-memlock-fill-$tag.txt"
+    [ -s "$results/diff-forward-memlock-fill-$tag.txt" ] && head -20 "$results/diff-forward-memlock-fill-$tag.txt"
     check "ioasidd on $tag forwarding: SIGTERM while a client holds mapped memory exits 0" \
         grep -qx "daemon-exit 0" "$results/forward-term-held-$tag.txt"
     check "ioasidd on $tag forwarding: private memory EOPNOTSUPP; kill -9 gives ENOTCONN and frees the group" \
@@ -168,7 +174,8 @@ for t in deb61-legacy ref-legacy ref-auto; do
     [ -s "$results/diff-reset-$t.txt" ] && head -20 "$results/diff-reset-$t.txt"
 done
 for tag in deb61 ref; do
-    for t in memlock:vfio-memlock memlock-modes:vfio-memlock-modes memlock2:vfio-memlock-two-groups; do
+    for t in memlock:vfio-memlock memlock-modes:vfio-memlock-modes memlock2:vfio-memlock-two-groups \
+             memlock-fill:vfio-memlock-fill; do
         check "ioasidd on $tag: an emulated device's domain charges RLIMIT_MEMLOCK as the kernel's real one (${t#*:})" \
             same "$here/expected/${t#*:}.txt" "$results/emulated-${t%%:*}-$tag.txt"
         [ -s "$results/diff-emulated-${t%%:*}-$tag.txt" ] && head -20 "$results/diff-emulated-${t%%:*}-$tag.txt"

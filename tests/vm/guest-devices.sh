@@ -56,6 +56,8 @@ for mode in direct retry; do
             >> "$m" 2>&1
         "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --modes \
             > "$results/emulated-memlock-modes-$tag.txt" 2>&1
+        "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --fill \
+            > "$results/emulated-memlock-fill-$tag.txt" 2>&1
         # The edu (group 1000) and a memory-BAR device (group 1001) in one IOAS.
         sh -c "$as_user $build/tests/vfio-memlock /dev/ioasid /dev/vfio/device0 user \
             /dev/vfio/device1" > "$results/emulated-memlock2-$tag.txt" 2>&1

@@ -77,6 +77,8 @@ if [ -c /dev/iommu ]; then
         > "$results/memlock-kernel-$tag.txt" 2>&1
     "$build/tests/vfio-memlock" /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" --modes \
         > "$results/memlock-modes-kernel-$tag.txt" 2>&1
+    "$build/tests/vfio-memlock" /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" --fill \
+        > "$results/memlock-fill-kernel-$tag.txt" 2>&1
 fi
 start_daemon
 memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
@@ -84,6 +86,8 @@ memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
 # count apart, each with what it has mlocked.
 "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --modes \
     > "$results/forward-memlock-modes-$tag.txt" 2>&1
+"$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --fill \
+    > "$results/forward-memlock-fill-$tag.txt" 2>&1
 kill -TERM $daemon
 wait $daemon
 

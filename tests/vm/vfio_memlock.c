@@ -13,6 +13,11 @@
  * The same memory mapped by a second IOAS_MAP is charged again (each map
  * has pages of its own); an IOAS_COPY shares the pages it copies.
  *
+ *   vfio-memlock IOMMUFD DEVICE --fill
+ *
+ * The first domain of an IOAS pins what it holds: memory unmapped since its
+ * IOAS_MAP makes the attach fail.
+ *
  *   vfio-memlock IOMMUFD DEVICE --modes
  *
  * As root: each accounting mode (IOMMU_OPTION_RLIMIT_MODE), on a fresh
@@ -140,7 +145,36 @@ static void modes(const char* iommufd_path, const char* dev_path, uint64_t mode)
     close(iommufd);
 }
 
+/* iopt_fill_domain(): the first domain pins what the IOAS holds, and memory
+ * unmapped since its IOAS_MAP cannot be pinned. */
+static void fill(const char* iommufd_path, const char* dev_path) {
+    int iommufd = open_node(iommufd_path), dev = open_node(dev_path);
+    printf("fill.bind: BIND -> %s\n", err_name(bind_device(dev, iommufd, NULL)));
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
+    if (call(iommufd, IOMMU_IOAS_ALLOC, &a)) die("IOAS_ALLOC", 0);
+    int fd = memfd_create("vfio-memlock", 0);
+    if (fd < 0 || ftruncate(fd, 2 * MIB)) die("memfd", 0);
+    uint8_t* buf = mmap(NULL, 2 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (buf == MAP_FAILED) die("mmap", 0);
+    memset(buf, 1, 2 * MIB);
+    map(iommufd, a.out_ioas_id, buf, 0, MIB, "fill", "map");
+    map(iommufd, a.out_ioas_id, buf, MIB, MIB, "fill", "map-to-unmap");
+    munmap(buf + MIB, MIB);
+    uint32_t pt = a.out_ioas_id;
+    printf("fill.attach-unmapped: ATTACH -> %s\n", err_name(attach_device(dev, &pt)));
+    unmap(iommufd, a.out_ioas_id, MIB, MIB, "fill", "unmap-gone");
+    pt = a.out_ioas_id;
+    printf("fill.attach: ATTACH -> %s\n", err_name(attach_device(dev, &pt)));
+    close(dev);
+    close(iommufd);
+}
+
 int main(int argc, char** argv) {
+    if (argc == 4 && strcmp(argv[3], "--fill") == 0) {
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        fill(argv[1], argv[2]);
+        return 0;
+    }
     if (argc == 4 && strcmp(argv[3], "--modes") == 0) {
         setvbuf(stdout, NULL, _IOLBF, 0);
         modes(argv[1], argv[2], 0);
