@@ -67,19 +67,24 @@ void DomainPins::uncharge(const Charge& charge) {
 }
 
 int DomainPins::map(const model::Area& area) {
+    return pin(area, false);
+}
+
+int DomainPins::fill(const model::Area& area) {
+    return pin(area, true);
+}
+
+int DomainPins::pin(const model::Area& area, bool check_memory) {
     const auto pid = static_cast<pid_t>(ctx_.source_pid(area.source));
     if (!pid) return -EFAULT;  // the process that mapped it has exited
+    if (check_memory) {
+        int rc = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
+        if (rc) return rc;
+    }
     Charge c;
     int rc = charge(pid, area, c);
     if (rc == 0) charged_[area.start] = c;
     return rc;
-}
-
-int DomainPins::fill(const model::Area& area) {
-    const auto pid = static_cast<pid_t>(ctx_.source_pid(area.source));
-    if (!pid) return -EFAULT;
-    int rc = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
-    return rc ? rc : map(area);
 }
 
 void DomainPins::unmap(const model::Area& area) {

@@ -50,6 +50,9 @@ class DomainPins final : public model::AreaMirror {
         model::PinLedger::Owner owner{};
         uint64_t va = 0, length = 0;
     };
+    // Charges the area and keeps the charge; with `check_memory`, first
+    // whether the process still maps the memory (EFAULT).
+    int pin(const model::Area& area, bool check_memory);
     int charge(pid_t pid, const model::Area& area, Charge& out);
     // The account a pin for `pid` is charged to, and the pages it has
     // locked otherwise (its mm's, per process). 0 or -EFAULT (it is gone).

@@ -354,9 +354,8 @@ int Ioas::add_domain(uint64_t key, const DomainGeometry& g) {
 
 void Ioas::remove_domain(uint64_t key) {
     remove_reserved(key);
-    const size_t before = domains_.size();
     std::erase_if(domains_, [&](const Domain& d) { return d.key == key; });
-    if (before && domains_.empty()) remove_mirror(kDomainPinsKey);  // the last domain's pins
+    if (domains_.empty()) remove_mirror(kDomainPinsKey);  // the last domain's pins, if on
     recalculate_alignment();  // only ever shrinks here, so it cannot fail
 }
 
