@@ -8,8 +8,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 tests/setup.sh --tests || { echo "0 passed, 1 failed"; exit 1; }
 
-pass=0 fail=0
+pass=0 fail=0 failed=()
 add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+# What failed is named again just before the counts: a CI log is often read
+# from its end, and the selftest table alone is longer than what it shows.
+failed_as() { [ "$2" != 0 ] && failed+=("$1 ($2 failed)"); add "$3" "$2"; }
 
 catch_suite() {  # name, executable: Catch2's summary gives the test case counts
     local name=$1 exe=$2 out
@@ -20,7 +23,7 @@ catch_suite() {  # name, executable: Catch2's summary gives the test case counts
     if [ "$rc" != 0 ] && [ "$2" = 0 ]; then set -- "$1" 1; fi
     [ "$2" != 0 ] && printf '%s\n' "$out" | tail -40
     echo "$name: $1 passed, $2 failed"
-    add "$1" "$2"
+    failed_as "$name" "$2" "$1"
 }
 
 catch_suite "unit tests (model, dispatch, uapi)" build/tests/unit-tests
@@ -34,14 +37,14 @@ sed "s|@sbindir@|$repo/build/daemon|" systemd/ioasidd.service.in > "$unit_dir/io
 if out=$(systemd-analyze verify --man=no "$unit_dir/ioasidd.service" 2>&1); then
     echo "service unit: systemd-analyze verify passed"; add 1 0
 else
-    echo "$out"; echo "service unit: systemd-analyze verify failed"; add 0 1
+    echo "$out"; echo "service unit: systemd-analyze verify failed"; failed_as "service unit" 1 0
 fi
 rm -rf "$unit_dir"
 
 if out=$(tests/fuzz/run.sh "${IOASID_FUZZ_SECONDS:-60}" 2>&1); then
     echo "$out" | tail -1; add 1 0
 else
-    echo "$out" | tail -40; add 0 1
+    echo "$out" | tail -40; failed_as "fuzz: $(echo "$out" | tail -1)" 1 0
 fi
 
 vm_out=$(tests/vm/conformance.sh build 2>&1); vm_rc=$?
@@ -49,9 +52,10 @@ echo "$vm_out" | grep -v 'passed, .* failed$' | tail -80
 vm_counts=$(echo "$vm_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
 if [ -n "$vm_counts" ]; then
     set -- $vm_counts; add "$1" "$2"
-    [ "$vm_rc" != 0 ] && [ "$2" = 0 ] && add 0 1
+    while read -r line; do failed+=("vm lane: ${line#FAIL }"); done < <(echo "$vm_out" | grep '^FAIL ')
+    [ "$vm_rc" != 0 ] && [ "$2" = 0 ] && failed_as "vm lane: exit $vm_rc" 1 0
 else
-    add 0 1
+    failed_as "vm lane: no counts" 1 0
 fi
 
 # The kernel's own iommufd selftest against ioasidd (issue 6): one check,
@@ -59,8 +63,10 @@ fi
 if out=$(tests/conformance/run.sh build 2>&1); then
     echo "$out"; add 1 0
 else
-    echo "$out" | tail -40; echo "kernel selftest: a regression, or no run"; add 0 1
+    echo "$out" | tail -40; echo "kernel selftest: a regression, or no run"
+    failed_as "kernel selftest: a regression, or no run" 1 0
 fi
 
+for f in "${failed[@]}"; do echo "FAILED: $f"; done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
