@@ -37,7 +37,7 @@ int DomainPins::account(pid_t pid, model::PinLedger::Account& out, uint64_t& oth
     return 0;
 }
 
-int DomainPins::charge(pid_t pid, const model::Area& area, Charge& out) {
+int DomainPins::charge(pid_t pid, const model::Area& area, bool memory_checked, Charge& out) {
     constexpr int kCapIpcLock = 14;
     if (cuse::has_capability(pid, kCapIpcLock)) return 0;
     model::PinLedger::Owner owner{&ctx_, area.pages, {}};
@@ -46,6 +46,13 @@ int DomainPins::charge(pid_t pid, const model::Area& area, Charge& out) {
     if (rc) return rc;
     const uint64_t limit = cuse::memlock_limit(pid) / 4096;
     rc = ledger_->pin(owner, area.user_va, area.length(), limit - std::min(limit, others));
+    // The kernel pins a new map's pages before it charges them, so memory
+    // the process does not map fails with EFAULT even past the limit; the
+    // check costs only when the charge is refused.
+    if (rc == -ENOMEM && !memory_checked) {
+        const int gone = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
+        if (gone) return gone;
+    }
     if (rc) {
         LOG_WARN(
             "cannot pin 0x%llx bytes at IOVA 0x%llx for %s: %llu KiB are pinned already%s and "
@@ -82,7 +89,7 @@ int DomainPins::pin(const model::Area& area, bool check_memory) {
         if (rc) return rc;
     }
     Charge c;
-    int rc = charge(pid, area, c);
+    int rc = charge(pid, area, check_memory, c);
     if (rc == 0) charged_[area.start] = c;
     return rc;
 }

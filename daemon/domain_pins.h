@@ -53,7 +53,8 @@ class DomainPins final : public model::AreaMirror {
     // Charges the area and keeps the charge; with `check_memory`, first
     // whether the process still maps the memory (EFAULT).
     int pin(const model::Area& area, bool check_memory);
-    int charge(pid_t pid, const model::Area& area, Charge& out);
+    // `memory_checked`: whether pin() has found the memory mapped already.
+    int charge(pid_t pid, const model::Area& area, bool memory_checked, Charge& out);
     // The account a pin for `pid` is charged to, and the pages it has
     // locked otherwise (its mm's, per process). 0 or -EFAULT (it is gone).
     int account(pid_t pid, model::PinLedger::Account& out, uint64_t& others) const;

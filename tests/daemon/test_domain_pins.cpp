@@ -110,6 +110,9 @@ TEST_CASE("domain pins charge the mapping process's user, per map, while a domai
         CHECK(ledger->pinned(user) == 16);
         CHECK(map(io, c, P, src, 0x300000) == -ENOMEM);
         CHECK(io.areas().first_intersecting(0x300000, 0x300000) == nullptr);
+        // Memory the process does not map fails as the kernel's pin does
+        // (EFAULT), though its charge would be refused too.
+        CHECK(map(io, mem.gone, P, src, 0x300000) == -EFAULT);
         // The same memory mapped again is charged again; a copy is not.
         CHECK(map(io, a, 8 * P, src, 0x400000) == -ENOMEM);
         std::vector<model::Segment> segs;
