@@ -11,7 +11,8 @@
  * the IOAS's pages once for both domains, and charges them once.
  *
  * The same memory mapped by a second IOAS_MAP is charged again (each map
- * has pages of its own); an IOAS_COPY shares the pages it copies.
+ * has pages of its own); an IOAS_COPY shares the pages it copies. Memory
+ * the process does not map is EFAULT, also where its charge would fail.
  *
  *   vfio-memlock IOMMUFD DEVICE --fill
  *
@@ -214,5 +215,10 @@ int main(int argc, char** argv) {
     /* 1 MiB pinned: the same 1 MiB mapped again would make 2, copied 1. */
     map_again(iommufd, a.out_ioas_id, buf, MIB, 0x400000, tag, "map-same-memory-again");
     copy(iommufd, a.out_ioas_id, 0x100000, MIB, 0x600000, tag, "copy-first");
+    /* Memory the process does not map, past the user's limit: the kernel
+     * pins before it charges, so the missing page decides (EFAULT). */
+    uint8_t* hole = mmap(NULL, MIB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (hole == MAP_FAILED || munmap(hole, MIB)) die("mmap", 0);
+    map_again(iommufd, a.out_ioas_id, hole, MIB, 0x800000, tag, "map-unmapped-memory");
     return 0;
 }
