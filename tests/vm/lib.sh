@@ -1,9 +1,11 @@
 # Helpers of the guest scripts, sourced by them.
 
 # wait_until TRIES CMD...: runs CMD every 0.1 s until it succeeds, at most
-# TRIES times; its last status.
+# 4 x TRIES times; its last status. TRIES is what a quiet machine needs; a
+# loaded TCG host can be several times slower, and a wait that succeeds
+# ends as soon as it does.
 wait_until() {
-    tries=$1
+    tries=$(($1 * 4))
     shift
     i=0
     until "$@"; do
@@ -13,12 +15,12 @@ wait_until() {
     done
 }
 
-# wait_node PATH: the character device appears within 10 s, or says so.
+# wait_node PATH: the character device appears within 40 s, or says so.
 wait_node() {
     wait_until 100 test -c "$1" || { echo "guest: $1 did not appear"; return 1; }
 }
 
-# wait_line FILE PATTERN [TRIES]: a line of FILE matches PATTERN (5 s).
+# wait_line FILE PATTERN [TRIES]: a line of FILE matches PATTERN (20 s).
 wait_line() {
     wait_until "${3:-50}" grep -q "$2" "$1"
 }

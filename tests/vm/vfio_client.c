@@ -156,7 +156,7 @@ static int set_irqs_flags(int dev, uint32_t flags, uint32_t index, uint32_t star
 static void irq_loopback(int dev, int efd) {
     const uint32_t none_trigger = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
     int rc = set_irqs_flags(dev, none_trigger, VFIO_PCI_MSI_IRQ_INDEX, 0, 1);
-    printf("irq.msi-loopback: SET_IRQS -> %s irq=%d\n", err_name(rc), wait_irq(efd, 1000));
+    printf("irq.msi-loopback: SET_IRQS -> %s irq=%d\n", err_name(rc), wait_irq(efd, 5000));
     rc = set_irqs_flags(dev, none_trigger, VFIO_PCI_INTX_IRQ_INDEX, 0, 1);
     printf("irq.intx-while-msi: SET_IRQS -> %s\n", err_name(rc));
     rc = set_irqs_flags(dev, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
@@ -209,7 +209,7 @@ static void low_power(int dev) {
     printf("lowpower.wakeup-entry: %s\n", err_name(feature_set(dev, 4, wake)));
     struct vfio_device_info info = {.argsz = sizeof(info)};
     int rc = call(dev, VFIO_DEVICE_GET_INFO, &info);
-    printf("lowpower.access: GET_INFO -> %s woke=%d\n", err_name(rc), wait_irq(wake, 2000));
+    printf("lowpower.access: GET_INFO -> %s woke=%d\n", err_name(rc), wait_irq(wake, 5000));
     printf("lowpower.exit-after-wake: %s\n", err_name(feature_set(dev, 5, -1)));
     close(wake);
 }

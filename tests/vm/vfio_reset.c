@@ -67,7 +67,7 @@ static void ioeventfds(int dev, int other_fd) {
     uint64_t one = 1;
     if (write(e, &one, 8) != 8) die("eventfd write", 0);
     uint32_t v = 0;
-    for (int i = 0; i < 200 && (v = (uint32_t)bar_read(dev, 4, 4)) != 0xedcba987u; i++)
+    for (int i = 0; i < 1000 && (v = (uint32_t)bar_read(dev, 4, 4)) != 0xedcba987u; i++)
         usleep(5000);
     printf("ioeventfd.signalled: liveness=0x%x\n", v);
     printf("ioeventfd.remove: %s\n", err_name(ioeventfd(dev, w4, 4, 0x12345678, -1)));
