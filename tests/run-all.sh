@@ -67,6 +67,10 @@ else
     failed_as "kernel selftest: a regression, or no run" 1 0
 fi
 
+# A guest run again after a failure, or a selftest run again, which the
+# counts do not show.
+echo "$vm_out" | sed -n 's/; its console ends:$//; s/^WARN /vm lane warned: /p'
+echo "$out" | sed -n 's/^WARN /kernel selftest warned: /p; s/^selftest: \(.* again alone\)$/kernel selftest: \1/p'
 for f in "${failed[@]}"; do echo "FAILED: $f"; done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
