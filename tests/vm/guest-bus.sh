@@ -44,8 +44,7 @@ b_back() { [ -n "$($node "$b")" ]; }
 # Two groups in one IOAS under a 1.5 MiB RLIMIT_MEMLOCK, as a user.
 memlock() {  # OUT IOMMUFD NODE-FUNCTION
     chmod 0666 "$2" "$($3 $port)" "$($3 $a)"
-    sh -c "ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups \
-        $build/tests/vfio-memlock $2 $($3 $port) user $($3 $a)" > "$1" 2>&1
+    limited_user "$build/tests/vfio-memlock" "$2" "$($3 $port)" user "$($3 $a)" > "$1" 2>&1
 }
 
 cdev() { ls "/sys/bus/pci/devices/$1/vfio-dev" 2>/dev/null | sed 's|^|/dev/vfio/devices/|'; }

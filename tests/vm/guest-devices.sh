@@ -49,18 +49,16 @@ for mode in direct retry; do
         # RLIMIT_MEMLOCK (1.5 MiB) for the emulated devices' domains, as the
         # kernel charges a real one's pins: the real edu's transcripts.
         chmod 0666 /dev/ioasid /dev/vfio/device0 /dev/vfio/device1
-        as_user="ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups"
         m=$results/emulated-memlock-$tag.txt
-        sh -c "$as_user $build/tests/vfio-memlock /dev/ioasid /dev/vfio/device0 user" > "$m" 2>&1
-        sh -c "ulimit -l 1536; exec $build/tests/vfio-memlock /dev/ioasid /dev/vfio/device0 root" \
-            >> "$m" 2>&1
+        limited_user "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 user > "$m" 2>&1
+        limited_root "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 root >> "$m" 2>&1
         "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --modes \
             > "$results/emulated-memlock-modes-$tag.txt" 2>&1
         "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --fill \
             > "$results/emulated-memlock-fill-$tag.txt" 2>&1
         # The edu (group 1000) and a memory-BAR device (group 1001) in one IOAS.
-        sh -c "$as_user $build/tests/vfio-memlock /dev/ioasid /dev/vfio/device0 user \
-            /dev/vfio/device1" > "$results/emulated-memlock2-$tag.txt" 2>&1
+        limited_user "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 user \
+            /dev/vfio/device1 > "$results/emulated-memlock2-$tag.txt" 2>&1
         chmod 0600 /dev/ioasid /dev/vfio/device0 /dev/vfio/device1
         ctl="$build/client/ioasidctl"
         # Hot-plug: an edu added through the control socket gets a node that

@@ -67,9 +67,8 @@ fi
 # against it first.
 memlock() {  # IOMMUFD DEVICE
     chmod 0666 "$1" "$2"
-    sh -c "ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups \
-        $build/tests/vfio-memlock $1 $2 user"
-    sh -c "ulimit -l 1536; exec $build/tests/vfio-memlock $1 $2 root"
+    limited_user "$build/tests/vfio-memlock" "$1" "$2" user
+    limited_root "$build/tests/vfio-memlock" "$1" "$2" root
 }
 if [ -c /dev/iommu ]; then
     cdev=$(ls -d "$edu"/vfio-dev/vfio* 2>/dev/null | head -1)

@@ -20,6 +20,15 @@ wait_node() {
     wait_until 100 test -c "$1" || { echo "guest: $1 did not appear"; return 1; }
 }
 
+# limited_user CMD...: CMD under a 1.5 MiB RLIMIT_MEMLOCK as uid 1000, which
+# has no CAP_IPC_LOCK; limited_root CMD...: as root, which locks past it.
+limited_user() {
+    sh -c 'ulimit -l 1536; exec setpriv --reuid=1000 --regid=1000 --clear-groups "$@"' sh "$@"
+}
+limited_root() {
+    sh -c 'ulimit -l 1536; exec "$@"' sh "$@"
+}
+
 # wait_line FILE PATTERN [TRIES]: a line of FILE matches PATTERN (20 s).
 wait_line() {
     wait_until "${3:-50}" grep -q "$2" "$1"
