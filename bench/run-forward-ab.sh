@@ -7,8 +7,9 @@
 # (its stats file), and the summary compares MAP less UNMAP: what the daemon
 # adds to a MAP beyond the VFIO call pair's common cost. It also compares
 # the pair as a ratio to the direct pair of the same blocks, and the floor
-# (two no-op ioctls: no VFIO work, so it drifts far less than the pairs). IOASID_AB_ARGS_A and IOASID_AB_ARGS_B give either daemon
-# options of its own (the same build twice then compares options).
+# (two no-op ioctls: no VFIO work, so it drifts far less than the pairs).
+# IOASID_AB_ARGS_A and IOASID_AB_ARGS_B give either daemon options of its
+# own (the same build twice then compares options).
 #   run-forward-ab.sh BUILD_A BUILD_B [ROUNDS] [ITERATIONS]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs inside the test VM: starts ioasidd twice (one-round-trip path and the
-# retry fallback, the latter busy polling /dev/cuse), runs the conformance client against both and, where the
-# kernel has iommufd, against /dev/iommu too. Transcripts go to RESULTS/.
+# retry fallback, the latter busy polling /dev/cuse), runs the conformance
+# client against both and, where the kernel has iommufd, against /dev/iommu
+# too. Transcripts go to RESULTS/.
 #   guest-conformance.sh BUILD RESULTS TAG
 set -u
 build=$1 results=$2 tag=$3
