@@ -15,6 +15,7 @@
 #include "host/process.h"
 #include "host/vfio.h"
 #include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
 #include "model/binding.h"
 
 namespace ioasid {
@@ -59,6 +60,16 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     void end_call() override { taken_.clear(); }
     Dependent dependent(uint16_t segment, uint8_t bus, uint8_t devfn) override;
     int hot_reset(const std::vector<uint32_t>& groups) override;
+    // Asked once per device fd: a probe of DMA_LOGGING_START answers 0 only
+    // when the driver has log_ops.
+    bool tracks_dma() override {
+        if (tracks_dma_ < 0) {
+            uint32_t probe[2] = {8, VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+                                        VFIO_DEVICE_FEATURE_DMA_LOGGING_START};
+            tracks_dma_ = call(VFIO_DEVICE_FEATURE, probe) == 0;
+        }
+        return tracks_dma_ > 0;
+    }
 
     void revoke() {
         unbind();
@@ -78,6 +89,7 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     // A forwarded node's group, device fd, and the caller's fds of one call.
     std::shared_ptr<ForwardedGroup> group_;
     host::UniqueFd device_fd_;
+    int tracks_dma_ = -1;  // not asked yet
     std::vector<host::UniqueFd> taken_;
 
     uint32_t caller_tgid() const { return tgid_ ? tgid_() : 0; }
@@ -177,6 +189,7 @@ int DeviceNode::File::open_forwarded(model::Context& ctx) {
 void DeviceNode::File::close_forwarded() {
     if (!group_) return;
     device_fd_.reset();
+    tracks_dma_ = -1;
     {
         std::lock_guard lock(node_.topology_.mutex);
         model::Group* g =

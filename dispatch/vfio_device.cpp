@@ -315,7 +315,7 @@ int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory&
 
 Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& known) {
     if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
-        return vfio_forward_footprint(cmd, arg, known);
+        return vfio_forward_footprint(*t, cmd, arg, known);
     Footprint fp;
     const DeviceOp* op = lookup(cmd);
     const size_t size = op ? op->struct_size : 0;

@@ -78,11 +78,27 @@ int hot_reset_info_out(ForwardTarget& t, int rc, std::vector<uint8_t>& buf, uint
     return mem.write(arg, buf.data(), out) ? -EFAULT : rc;
 }
 
+// vfio_ioctl_device_feature()'s checks of the header, which come before any
+// feature reads its data: answered here, as the kernel answers them.
+int feature_header_check(const std::vector<uint8_t>& buf) {
+    constexpr uint32_t kKnown = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
+                                VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE;
+    constexpr uint32_t kBoth = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_GET;
+    uint32_t argsz, flags;
+    std::memcpy(&argsz, buf.data(), 4);
+    std::memcpy(&flags, buf.data() + 4, 4);
+    if (argsz < 8) return -EINVAL;
+    if (flags & ~kKnown) return -EINVAL;  // unknown flags
+    if (!(flags & VFIO_DEVICE_FEATURE_PROBE) && (flags & kBoth) == kBoth) return -EINVAL;
+    return 0;
+}
+
 // VFIO_DEVICE_FEATURE with the caller's addresses and fds exchanged for the
 // daemon's. A feature this ABI does not know goes without its data, so that
 // no newer kernel reads an address in it (6.12's answers ENOTTY after the
 // header's checks).
 int feature_call(ForwardTarget& t, std::vector<uint8_t>& buf, UserMemory& mem) {
+    if (int rc = feature_header_check(buf)) return rc;
     uint32_t argsz, flags;
     std::memcpy(&argsz, buf.data(), 4);
     std::memcpy(&flags, buf.data() + 4, 4);
@@ -258,7 +274,7 @@ int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory&
     return rc;
 }
 
-Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) {
+Footprint vfio_forward_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known) {
     Footprint fp;
     if (const Sized* s = sized(cmd)) {
         fp.in.push_back({arg, 4});
@@ -267,8 +283,9 @@ Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known) 
         fp.in[0].len = span(*s, argsz);
         fp.out.push_back(fp.in[0]);
         std::vector<uint8_t> feature(fp.in[0].len);
-        if (cmd == VFIO_DEVICE_FEATURE && !known.read(arg, feature.data(), feature.size()))
-            logging_footprint(feature, fp);
+        if (cmd == VFIO_DEVICE_FEATURE && !known.read(arg, feature.data(), feature.size()) &&
+            !feature_header_check(feature))
+            logging_footprint(feature, t.tracks_dma(), fp);
     } else if (cmd == VFIO_DEVICE_SET_IRQS) {
         fp.in.push_back({arg, sizeof(vfio_irq_set)});
         vfio_irq_set hdr;

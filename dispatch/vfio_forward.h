@@ -36,10 +36,14 @@ class ForwardTarget {
     // PCI_HOT_RESET of the real device; the caller's context owns `groups`,
     // the groups of every device it resets.
     virtual int hot_reset(const std::vector<uint32_t>& groups) = 0;
+    // Whether the real device's driver tracks DMA (the kernel's log_ops):
+    // without it the kernel answers DMA_LOGGING_START and _REPORT with
+    // ENOTTY before it reads their ranges or bitmap.
+    virtual bool tracks_dma() = 0;
 };
 
 // A device command other than the cdev ones (BIND, ATTACH, DETACH).
 int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem);
-Footprint vfio_forward_footprint(uint32_t cmd, uint64_t arg, UserMemory& known);
+Footprint vfio_forward_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known);
 
 }  // namespace ioasid::dispatch

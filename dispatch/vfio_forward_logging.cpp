@@ -28,11 +28,16 @@ uint32_t flags_of(const std::vector<uint8_t>& f) {
     return flags;
 }
 
-// The feature is asked for, not probed: only then does the kernel read the
-// data's addresses.
-bool acts(const std::vector<uint8_t>& f, uint32_t op) {
+// vfio_check_feature() says 1 for a feature that supports only `op`: it is
+// asked for, not probed, with data of at least `minsz` bytes. Only then does
+// the kernel read the data's addresses.
+bool acts(const std::vector<uint8_t>& f, uint32_t op, size_t minsz) {
+    constexpr uint32_t kOps = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET;
     const uint32_t flags = flags_of(f);
-    return (flags & op) && !(flags & VFIO_DEVICE_FEATURE_PROBE);
+    uint32_t argsz;
+    std::memcpy(&argsz, f.data(), 4);
+    return (flags & kOps) == op && !(flags & VFIO_DEVICE_FEATURE_PROBE) && argsz >= kHeader &&
+           argsz - kHeader >= minsz;
 }
 
 template <typename T>
@@ -74,9 +79,10 @@ class GuardedPage {
     uint8_t* base_ = nullptr;
 };
 
-// Whether the kernel reads the START's ranges: a set with a count it takes.
-bool reads_ranges(const std::vector<uint8_t>& f, const Control& c) {
-    return acts(f, VFIO_DEVICE_FEATURE_SET) && c.num_ranges &&
+// Whether the kernel reads the START's ranges: a device that tracks DMA, a
+// set with a count it takes.
+bool reads_ranges(const std::vector<uint8_t>& f, bool tracks_dma, const Control& c) {
+    return tracks_dma && acts(f, VFIO_DEVICE_FEATURE_SET, sizeof(Control)) && c.num_ranges &&
            c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES;
 }
 
@@ -90,9 +96,10 @@ size_t read_ranges(UserMemory& mem, uint64_t at, uint32_t n, Range* out) {
 
 // The bitmap's bits: one per page of [iova, iova + length), or 0 when the
 // kernel refuses the report before it reaches the bitmap.
-uint64_t report_bits(const std::vector<uint8_t>& f, Report& r) {
+uint64_t report_bits(const std::vector<uint8_t>& f, bool tracks_dma, Report& r) {
     uint64_t end;
-    if (!acts(f, VFIO_DEVICE_FEATURE_GET) || !data_of(f, r)) return 0;
+    if (!tracks_dma || !acts(f, VFIO_DEVICE_FEATURE_GET, sizeof(Report)) || !data_of(f, r))
+        return 0;
     if (r.page_size < kPage || (r.page_size & (r.page_size - 1))) return 0;
     if (__builtin_add_overflow(r.iova, r.length, &end) || !r.length) return 0;
     return (r.length - 1) / r.page_size + 1;
@@ -106,7 +113,7 @@ int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory&
     const uint64_t user_ranges = c.ranges;
     GuardedPage page;
     c.ranges = 0;  // the kernel faults on it, never reaching the daemon's memory
-    if (reads_ranges(f, c)) {
+    if (reads_ranges(f, t.tracks_dma(), c)) {
         Range ranges[VFIO_DEVICE_DMA_LOGGING_MAX_RANGES];
         const size_t got = read_ranges(mem, user_ranges, c.num_ranges, ranges);
         uint8_t* at = page.place(got * sizeof(Range));
@@ -127,7 +134,7 @@ int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory&
 // which reads and clears their dirty bits as the one report would.
 int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory& mem) {
     Report r;
-    const uint64_t bits = report_bits(f, r);
+    const uint64_t bits = report_bits(f, t.tracks_dma(), r);
     if (!bits) {
         if (data_of(f, r)) {
             const uint64_t user_bitmap = r.bitmap;
@@ -162,16 +169,16 @@ int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory
     return rc;
 }
 
-void logging_footprint(const std::vector<uint8_t>& f, Footprint& fp) {
+void logging_footprint(const std::vector<uint8_t>& f, bool tracks_dma, Footprint& fp) {
     if (f.size() < kHeader) return;
     const uint32_t feature = flags_of(f) & VFIO_DEVICE_FEATURE_MASK;
     if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
         Control c;
-        if (data_of(f, c) && reads_ranges(f, c))
+        if (data_of(f, c) && reads_ranges(f, tracks_dma, c))
             fp.in.push_back({c.ranges, size_t{c.num_ranges} * sizeof(Range)});
     } else if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) {
         Report r;
-        if (const uint64_t bits = report_bits(f, r)) {
+        if (const uint64_t bits = report_bits(f, tracks_dma, r)) {
             fp.in.push_back({r.bitmap, (bits + 63) / 64 * 8});
             fp.out.push_back(fp.in.back());
         }

@@ -22,7 +22,7 @@ int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& feature, UserM
 int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& feature, UserMemory& mem);
 
 // The caller's memory they reach beyond the struct: the ranges (read), the
-// bitmap (read, then written).
-void logging_footprint(const std::vector<uint8_t>& feature, Footprint& fp);
+// bitmap (read, then written), on a device that tracks DMA.
+void logging_footprint(const std::vector<uint8_t>& feature, bool tracks_dma, Footprint& fp);
 
 }  // namespace ioasid::dispatch

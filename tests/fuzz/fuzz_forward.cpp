@@ -12,6 +12,9 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include "dispatch/vfio_forward.h"
 #include "fuzz/retry_replay.h"
 #include "ioasid/ioasidd.h"
@@ -42,12 +45,47 @@ struct FuzzDevice final : dispatch::ForwardTarget {
     }
     int error() { return -static_cast<int>(1 + next() % 40); }
 
+    // DMA logging as vfio_ioctl_device_feature_logging_start() does it: ENOTTY
+    // without log_ops, the ranges read from the pointer it was given (the
+    // daemon's page before a guard page), EFAULT at the first it cannot read.
+    bool tracks = false;
+    bool tracks_dma() override { return tracks; }
+    int logging(const uint8_t* b, uint32_t argsz, uint32_t flags) {
+        if (!tracks) return -ENOTTY;
+        const uint32_t ops = flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET);
+        if ((flags & VFIO_DEVICE_FEATURE_MASK) != VFIO_DEVICE_FEATURE_DMA_LOGGING_START ||
+            ops != VFIO_DEVICE_FEATURE_SET || (flags & VFIO_DEVICE_FEATURE_PROBE) ||
+            argsz < 8 + sizeof(vfio_device_feature_dma_logging_control))
+            return 1;  // not a START that reads its ranges: answered from the input
+        vfio_device_feature_dma_logging_control c;
+        std::memcpy(&c, b + 8, sizeof(c));
+        if (!c.num_ranges) return -EINVAL;
+        if (c.num_ranges > VFIO_DEVICE_DMA_LOGGING_MAX_RANGES) return -E2BIG;
+        for (uint32_t i = 0; i < c.num_ranges; ++i) {
+            vfio_device_feature_dma_logging_range r;
+            iovec local{&r, sizeof(r)};
+            iovec remote{reinterpret_cast<void*>(c.ranges + i * sizeof(r)), sizeof(r)};
+            if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != sizeof(r)) return -EFAULT;
+            log.push_back(r.iova);
+            log.push_back(r.length);
+        }
+        return 1;
+    }
+
     int call(unsigned long cmd, void* arg) override {
         log.push_back(cmd);
         auto* b = static_cast<uint8_t*>(arg);
         uint32_t argsz = 0;
         if (arg) std::memcpy(&argsz, b, 4);
         log.push_back(argsz);
+        if (cmd == VFIO_DEVICE_FEATURE) {
+            uint32_t flags;
+            std::memcpy(&flags, b + 4, 4);
+            const uint32_t feature = flags & VFIO_DEVICE_FEATURE_MASK;
+            if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_START ||
+                feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT)
+                if (int rc = logging(b, argsz, flags); rc <= 0) return rc;
+        }
         if (next() & 1) return error();
         switch (cmd) {
             case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
@@ -165,6 +203,9 @@ void shape(uint32_t cmd, uint8_t sel, std::vector<uint8_t>& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Side direct, retry;
+    // Whether the real device tracks DMA: the input's length says, so that
+    // every input keeps its meaning.
+    direct.dev.tracks = retry.dev.tracks = size % 2;
     size_t pos = 0;
     while (pos + 3 <= size) {
         const uint8_t sel = data[pos], len = data[pos + 1], answers = data[pos + 2];
@@ -188,7 +229,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         int rc_retry = -EFAULT;
         test::replay_retry(
             [&](dispatch::UserMemory& known) {
-                return dispatch::vfio_forward_footprint(cmd, kStructAt, known);
+                return dispatch::vfio_forward_footprint(retry.dev, cmd, kStructAt, known);
             },
             [&](dispatch::UserMemory& run) {
                 return dispatch::vfio_forward_ioctl(retry.dev, cmd, kStructAt, run);

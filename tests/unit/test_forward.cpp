@@ -70,6 +70,7 @@ struct FakeDevice : dispatch::ForwardTarget {
         resets.push_back(groups);
         return 0;
     }
+    bool tracks_dma() override { return false; }
     // As vfio-pci: short at the region's end, EINVAL past it.
     uint64_t largest_io = 0;
     int64_t pread(void* buf, uint64_t len, uint64_t off) override {
@@ -131,7 +132,7 @@ TEST_CASE("forwarded SET_IRQS carries the daemon's duplicates of the caller's ev
     CHECK(dev.taken == std::vector<int32_t>{5});
     CHECK(dev.ended == 1);  // the duplicates are closed after the call
     // The footprint covers the header and exactly the data argsz holds.
-    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_SET_IRQS, at, mem);
+    auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_SET_IRQS, at, mem);
     REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0].len == s.size());
 }
@@ -267,7 +268,7 @@ TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device own
     CHECK(dev.resets.back().size() == 11);
     dev.reset_rc = -ENODEV;
     CHECK(reset({12, 0, 0}) == -ENODEV);
-    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_PCI_HOT_RESET, 0x1000, mem);
+    auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_PCI_HOT_RESET, 0x1000, mem);
     REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0].len == 12);
     CHECK(fp.out.empty());
@@ -292,7 +293,7 @@ TEST_CASE("forwarded IOEVENTFD carries the daemon's duplicate of the caller's ev
     CHECK(seen.fd == -1);
     CHECK(dev.taken == std::vector<int32_t>{5});
     // Only the words up to fd are the caller's to provide.
-    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_IOEVENTFD, 0x1000, mem);
+    auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_IOEVENTFD, 0x1000, mem);
     REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0].len == 28);
 }

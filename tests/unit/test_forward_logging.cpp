@@ -90,6 +90,8 @@ struct LoggingDevice : dispatch::ForwardTarget {
     void end_call() override {}
     Dependent dependent(uint16_t, uint8_t, uint8_t) override { return {0, 0}; }
     int hot_reset(const std::vector<uint32_t>&) override { return 0; }
+    bool tracks = true;
+    bool tracks_dma() override { return tracks; }
 };
 
 // VFIO_DEVICE_FEATURE's header and `data` in the caller's memory.
@@ -134,7 +136,7 @@ TEST_CASE("forwarded DMA_LOGGING_START reads the caller's ranges into the daemon
               feature(mem, kStart, Control{4096, 2, 0, mem.put_bytes(odd, sizeof(odd))}),
               mem) == -EINVAL);
     // The footprint carries the ranges on the retry path.
-    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_FEATURE, at, mem);
+    auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem);
     REQUIRE(fp.in.size() == 2);
     CHECK(fp.in[1].addr == ranges);
     CHECK(fp.in[1].len == sizeof(user));
@@ -176,7 +178,7 @@ TEST_CASE("forwarded DMA_LOGGING_REPORT fills the caller's bitmap through the da
                                  feature(mem, kReport, Report{iova, 64 * page, 1000, bm}), mem);
     REQUIRE(dev.reports.size() == 1);
     CHECK(dev.bitmaps_at.back() == 0);
-    auto fp = dispatch::vfio_forward_footprint(VFIO_DEVICE_FEATURE, at, mem);
+    auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem);
     REQUIRE(fp.in.size() == 2);
     CHECK(fp.in[1].addr == bm);
     CHECK(fp.in[1].len == pages / 8);
@@ -189,4 +191,35 @@ TEST_CASE("a feature this ABI does not know reaches the device without its data"
     const uint64_t at = feature(mem, VFIO_DEVICE_FEATURE_GET | 11, Report{1, 2, 3, 4});
     CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, at, mem) == -ENOTTY);
     CHECK(dev.argszs.back() == 8);
+}
+
+TEST_CASE("a device that tracks no DMA, or a header the kernel refuses, reaches no ranges",
+          "[forward]") {
+    LoggingDevice dev;
+    test::FakeMemory mem;
+    const uint64_t unmapped = 0x99000;
+    // Without log_ops the kernel answers ENOTTY before it reads the ranges:
+    // neither path may read them first (the retry path would fault).
+    dev.tracks = false;
+    const uint64_t at = feature(mem, kStart, Control{4096, 1, 0, unmapped});
+    CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem).in.size() == 1);
+    dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, at, mem);
+    CHECK(dev.ranges_at.back() == 0);
+    // Unknown flags, and GET with SET, are EINVAL from the header alone
+    // (vfio_ioctl_device_feature), before any device sees the call.
+    dev.tracks = true;
+    dev.argszs.clear();
+    for (uint32_t flags : {kStart | (1u << 20), kStart | VFIO_DEVICE_FEATURE_GET}) {
+        const uint64_t bad = feature(mem, flags, Control{4096, 1, 0, unmapped});
+        CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, bad, mem) == -EINVAL);
+        CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, bad, mem).in.size() == 1);
+    }
+    CHECK(dev.argszs.empty());
+    // A START whose data is shorter than the control struct reads no ranges.
+    std::vector<uint8_t> b(8 + 16);
+    const uint32_t argsz = 8 + 16, flags = kStart;
+    std::memcpy(b.data(), &argsz, 4);
+    std::memcpy(b.data() + 4, &flags, 4);
+    const uint64_t shortc = mem.put_bytes(b.data(), b.size());
+    CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, shortc, mem).in.size() == 1);
 }
