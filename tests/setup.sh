@@ -7,6 +7,8 @@ need=(meson ninja-build pkg-config g++ libfuse3-dev catch2 libcli11-dev nlohmann
       libsystemd-dev libnl-3-dev)
 if [ "${1:-}" = --tests ]; then
     need+=(qemu-system-x86 busybox-static cpio gzip clang libclang-rt-14-dev python3 systemd udev)
+    # The reference kernel (tests/vm/build-refkernel.sh).
+    need+=(make gcc bc bison flex libelf-dev libssl-dev xz-utils)
 fi
 missing=()
 for p in "${need[@]}"; do

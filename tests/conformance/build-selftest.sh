@@ -13,9 +13,11 @@ mkdir -p "$cache" && cd "$cache"
 if [ ! -f src/tools/testing/selftests/iommu/iommufd.c ]; then
     rm -rf src usr ./*.deb
     # bookworm-security carries the 6.12 source (the kernel of
-    # bookworm-backports and trixie); the newest one apt knows.
-    apt-get download linux-source-6.12 >/dev/null 2>&1 ||
-        { apt-get update -qq >/dev/null && apt-get download linux-source-6.12 >/dev/null; }
+    # bookworm-backports and trixie): the version the reference kernel is
+    # built from, so that the selftest matches the kernel it is run on.
+    pinned=linux-source-6.12=$(cat "$repo/tests/vm/refkernel/source-version")
+    apt-get download "$pinned" >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && apt-get download "$pinned" >/dev/null; }
     ls linux-source-6.12_*.deb | sed 's/.*_\(.*\)_all.deb/linux-source-6.12 \1/' > version
     dpkg-deb --fsys-tarfile linux-source-6.12_*.deb | tar -x ./usr/src/linux-source-6.12.tar.xz
     mkdir -p src

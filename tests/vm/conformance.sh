@@ -26,22 +26,40 @@ same() { shown="$results/diff-$(basename "${2%.*}").txt"; diff -u "$1" "$2" > "$
 
 # One VM per kernel; its console goes to vm-TAG.log. A guest that fails is
 # run once more, loudly: a TCG boot hiccup is not ioasidd's, but a failure
-# that repeats is reported as it is.
+# that repeats is reported as it is. A VM that cannot run at all (no
+# kernel, no QEMU, no /dev/cuse in the guest) says why in one CANNOT line,
+# and the checks that needed it fail.
 guest() {  # KERNEL TAG SCRIPT LOG [run-in-vm options]; TAG: the script's third argument
-    local kernel=$1 tag=$2 script=$3 log=$results/$4 try
+    local kernel=$1 tag=$2 script=$3 log=$results/$4 try rc
     shift 4
     for try in 1 2; do
-        if "$here/run-in-vm.sh" --kernel "$kernel" --iommu "$@" --share "$results" -- \
-            "$here/$script" "$build" "$results" "$tag" > "$log" 2>&1; then
-            return 0
+        "$here/run-in-vm.sh" --kernel "$kernel" --iommu "$@" --share "$results" -- \
+            "$here/$script" "$build" "$results" "$tag" > "$log" 2>&1
+        rc=$?
+        [ $rc = 0 ] && return 0
+        if [ $rc = 125 ]; then
+            echo "CANNOT the $kernel VM ($script): $(sed -n 's/^run-in-vm: cannot run: //p' "$log" | tail -1)"
+            return 1
         fi
         echo "WARN the $kernel VM ($script) failed (try $try); its console ends:"
         tail -25 "$log" | sed 's/^/    /'
     done
     return 1
 }
+# The reference kernel, built once per machine (tests/vm/build-refkernel.sh);
+# a failed build is one line here, and every ref VM then says it cannot run.
+# (run-all.sh builds it first and sets IOASID_REFKERNEL_TRIED.)
+if [ -z "${IOASID_REFKERNEL:-}${IOASID_REFKERNEL_TRIED:-}" ]; then
+    kernel_out=$("$here/build-refkernel.sh" 2>&1) || echo "CANNOT build the reference kernel: $(echo "$kernel_out" | tail -1)"
+fi
 guest ref ref guest-conformance.sh vm-ref.log --edu
 check "vm boots the reference kernel and runs the client" test -s "$results/kernel-ref.txt"
+# The kernel transcripts every lane compares against are committed
+# (expected/); the reference kernel regenerates them here, so that no lane
+# depends on another having run, and a kernel that answers differently
+# from what is committed fails.
+check "the 6.12 kernel's /dev/iommu gives the committed conformance transcript ($(wc -l < "$here/expected/iommufd-conformance.txt") calls)" \
+    same "$here/expected/iommufd-conformance.txt" "$results/kernel-ref.txt"
 guest deb61 deb61 guest-conformance.sh vm-deb61.log --edu
 # Hot reset, ioeventfds, two groups in one IOAS: three more real edus,
 # where a reset reaches them.
@@ -54,7 +72,7 @@ check "vm boots Debian's 6.1 kernel and runs the client" test -s "$results/ioasi
 meson install -C "$build" --destdir "$results/stage" --no-rebuild --quiet > "$results/install.log" 2>&1 &&
     guest deb61 "$results/stage" guest-systemd.sh vm-systemd.log --edu --systemd
 
-ref=$results/kernel-ref.txt
+ref=$here/expected/iommufd-conformance.txt
 for t in ioasidd-ref ioasidd-retry-ref ioasidd-deb61 ioasidd-retry-deb61; do
     check "$t transcript identical to the kernel's /dev/iommu ($(wc -l < "$ref" 2>/dev/null || echo 0) calls)" \
         same "$ref" "$results/$t.txt"
@@ -73,16 +91,19 @@ done
 # through the kernel's cdev and against ioasidd's emulated edu; lines with
 # "~" describe the IOMMU hardware (VT-d there, none here) and are left out.
 kernel_dev=$results/devices-kernel-ref.txt
+edu=$here/expected/vfio-edu.txt
 grep -v '^~' "$kernel_dev" > "$results/devices-kernel-ref.cmp" 2>/dev/null
 check "the VMM-like client drives the real edu through the kernel's /dev/iommu and VFIO cdev" \
     grep -qx "dma.bytes: equal" "$kernel_dev"
+check "the real edu through the kernel's /dev/iommu and VFIO cdev gives the committed transcript" \
+    same "$edu" "$results/devices-kernel-ref.cmp"
 for tag in ref deb61 retry-ref retry-deb61; do
     t=$results/devices-ioasidd-$tag
     grep -v '^~' "$t.txt" > "$t.cmp" 2>/dev/null
     check "ioasidd on $tag: the emulated edu DMAs the bytes and raises its MSI" \
         grep -qx "dma.to-ram: irq=1" "$t.txt"
-    check "ioasidd on $tag: the edu transcript equals the real edu's ($(wc -l < "$results/devices-kernel-ref.cmp") lines)" \
-        same "$results/devices-kernel-ref.cmp" "$t.cmp"
+    check "ioasidd on $tag: the edu transcript equals the real edu's ($(wc -l < "$edu") lines)" \
+        same "$edu" "$t.cmp"
     grep '^ioeventfd\.' "$here/expected/vfio-reset.txt" > "$results/ioeventfd-expected.txt"
     check "ioasidd on $tag: the emulated edu's ioeventfds give the real edu's transcript (6.12 cdev)" \
         sh -c "grep '^ioeventfd\.' '$results/ioeventfd-$tag.txt' | diff -u '$results/ioeventfd-expected.txt' - > '$results/diff-ioeventfd-$tag.txt'"
@@ -136,7 +157,7 @@ for run in "deb61 legacy container" "ref kernel iommufd+cdev" "ref-legacy legacy
     check "ioasidd on ${tag%-legacy} forwards the real edu ($api): the DMA moves the bytes and the MSI arrives" \
         grep -qx "dma.to-ram: irq=1" "$t.txt"
     check "ioasidd on ${tag%-legacy} forwards the real edu ($api): transcript equals the 6.12 kernel's own cdev" \
-        same "$results/devices-kernel-ref.cmp" "$t.cmp"
+        same "$edu" "$t.cmp"
 done
 check "the 6.12 kernel charges what a device pins to the user's RLIMIT_MEMLOCK (ENOMEM over it; none for root)" \
     same "$here/expected/vfio-memlock.txt" "$results/memlock-kernel-ref.txt"
@@ -184,7 +205,7 @@ for t in emulated forward restarted; do
 done
 check "ioasidd under systemd on deb61: in the sandbox the emulated edu, the forwarded real edu, and the emulated edu after the restart give the kernel's transcript" \
     sh -c "for t in emulated forward restarted; do
-               diff -q '$results/devices-kernel-ref.cmp' '$results/systemd-'\$t.cmp > /dev/null || exit 1
+               diff -q '$edu' '$results/systemd-'\$t.cmp > /dev/null || exit 1
            done"
 for tag in deb61 ref; do
     t=$results/forward-hotbind-client-$tag
@@ -192,7 +213,7 @@ for tag in deb61 ref; do
     check "ioasidd on $tag: the edu bound to vfio-pci while it runs gets a node that gives the kernel's transcript; unbound, the node goes" \
         sh -c "printf 'before-bind: 0\nafter-bind: /dev/vfio/device0\nafter-unbind: node removed\ndaemon-exit 0\n' |
                    diff - '$results/forward-hotbind-$tag.txt' &&
-               diff -q '$results/devices-kernel-ref.cmp' '$t.cmp' &&
+               diff -q '$edu' '$t.cmp' &&
                grep -q '^DEVICE_ADDED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt' &&
                grep -q '^DEVICE_REMOVED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt'"
 done

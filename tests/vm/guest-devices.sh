@@ -118,6 +118,9 @@ if [ -e "$smbus/driver" ]; then
     kill -TERM $daemon
     wait $daemon
     wait $monitor
+else
+    echo "revoke: no driver is bound to $smbus at boot (the lane needs i2c-i801 and ahci)" \
+        > "$results/revoke-$tag.txt"
 fi
 
 # The real edu through the kernel's own cdev, where there is one.

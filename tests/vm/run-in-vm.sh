@@ -15,8 +15,12 @@
 # --interactive: the terminal is the VM's console (Ctrl-A X leaves QEMU).
 #
 # deb61: Debian 12's own kernel (CUSE and VFIO as modules, no iommufd).
-# ref:   the 6.12 reference kernel with iommufd, VFIO cdev and CUSE built in
-#        ($IOASID_REFKERNEL, default ../shared/refkernel beside the repo).
+# ref:   the 6.12 reference kernel with iommufd, VFIO cdev and CUSE built in,
+#        as build-refkernel.sh built it ($IOASID_REFKERNEL: a bzImage, or a
+#        folder holding one, instead).
+#
+# Exits with the command's status, or 125 after one line "run-in-vm: cannot
+# run: REASON" when the VM could not run the command at all.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -38,21 +42,27 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || { echo "run-in-vm: no command" >&2; exit 2; }
-command -v qemu-system-x86_64 >/dev/null || { echo "run-in-vm: qemu-system-x86 is not installed" >&2; exit 2; }
-[ -x /bin/busybox ] || { echo "run-in-vm: busybox-static is not installed" >&2; exit 2; }
+cannot() { echo "run-in-vm: cannot run: $*" >&2; exit 125; }
+command -v qemu-system-x86_64 >/dev/null || cannot "no QEMU (qemu-system-x86 is not installed)"
+[ -x /bin/busybox ] || cannot "no busybox (busybox-static is not installed)"
 
 case $kernel in
     deb61)
-        "$here/fetch-kernel.sh" >&2
+        "$here/fetch-kernel.sh" >&2 || cannot "no Debian 6.1 kernel (fetch-kernel.sh failed)"
         vmlinuz=$cache/deb61/vmlinuz
         modules=(fuse cuse virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev
                  virtio_pci netfs fscache 9pnet 9pnet_virtio 9p irqbypass vfio
                  vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci overlay)
         moddir=$cache/deb61/modules ;;
     ref)
-        ref=${IOASID_REFKERNEL:-$(cd "$repo/.." && pwd)/shared/refkernel}
-        vmlinuz=$ref/bzImage
-        [ -f "$vmlinuz" ] || { echo "run-in-vm: no reference kernel at $vmlinuz" >&2; exit 2; }
+        if [ -n "${IOASID_REFKERNEL:-}" ]; then
+            vmlinuz=$IOASID_REFKERNEL
+            [ -d "$vmlinuz" ] && vmlinuz=$vmlinuz/bzImage
+            [ -f "$vmlinuz" ] || cannot "no reference kernel at \$IOASID_REFKERNEL ($vmlinuz)"
+        else
+            vmlinuz=$("$here/build-refkernel.sh" --cached 2>&1) ||
+                cannot "no reference kernel (${vmlinuz##*build-refkernel: })"
+        fi
         modules=() moddir= ;;
     *) echo "run-in-vm: unknown kernel $kernel" >&2; exit 2 ;;
 esac
@@ -108,5 +118,6 @@ else
     timeout "$timeout_s" "${qemu[@]}" </dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' |
     grep -v -e '^\[' -e 'SeaBIOS' -e 'iPXE' -e '^Booting' -e '^$' || true
 fi
+[ -f "$out/cannot-run" ] && cannot "$(cat "$out/cannot-run")"
 [ -f "$out/status" ] || { echo "run-in-vm: the VM did not report a status" >&2; exit 3; }
 exit "$(cat "$out/status")"
