@@ -135,6 +135,7 @@ int cuse_devt(const std::string& devname, dev_t& out) {
 namespace {
 
 bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Served& s) {
+    if (!node_name_free(opts.iommufd_node)) return false;
     int fd = cuse::open_cuse_device();
     if (fd < 0) {
         LOG_ERROR("%s", describe_cuse_error(fd).c_str());

@@ -1,5 +1,6 @@
 #include "daemon/device_nodes.h"
 
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <algorithm>
@@ -76,6 +77,20 @@ nlohmann::json remove_node(Served& s, std::list<ServedDevice>::iterator it,
 
 }  // namespace
 
+bool node_name_free(const std::string& devname) {
+    const std::string path = "/dev/" + devname;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return true;
+    if (S_ISCHR(st.st_mode))
+        LOG_ERROR("%s exists already (character device %u:%u, not ioasidd's): choose another "
+                  "name (--iommufd-node, --device-node-pattern)",
+                  path.c_str(), major(st.st_rdev), minor(st.st_rdev));
+    else
+        LOG_ERROR("%s exists already: choose another name (--iommufd-node, "
+                  "--device-node-pattern)", path.c_str());
+    return false;
+}
+
 int open_device_node(const Options& opts, model::SharedTopology& shared,
                      const model::PciDevice& dev, Served& s) {
     ServedDevice sd;
@@ -85,11 +100,13 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
                   dev.driver.empty() ? "no driver" : dev.driver.c_str());
         return 0;
     }
+    const unsigned index = s.next_index++;
+    const std::string devname = node_name(opts.device_node_pattern, index);
+    if (!node_name_free(devname)) return -1;
     int fd = cuse::open_cuse_device();
     if (fd < 0) return -1;
-    const unsigned index = s.next_index++;
     cuse::NodeConfig cfg;
-    cfg.devname = node_name(opts.device_node_pattern, index);
+    cfg.devname = devname;
     cfg.major = major(s.iommufd_devt);
     cfg.minor = minor(s.iommufd_devt) + 1 + index;
     cfg.direct_memory = opts.direct_memory;

@@ -14,6 +14,12 @@
 
 namespace ioasid {
 
+// Whether /dev/DEVNAME is free, else an error saying whose it is. CUSE
+// registers a name another driver has without complaint, and devtmpfs then
+// keeps the other node (the kernel's own /dev/iommu where it has iommufd):
+// clients would reach that driver, never ioasidd.
+bool node_name_free(const std::string& devname);
+
 // The node of one device, on /dev/ioasid's major with the next minor after
 // it: 1 created, 0 the device gets none (not bound to vfio-pci), -1 failed.
 int open_device_node(const Options& opts, model::SharedTopology& shared,

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "ioasid/iommufd.h"
@@ -27,21 +30,54 @@ int call(int fd, unsigned long cmd, unsigned long arg) {
     return rc < 0 ? -errno : rc;
 }
 
-int open_fd(const std::string& path, UniqueFd& out) {
-    out.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    return out ? 0 : -errno;
+// The device number a kernel's sysfs "dev" file gives ("MAJOR:MINOR").
+bool sysfs_devnum(const std::string& dev_file, dev_t& out) {
+    UniqueFd fd(::open(dev_file.c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[32] = {};
+    unsigned major_nr, minor_nr;
+    if (!fd || ::read(fd.get(), buf, sizeof(buf) - 1) <= 0) return false;
+    if (std::sscanf(buf, "%u:%u", &major_nr, &minor_nr) != 2) return false;
+    out = makedev(major_nr, minor_nr);
+    return true;
 }
+
+// Opens the kernel's own character device `dev_file` names, at `path`.
+// Whatever else has that name (ioasidd's own CUSE node under an upstream
+// name, above all: opening it from the daemon would wait on the daemon) is
+// not opened: -ENODEV. The node is looked at before the open, which could
+// block, and the open file after it, which cannot be swapped.
+int open_kernel_node(const std::string& path, const std::string& dev_file, UniqueFd& out) {
+    dev_t want;
+    struct stat st;
+    if (!sysfs_devnum(dev_file, want)) return -ENODEV;
+    if (::stat(path.c_str(), &st)) return -errno;
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != want) return -ENODEV;
+    out.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!out) return -errno;
+    if (::fstat(out.get(), &st) || !S_ISCHR(st.st_mode) || st.st_rdev != want) {
+        out.reset();
+        return -ENODEV;
+    }
+    return 0;
+}
+
+// The nodes of the kernel's VFIO and iommufd, each with the sysfs entry
+// that proves it is the kernel's.
+constexpr const char* kIommufd = "/dev/iommu";
+constexpr const char* kIommufdDev = "/sys/class/misc/iommu/dev";
+constexpr const char* kContainer = "/dev/vfio/vfio";
+constexpr const char* kContainerDev = "/sys/class/misc/vfio/dev";
 
 }  // namespace
 
 int LegacyGroup::open(uint32_t group) {
-    const std::string vfio_dir = "/dev/vfio";
-    int rc = open_fd(vfio_dir + "/" + std::to_string(group), group_);
+    const std::string id = std::to_string(group);
+    int rc = open_kernel_node("/dev/vfio/" + id, "/sys/class/vfio/" + id + "/dev", group_);
     if (rc) return rc;
     vfio_group_status status{sizeof(status), 0};
     if ((rc = call(group_.get(), VFIO_GROUP_GET_STATUS, &status)) < 0) return rc;
     if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) return -EPERM;
-    if ((rc = open_fd(vfio_dir + "/vfio", container_))) return rc;
+    if ((rc = open_kernel_node(kContainer, kContainerDev, container_))) return rc;
     if (call(container_.get(), VFIO_GET_API_VERSION, 0ul) != VFIO_API_VERSION) return -EINVAL;
     if (call(container_.get(), VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) return -ENODEV;
     int cfd = container_.get();
@@ -117,15 +153,32 @@ int LegacyGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>& a
     return rc < 0 ? rc : 0;
 }
 
-// The device's cdev under /dev/vfio/devices, from sysfs.
-int cdev_path(const std::string& address, std::string& out) {
+// The device's cdev under /dev/vfio/devices and its sysfs "dev" file. On
+// 6.1 vfio-dev/vfioN exists without a cdev: no "dev" file there.
+int cdev_path(const std::string& address, std::string& node, std::string& dev_file) {
     std::error_code ec;
     const std::string dir = "/sys/bus/pci/devices/" + address + "/vfio-dev";
     for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        out = "/dev/vfio/devices/" + e.path().filename().string();
+        dev_file = e.path().string() + "/dev";
+        if (::access(dev_file.c_str(), R_OK)) continue;
+        node = "/dev/vfio/devices/" + e.path().filename().string();
         return 0;
     }
-    return -ENOENT;
+    return -ENODEV;
+}
+
+// Whether the kernel serves the device through its own iommufd and VFIO
+// cdev: both nodes exist and are the kernel's (not ioasidd's CUSE nodes
+// under the upstream names).
+bool kernel_has_cdev(const std::string& address) {
+    std::string node, dev_file;
+    dev_t iommufd, cdev;
+    struct stat st;
+    if (cdev_path(address, node, dev_file) || !sysfs_devnum(dev_file, cdev) ||
+        !sysfs_devnum(kIommufdDev, iommufd))
+        return false;
+    return !::stat(kIommufd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == iommufd &&
+           !::stat(node.c_str(), &st) && S_ISCHR(st.st_mode) && st.st_rdev == cdev;
 }
 
 namespace {
@@ -137,7 +190,7 @@ int shared_iommufd(std::shared_ptr<const UniqueFd>& out) {
     std::lock_guard lock(mutex);
     if ((out = shared.lock())) return 0;
     UniqueFd fd;
-    if (int rc = open_fd("/dev/iommu", fd)) return rc;
+    if (int rc = open_kernel_node(kIommufd, kIommufdDev, fd)) return rc;
     out = std::make_shared<const UniqueFd>(std::move(fd));
     shared = out;
     return 0;
@@ -171,9 +224,9 @@ int CdevGroup::hot_reset(int device_fd, const std::vector<const VfioGroup*>&) co
 }
 
 int CdevGroup::device_fd(const std::string& address, UniqueFd& out) {
-    std::string path;
-    int rc = cdev_path(address, path);
-    if (rc || (rc = open_fd(path, out))) return rc;
+    std::string path, dev_file;
+    int rc = cdev_path(address, path, dev_file);
+    if (rc || (rc = open_kernel_node(path, dev_file, out))) return rc;
     vfio_device_bind_iommufd bind{sizeof(bind), 0, iommufd_->get(), 0};
     if ((rc = call(out.get(), VFIO_DEVICE_BIND_IOMMUFD, &bind)) < 0) return rc;
     vfio_device_attach_iommufd_pt at{sizeof(at), 0, ioas_};
@@ -207,10 +260,7 @@ int CdevGroup::unmap_dma(uint64_t iova, uint64_t size) {
 }
 
 std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address) {
-    std::string path;
-    if (api == VfioApi::Auto)
-        api = ::access("/dev/iommu", F_OK) == 0 && cdev_path(address, path) == 0 ? VfioApi::Cdev
-                                                                                 : VfioApi::Legacy;
+    if (api == VfioApi::Auto) api = kernel_has_cdev(address) ? VfioApi::Cdev : VfioApi::Legacy;
     if (api == VfioApi::Cdev) return std::make_unique<CdevGroup>();
     return std::make_unique<LegacyGroup>();
 }

@@ -217,6 +217,18 @@ for tag in deb61 ref; do
                grep -q '^DEVICE_ADDED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt' &&
                grep -q '^DEVICE_REMOVED .*\"node\":\"/dev/vfio/device0\"' '$results/forward-hotbind-events-$tag.txt'"
 done
+# Upstream names (--iommufd-node iommu --device-node-pattern
+# vfio/devices/vfio%u): on 6.1 ioasidd forwards through the legacy
+# container, never through its own nodes taken for the kernel's; where the
+# kernel has /dev/iommu, ioasidd refuses to start and says why.
+t=$results/forward-upstream-client-deb61
+grep -v '^~' "$t.txt" > "$t.cmp" 2>/dev/null
+check "ioasidd on deb61 under upstream names forwards the real edu through the legacy container (not its own nodes), SIGTERM exits 0" \
+    same "$here/expected/upstream-names-deb61.txt" "$results/forward-upstream-deb61.txt"
+check "ioasidd on deb61 under upstream names: the forwarded edu gives the kernel's transcript" \
+    same "$edu" "$t.cmp"
+check "ioasidd on ref under upstream names refuses to start: the kernel's /dev/iommu is there" \
+    same "$here/expected/upstream-names-ref.txt" "$results/forward-upstream-ref.txt"
 echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

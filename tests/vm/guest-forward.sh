@@ -105,6 +105,65 @@ echo go >&3
 exec 3>&-
 wait $client
 
+# Upstream names: ioasidd as /dev/iommu and /dev/vfio/devices/vfioN. On 6.1
+# those names are free, and the daemon must not take its own nodes for the
+# kernel's iommufd and cdev (it forwards through the legacy container). On a
+# kernel that has them, the names are the kernel's: ioasidd refuses to
+# start, saying so, instead of serving nothing under a name it lost.
+gone() { ! [ -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status"; }
+upstream=$results/forward-upstream-$tag.txt
+: > "$upstream"
+"$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json --iommufd-node iommu \
+    --device-node-pattern vfio/devices/vfio%u > /run/upstream-daemon.log 2>&1 &
+daemon=$!
+if [ -e /sys/class/misc/iommu ]; then
+    wait_until 100 gone $daemon && echo "refused-to-start: yes" >> "$upstream"
+    wait $daemon
+    echo "daemon-exit $?" >> "$upstream"
+    grep -o '/dev/iommu exists already.*' /run/upstream-daemon.log | head -1 >> "$upstream"
+else
+    wait_node /dev/vfio/devices/vfio0 || status=1
+    # A hang here is the bug this guards against: bounded, and reported.
+    timeout 120 "$build/tests/vfio-client" /dev/iommu /dev/vfio/devices/vfio0 \
+        > "$results/forward-upstream-client-$tag.txt" 2>&1
+    echo "client-exit $?" >> "$upstream"
+    sed -n 's/.*\(forwarded through the .*\)/\1/p' /run/upstream-daemon.log | head -1 >> "$upstream"
+    # kill -9 of a client in the middle of its BIND, IOAS_ALLOC and ATTACH
+    # rounds, three times: no context of it stays in the daemon.
+    for delay in 0.1 0.3 0.7; do
+        "$build/tests/vfio-inflight" bind-loop /dev/iommu /dev/vfio/devices/vfio0 > /run/bind-loop.txt 2>&1 &
+        looper=$!
+        wait_line /run/bind-loop.txt '^bind-loop ready' 100
+        sleep $delay
+        kill -KILL $looper
+        wait $looper
+    done
+    count_clients() {
+        "$build/client/ioasidctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+    }
+    no_clients() { [ "$(count_clients)" = 0 ]; }
+    wait_until 50 no_clients
+    echo "contexts-after-kill-9: $(count_clients)" >> "$upstream"
+    # SIGTERM while three clients keep requests in flight: the daemon exits,
+    # and each client's next call fails instead of waiting.
+    for i in 1 2 3; do
+        "$build/tests/vfio-inflight" loop /dev/iommu > "/run/loop-$i.txt" 2>&1 &
+        eval "loop$i=\$!"
+        wait_line "/run/loop-$i.txt" '^loop running' 100
+    done
+    kill -TERM $daemon
+    if wait_until 100 gone $daemon; then wait $daemon; echo "daemon-exit $?" >> "$upstream"
+    else echo "daemon-hung-after-SIGTERM" >> "$upstream"; kill -KILL $daemon; fi
+    [ -e /dev/iommu ] && echo "node-left-behind /dev/iommu" >> "$upstream"
+    for i in 1 2 3; do
+        eval "looper=\$loop$i"
+        if wait_until 100 gone "$looper"; then wait "$looper"; else kill -KILL "$looper"; fi
+    done
+    cat /run/loop-1.txt /run/loop-2.txt /run/loop-3.txt | grep -v '^loop running' | sort | uniq -c |
+        sed 's/^ *//' >> "$upstream"
+fi
+cp /run/upstream-daemon.log "$results/forward-upstream-daemon-$tag.log"
+
 # Hot binding: the edu joins vfio-pci while ioasidd runs, gets a node that
 # works, and loses it when it leaves vfio-pci again.
 addr=$(basename "$edu")
@@ -125,8 +184,8 @@ wait_line "$results/forward-hotbind-events-$tag.txt" '^# following'
 } > "$hot" 2>&1
 "$build/tests/vfio-client" /dev/ioasid /dev/vfio/device0 > "$results/forward-hotbind-client-$tag.txt" 2>&1 || status=1
 echo "$addr" > /sys/bus/pci/drivers/vfio-pci/unbind
-gone() { [ ! -e /dev/vfio/device0 ]; }
-wait_until 100 gone && echo "after-unbind: node removed" >> "$hot"
+node_gone() { [ ! -e /dev/vfio/device0 ]; }
+wait_until 100 node_gone && echo "after-unbind: node removed" >> "$hot"
 wait_line "$results/forward-hotbind-events-$tag.txt" '^DEVICE_REMOVED'
 kill -INT $monitor
 kill -TERM $daemon
