@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dispatch/region_rw.h"
-#include "dispatch/vfio_forward_logging.h"
+#include "dispatch/vfio_forward_sized.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 
@@ -15,41 +15,17 @@ namespace ioasid::dispatch {
 
 namespace {
 
-// Larger argsz values are cut here: capability chains are far smaller.
+// GET_PCI_HOT_RESET_INFO's buffer is cut here: a few dozen devices at most
+// share a slot or bus.
 constexpr uint32_t kMaxArgsz = 64 * 1024;
 // An fd number no daemon holds: the real kernel answers EBADF for it, at the
 // point of its own checks where it would have for the caller's bad fd.
 constexpr int32_t kNoSuchFd = 0x7ffffff0;
+// vfio_pci_ioctl_get_pci_hot_reset_info() copies this much in.
+constexpr uint32_t kHotResetInfoIn = sizeof(vfio_pci_hot_reset_info);
 
-// Commands with an argsz header whose whole struct (and capability chain)
-// goes to the device and comes back.
-struct Sized {
-    uint32_t cmd;
-    uint32_t minsz;
-};
-constexpr Sized kSized[] = {
-    {VFIO_DEVICE_GET_INFO, 16},     {VFIO_DEVICE_GET_REGION_INFO, 32},
-    {VFIO_DEVICE_GET_IRQ_INFO, 16}, {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, 12},
-    {VFIO_DEVICE_FEATURE, 8},
-};
-
-const Sized* sized(uint32_t cmd) {
-    for (const Sized& s : kSized)
-        if (s.cmd == cmd) return &s;
-    return nullptr;
-}
-
-// How many bytes the struct spans as its argsz says, as the footprint and
-// the handler both see it.
-uint32_t span(const Sized& s, uint32_t argsz) {
-    return std::min(std::max(argsz, s.minsz), kMaxArgsz);
-}
-
-// The daemon's number for a caller's fd; negative numbers ("none") pass.
-int32_t exchange_fd(ForwardTarget& t, int32_t user_fd) {
-    if (user_fd < 0) return user_fd;
-    const int32_t local = t.take_fd(user_fd);
-    return local >= 0 ? local : kNoSuchFd;
+uint32_t hot_reset_info_span(uint32_t argsz) {
+    return std::min(std::max(argsz, kHotResetInfoIn), kMaxArgsz);
 }
 
 // GET_PCI_HOT_RESET_INFO's answer as a cdev-opened device gives it: each
@@ -78,72 +54,15 @@ int hot_reset_info_out(ForwardTarget& t, int rc, std::vector<uint8_t>& buf, uint
     return mem.write(arg, buf.data(), out) ? -EFAULT : rc;
 }
 
-// vfio_ioctl_device_feature()'s checks of the header, which come before any
-// feature reads its data: answered here, as the kernel answers them.
-int feature_header_check(const std::vector<uint8_t>& buf) {
-    constexpr uint32_t kKnown = VFIO_DEVICE_FEATURE_MASK | VFIO_DEVICE_FEATURE_SET |
-                                VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_PROBE;
-    constexpr uint32_t kBoth = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_GET;
-    uint32_t argsz, flags;
-    std::memcpy(&argsz, buf.data(), 4);
-    std::memcpy(&flags, buf.data() + 4, 4);
-    if (argsz < 8) return -EINVAL;
-    if (flags & ~kKnown) return -EINVAL;  // unknown flags
-    if (!(flags & VFIO_DEVICE_FEATURE_PROBE) && (flags & kBoth) == kBoth) return -EINVAL;
-    return 0;
-}
-
-// VFIO_DEVICE_FEATURE with the caller's addresses and fds exchanged for the
-// daemon's. A feature this ABI does not know goes without its data, so that
-// no newer kernel reads an address in it (6.12's answers ENOTTY after the
-// header's checks).
-int feature_call(ForwardTarget& t, std::vector<uint8_t>& buf, UserMemory& mem) {
-    if (int rc = feature_header_check(buf)) return rc;
-    uint32_t argsz, flags;
-    std::memcpy(&argsz, buf.data(), 4);
-    std::memcpy(&flags, buf.data() + 4, 4);
-    const uint32_t feature = flags & VFIO_DEVICE_FEATURE_MASK;
-    switch (feature) {
-        case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
-            // It answers with a new fd, which would be the daemon's.
-            if (flags & VFIO_DEVICE_FEATURE_SET) return -EOPNOTSUPP;
-            break;
-        case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
-            return forward_logging_start(t, buf, mem);
-        case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
-            return forward_logging_report(t, buf, mem);
-        case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP: {
-            if (buf.size() < 12) break;
-            int32_t user_fd;  // the wakeup eventfd, as the caller wrote it
-            std::memcpy(&user_fd, buf.data() + 8, 4);
-            const int32_t fd = exchange_fd(t, user_fd);
-            std::memcpy(buf.data() + 8, &fd, 4);
-            const int rc = t.call(VFIO_DEVICE_FEATURE, buf.data());
-            std::memcpy(buf.data() + 8, &user_fd, 4);
-            return rc;
-        }
-        default:
-            if (feature <= VFIO_DEVICE_FEATURE_BUS_MASTER) break;
-            std::vector<uint8_t> bare(buf.begin(), buf.begin() + 8);
-            argsz = std::min<uint32_t>(argsz, 8);
-            std::memcpy(bare.data(), &argsz, 4);
-            return t.call(VFIO_DEVICE_FEATURE, bare.data());
-    }
-    return t.call(VFIO_DEVICE_FEATURE, buf.data());
-}
-
-// The caller's bytes beyond what the kernel writes are read too, so that
-// writing the whole span back changes only what the kernel changed.
-int forward_sized(ForwardTarget& t, const Sized& s, uint64_t arg, UserMemory& mem) {
-    uint32_t argsz;
-    if (mem.read(arg, &argsz, 4)) return -EFAULT;
-    std::vector<uint8_t> buf(span(s, argsz));
-    if (mem.read(arg, buf.data(), buf.size())) return -EFAULT;
-    int rc = s.cmd == VFIO_DEVICE_FEATURE ? feature_call(t, buf, mem) : t.call(s.cmd, buf.data());
-    if (s.cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)
-        return hot_reset_info_out(t, rc, buf, arg, mem);
-    if (rc < 0) return rc;
-    return mem.write(arg, buf.data(), buf.size()) ? -EFAULT : rc;
+// The header only: the kernel writes the devices and the header back
+// (hot_reset_info_out), and reads nothing past the header.
+int forward_hot_reset_info(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
+    vfio_pci_hot_reset_info hdr;
+    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
+    std::vector<uint8_t> buf(hot_reset_info_span(hdr.argsz));
+    std::memcpy(buf.data(), &hdr, sizeof(hdr));
+    const int rc = t.call(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf.data());
+    return hot_reset_info_out(t, rc, buf, arg, mem);
 }
 
 size_t irq_data_size(const vfio_irq_set& hdr) {
@@ -157,11 +76,13 @@ size_t irq_data_size(const vfio_irq_set& hdr) {
     }
 }
 
-// The data the caller's argsz covers (the kernel says EINVAL when it is
-// short, from the struct we pass on).
+// The data the kernel copies in: all of it when argsz covers it, else none
+// (vfio_set_irqs_validate_and_prepare() answers EINVAL from the header we
+// pass on, before it reads any).
 size_t irq_data_present(const vfio_irq_set& hdr) {
     const size_t room = hdr.argsz > sizeof(hdr) ? hdr.argsz - sizeof(hdr) : 0;
-    return std::min({irq_data_size(hdr), room, size_t{kMaxArgsz}});
+    const size_t data = irq_data_size(hdr);
+    return data <= room && data <= kMaxArgsz ? data : 0;
 }
 
 int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
@@ -175,7 +96,7 @@ int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
         for (size_t at = sizeof(hdr); at + 4 <= buf.size(); at += 4) {
             int32_t fd;
             std::memcpy(&fd, buf.data() + at, 4);
-            fd = exchange_fd(t, fd);
+            fd = forward_fd(t, fd);
             std::memcpy(buf.data() + at, &fd, 4);
         }
     }
@@ -236,7 +157,7 @@ constexpr size_t kIoeventfdMinsz = offsetof(vfio_device_ioeventfd, fd) + 4;
 int forward_ioeventfd(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     vfio_device_ioeventfd ev{};
     if (mem.read(arg, &ev, kIoeventfdMinsz)) return -EFAULT;
-    ev.fd = exchange_fd(t, ev.fd);
+    ev.fd = forward_fd(t, ev.fd);
     return t.call(VFIO_DEVICE_IOEVENTFD, &ev);
 }
 
@@ -254,10 +175,20 @@ int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
 
 }  // namespace
 
+int32_t forward_fd(ForwardTarget& t, int32_t user_fd) {
+    if (user_fd < 0) return user_fd;
+    const int32_t local = t.take_fd(user_fd);
+    return local >= 0 ? local : kNoSuchFd;
+}
+
 int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     int rc;
-    if (const Sized* s = sized(cmd))
-        rc = forward_sized(t, *s, arg, mem);
+    if (forward_info_command(cmd))
+        rc = forward_info(t, cmd, arg, mem);
+    else if (cmd == VFIO_DEVICE_FEATURE)
+        rc = forward_feature(t, arg, mem);
+    else if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)
+        rc = forward_hot_reset_info(t, arg, mem);
     else if (cmd == VFIO_DEVICE_SET_IRQS)
         rc = forward_set_irqs(t, arg, mem);
     else if (cmd == VFIO_DEVICE_RESET)
@@ -275,17 +206,14 @@ int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory&
 }
 
 Footprint vfio_forward_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known) {
+    if (forward_info_command(cmd)) return forward_info_footprint(t, cmd, arg, known);
+    if (cmd == VFIO_DEVICE_FEATURE) return forward_feature_footprint(t, arg, known);
     Footprint fp;
-    if (const Sized* s = sized(cmd)) {
-        fp.in.push_back({arg, 4});
+    if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
+        fp.in.push_back({arg, kHotResetInfoIn});
         uint32_t argsz;
         if (known.read(arg, &argsz, 4)) return fp;
-        fp.in[0].len = span(*s, argsz);
-        fp.out.push_back(fp.in[0]);
-        std::vector<uint8_t> feature(fp.in[0].len);
-        if (cmd == VFIO_DEVICE_FEATURE && !known.read(arg, feature.data(), feature.size()) &&
-            !feature_header_check(feature))
-            logging_footprint(feature, t.tracks_dma(), fp);
+        fp.out.push_back({arg, hot_reset_info_span(argsz)});  // written from its start
     } else if (cmd == VFIO_DEVICE_SET_IRQS) {
         fp.in.push_back({arg, sizeof(vfio_irq_set)});
         vfio_irq_set hdr;

@@ -1,11 +1,10 @@
 #include "dispatch/vfio_forward_logging.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "dispatch/guarded_page.h"
 #include "ioasid/vfio.h"
 
 namespace ioasid::dispatch {
@@ -13,7 +12,7 @@ namespace ioasid::dispatch {
 namespace {
 
 constexpr size_t kHeader = 8;  // vfio_device_feature's argsz and flags
-constexpr size_t kPage = 4096;
+constexpr size_t kPage = GuardedPage::kPage;
 using Control = vfio_device_feature_dma_logging_control;
 using Range = vfio_device_feature_dma_logging_range;
 using Report = vfio_device_feature_dma_logging_report;
@@ -51,33 +50,6 @@ template <typename T>
 void put_data(std::vector<uint8_t>& f, const T& v) {
     std::memcpy(f.data() + kHeader, &v, sizeof(T));
 }
-
-// A page of ranges followed by one that faults: a caller whose array ends
-// early gets EFAULT at the same entry from the kernel, after the checks of
-// the entries before it, as if the kernel read the caller's memory.
-class GuardedPage {
-  public:
-    GuardedPage() {
-        void* p =
-            ::mmap(nullptr, 2 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) return;
-        base_ = static_cast<uint8_t*>(p);
-        if (::mprotect(base_ + kPage, kPage, PROT_NONE)) {
-            ::munmap(base_, 2 * kPage);
-            base_ = nullptr;
-        }
-    }
-    ~GuardedPage() {
-        if (base_) ::munmap(base_, 2 * kPage);
-    }
-    GuardedPage(const GuardedPage&) = delete;
-    GuardedPage& operator=(const GuardedPage&) = delete;
-    // Where `n` entries go so that entry n is the first that faults.
-    uint8_t* place(size_t bytes) { return base_ ? base_ + kPage - bytes : nullptr; }
-
-  private:
-    uint8_t* base_ = nullptr;
-};
 
 // Whether the kernel reads the START's ranges: a device that tracks DMA, a
 // set with a count it takes.

@@ -91,13 +91,13 @@ struct FuzzDevice final : dispatch::ForwardTarget {
             case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
                 return hot_reset_info(b, argsz);
             case VFIO_DEVICE_GET_INFO:
+                return info(b, argsz, 16, 24, true);
             case VFIO_DEVICE_GET_REGION_INFO:
+                return info(b, argsz, 32, 32, true);
             case VFIO_DEVICE_GET_IRQ_INFO:
+                return info(b, argsz, 16, 16, false);
             case VFIO_DEVICE_FEATURE:
-                // The kernel writes no more than argsz says (the daemon's
-                // buffer holds at least that much, up to its cap).
-                for (uint32_t i = 8; i < std::min<uint32_t>(argsz, 64 * 1024); ++i) b[i] = next();
-                return 0;
+                return feature_data(b, argsz);
             case VFIO_DEVICE_PCI_HOT_RESET: {
                 vfio_pci_hot_reset hdr;
                 std::memcpy(&hdr, b, sizeof(hdr));
@@ -113,6 +113,38 @@ struct FuzzDevice final : dispatch::ForwardTarget {
             default:
                 return 0;
         }
+    }
+    // What vfio-pci writes: min(argsz, size) of the struct, and the chain
+    // when argsz has room for it, else the room it needs in argsz.
+    uint32_t caps = 0;
+    int caps_size(uint32_t cmd, const uint8_t*) override {
+        return cmd == VFIO_DEVICE_GET_IRQ_INFO ? 0 : static_cast<int>(caps);
+    }
+    int info(uint8_t* b, uint32_t argsz, uint32_t in, uint32_t size, bool chain) {
+        if (argsz < in) return -EINVAL;
+        for (uint32_t i = 8; i < std::min(argsz, size); ++i) b[i] = next();
+        if (chain && caps && argsz >= size + caps) {
+            for (uint32_t i = 0; i < caps; ++i) b[size + i] = next();
+        } else if (chain && caps) {
+            const uint32_t needed = size + caps;
+            std::memcpy(b, &needed, 4);
+        }
+        return 0;
+    }
+    // A feature's data as vfio_check_feature() lets it be written: the
+    // GET features that fill 8 bytes (MIGRATION, MIG_DEVICE_STATE,
+    // MIG_DATA_SIZE).
+    int feature_data(uint8_t* b, uint32_t argsz) {
+        uint32_t flags;
+        std::memcpy(&flags, b + 4, 4);
+        const uint32_t feature = flags & VFIO_DEVICE_FEATURE_MASK;
+        const bool fills = feature == VFIO_DEVICE_FEATURE_MIGRATION ||
+                           feature == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE ||
+                           feature == VFIO_DEVICE_FEATURE_MIG_DATA_SIZE;
+        if (fills && (flags & VFIO_DEVICE_FEATURE_GET) && !(flags & VFIO_DEVICE_FEATURE_PROBE) &&
+            argsz >= 16)
+            for (uint32_t i = 8; i < 16; ++i) b[i] = next();
+        return 0;
     }
     // As the kernel: ENOSPC with the count when it does not fit.
     int hot_reset_info(uint8_t* b, uint32_t argsz) {
@@ -206,6 +238,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Whether the real device tracks DMA: the input's length says, so that
     // every input keeps its meaning.
     direct.dev.tracks = retry.dev.tracks = size % 2;
+    // And the capability chain GET_INFO and GET_REGION_INFO append.
+    direct.dev.caps = retry.dev.caps = static_cast<uint32_t>(size / 2 % 3 * 8);
     size_t pos = 0;
     while (pos + 3 <= size) {
         const uint8_t sel = data[pos], len = data[pos + 1], answers = data[pos + 2];

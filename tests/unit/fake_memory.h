@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -30,6 +32,8 @@ class FakeMemory : public dispatch::UserMemory {
     }
     // A zeroed region at a chosen address.
     void map_at(uint64_t addr, size_t len) { regions_[addr].assign(len, 0); }
+    // The region at `addr` becomes read-only: writes to it fault.
+    void protect(uint64_t addr) { read_only_.insert(addr); }
     // The bytes of the region that starts at `addr`.
     std::vector<uint8_t>& region(uint64_t addr) { return regions_.at(addr); }
     bool operator==(const FakeMemory& o) const { return regions_ == o.regions_; }
@@ -53,7 +57,7 @@ class FakeMemory : public dispatch::UserMemory {
     int write(uint64_t addr, const void* src, size_t len) override {
         if (!len) return 0;
         uint8_t* p = locate(addr, len);
-        if (!p) return -EFAULT;
+        if (!p || read_only(addr)) return -EFAULT;
         std::memcpy(p, src, len);
         ++writes;
         return 0;
@@ -64,8 +68,13 @@ class FakeMemory : public dispatch::UserMemory {
 
   private:
     std::map<uint64_t, std::vector<uint8_t>> regions_;
+    std::set<uint64_t> read_only_;
     uint64_t next_ = 0x10000;
 
+    bool read_only(uint64_t addr) const {
+        auto it = regions_.upper_bound(addr);
+        return it != regions_.begin() && read_only_.count(std::prev(it)->first);
+    }
     uint8_t* locate(uint64_t addr, size_t len) {
         auto it = regions_.upper_bound(addr);
         if (it == regions_.begin()) return nullptr;

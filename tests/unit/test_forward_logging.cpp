@@ -45,11 +45,12 @@ struct LoggingDevice : dispatch::ForwardTarget {
         std::memcpy(&argsz, b, 4);
         std::memcpy(&flags, b + 4, 4);
         argszs.push_back(argsz);
+        // vfio_check_feature(): no data read past what argsz covers.
         switch (flags & VFIO_DEVICE_FEATURE_MASK) {
             case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
-                return start(b + 8);
+                return argsz < 8 + sizeof(Control) ? -EINVAL : start(b + 8);
             case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
-                return report(b + 8);
+                return argsz < 8 + sizeof(Report) ? -EINVAL : report(b + 8);
             default:
                 return -ENOTTY;
         }
@@ -92,6 +93,7 @@ struct LoggingDevice : dispatch::ForwardTarget {
     int hot_reset(const std::vector<uint32_t>&) override { return 0; }
     bool tracks = true;
     bool tracks_dma() override { return tracks; }
+    int caps_size(uint32_t, const uint8_t*) override { return 0; }
 };
 
 // VFIO_DEVICE_FEATURE's header and `data` in the caller's memory.
@@ -135,11 +137,17 @@ TEST_CASE("forwarded DMA_LOGGING_START reads the caller's ranges into the daemon
               dev, VFIO_DEVICE_FEATURE,
               feature(mem, kStart, Control{4096, 2, 0, mem.put_bytes(odd, sizeof(odd))}),
               mem) == -EINVAL);
-    // The footprint carries the ranges on the retry path.
+    // The footprint carries the header, the control struct and the ranges
+    // on the retry path, and the control struct back.
     auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem);
-    REQUIRE(fp.in.size() == 2);
-    CHECK(fp.in[1].addr == ranges);
-    CHECK(fp.in[1].len == sizeof(user));
+    REQUIRE(fp.in.size() == 3);
+    CHECK(fp.in[0].len == 8);
+    CHECK(fp.in[1].len == sizeof(Control));
+    CHECK(fp.in[2].addr == ranges);
+    CHECK(fp.in[2].len == sizeof(user));
+    REQUIRE(fp.out.size() == 1);
+    CHECK(fp.out[0].addr == at + 8);
+    CHECK(fp.out[0].len == sizeof(Control));
 }
 
 TEST_CASE("forwarded DMA_LOGGING_REPORT fills the caller's bitmap through the daemon's, in pieces",
@@ -179,9 +187,11 @@ TEST_CASE("forwarded DMA_LOGGING_REPORT fills the caller's bitmap through the da
     REQUIRE(dev.reports.size() == 1);
     CHECK(dev.bitmaps_at.back() == 0);
     auto fp = dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem);
-    REQUIRE(fp.in.size() == 2);
-    CHECK(fp.in[1].addr == bm);
-    CHECK(fp.in[1].len == pages / 8);
+    REQUIRE(fp.in.size() == 3);
+    CHECK(fp.in[1].len == sizeof(Report));
+    CHECK(fp.in[2].addr == bm);
+    CHECK(fp.in[2].len == pages / 8);
+    REQUIRE(fp.out.size() == 1);  // the bitmap only: the kernel writes no struct back
     CHECK(fp.out.back().len == pages / 8);
 }
 
@@ -202,7 +212,7 @@ TEST_CASE("a device that tracks no DMA, or a header the kernel refuses, reaches 
     // neither path may read them first (the retry path would fault).
     dev.tracks = false;
     const uint64_t at = feature(mem, kStart, Control{4096, 1, 0, unmapped});
-    CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem).in.size() == 1);
+    CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, at, mem).in.size() == 2);
     dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, at, mem);
     CHECK(dev.ranges_at.back() == 0);
     // Unknown flags, and GET with SET, are EINVAL from the header alone
@@ -222,4 +232,7 @@ TEST_CASE("a device that tracks no DMA, or a header the kernel refuses, reaches 
     std::memcpy(b.data() + 4, &flags, 4);
     const uint64_t shortc = mem.put_bytes(b.data(), b.size());
     CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, shortc, mem).in.size() == 1);
+    dev.ranges_at.clear();
+    dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, shortc, mem);
+    CHECK(dev.ranges_at.empty());
 }

@@ -277,6 +277,20 @@ TEST_CASE("DMA logging's structs are the kernel's", "[uapi]") {
     CHECK(VFIO_DEVICE_FEATURE_BUS_MASTER == 10);
 }
 
+TEST_CASE("the other features' numbers and data are the kernel's", "[uapi]") {
+    CHECK(VFIO_DEVICE_FEATURE_PCI_VF_TOKEN == 0);
+    CHECK(VFIO_DEVICE_FEATURE_MIGRATION == 1);
+    CHECK(sizeof(vfio_device_feature_migration) == 8);
+    CHECK(VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE == 2);
+    CHECK(sizeof(vfio_device_feature_mig_state) == 8);
+    PIN(vfio_device_feature_mig_state, data_fd, 4);
+    CHECK(VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP == 4);
+    CHECK(sizeof(vfio_device_low_power_entry_with_wakeup) == 8);
+    CHECK(VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP == 7);
+    CHECK(VFIO_DEVICE_FEATURE_MIG_DATA_SIZE == 9);
+    CHECK(sizeof(vfio_device_feature_mig_data_size) == 8);
+}
+
 TEST_CASE("hot reset and ioeventfd structs and flags are the kernel's", "[uapi]") {
     CHECK(sizeof(vfio_pci_dependent_device) == 8);
     PIN(vfio_pci_dependent_device, devid, 0);

@@ -61,11 +61,26 @@ static void before_bind(int dev, int iommufd) {
     printf("prebind.bind-flags: BIND -> %s\n", err_name(call(dev, VFIO_DEVICE_BIND_IOMMUFD, &b)));
 }
 
+/* GET_INFO with argsz 0xffffffff, its struct the last bytes before a
+ * read-only page: the kernel reads its minsz and writes its struct only. */
+static void info_huge_argsz(int dev) {
+    uint8_t* pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED || mprotect(pages + 4096, 4096, PROT_READ)) die("mmap", 0);
+    struct vfio_device_info* info = (void*)(pages + 4096 - sizeof(*info));
+    memset(info, 0, sizeof(*info));
+    info->argsz = 0xffffffff;
+    int rc = call(dev, VFIO_DEVICE_GET_INFO, info);
+    printf("info.huge-argsz: GET_INFO -> %s argsz=0x%x flags=0x%x regions=%u\n", err_name(rc),
+           info->argsz, info->flags, info->num_regions);
+    munmap(pages, 8192);
+}
+
 static void describe(int dev, int iommufd, uint32_t devid) {
     struct vfio_device_info info = {.argsz = sizeof(info)};
     int rc = call(dev, VFIO_DEVICE_GET_INFO, &info);
     printf("info: GET_INFO -> %s flags=0x%x regions=%u irqs=%u\n", err_name(rc), info.flags,
            info.num_regions, info.num_irqs);
+    info_huge_argsz(dev);
     region_info(dev, VFIO_PCI_BAR0_REGION_INDEX);
     region_info(dev, VFIO_PCI_BAR1_REGION_INDEX);
     region_info(dev, VFIO_PCI_CONFIG_REGION_INDEX);

@@ -283,8 +283,16 @@ struct vfio_device_feature {
 #define VFIO_DEVICE_FEATURE_PROBE (1 << 18)
     __u8 data[];
 };
+#define VFIO_DEVICE_FEATURE_PCI_VF_TOKEN 0 /* data: the 16-byte uuid */
 #define VFIO_DEVICE_FEATURE_MIGRATION 1
+struct vfio_device_feature_migration {
+    __aligned_u64 flags;
+};
 #define VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE 2
+struct vfio_device_feature_mig_state {
+    __u32 device_state;
+    __s32 data_fd;
+};
 #define VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY 3
 #define VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP 4
 #define VFIO_DEVICE_FEATURE_LOW_POWER_EXIT 5
@@ -316,6 +324,9 @@ struct vfio_device_feature_dma_logging_report {
     __aligned_u64 bitmap;
 };
 #define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+struct vfio_device_feature_mig_data_size {
+    __aligned_u64 stop_copy_length;
+};
 #define VFIO_DEVICE_FEATURE_BUS_MASTER 10
 
 struct vfio_device_bind_iommufd {
