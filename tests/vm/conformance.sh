@@ -227,6 +227,10 @@ check "ioasidd on deb61 under upstream names forwards the real edu through the l
     same "$here/expected/upstream-names-deb61.txt" "$results/forward-upstream-deb61.txt"
 check "ioasidd on deb61 under upstream names: the forwarded edu gives the kernel's transcript" \
     same "$edu" "$t.cmp"
+check "the 6.12 kernel's cdev: a second process gets EINVAL from BIND and GET_INFO of a device another one holds" \
+    same "$here/expected/two-processes.txt" "$results/two-processes-kernel-ref.txt"
+check "ioasidd on deb61 under upstream names: a second process gets the kernel's answers for a device another one holds" \
+    same "$here/expected/two-processes.txt" "$results/two-processes-upstream-deb61.txt"
 check "ioasidd on ref under upstream names refuses to start: the kernel's /dev/iommu is there" \
     same "$here/expected/upstream-names-ref.txt" "$results/forward-upstream-ref.txt"
 echo "vm lane: kernels $(cat "$results"/kernel-version-ref.txt 2>/dev/null) and $(cat "$results"/kernel-version-deb61.txt 2>/dev/null)"

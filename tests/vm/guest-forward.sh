@@ -61,6 +61,19 @@ else
     echo "group-still-held-after-kill" >> "$results/forward-kill-$tag.txt"
 fi
 
+# Two processes and one device: the first binds and attaches it and holds
+# it; what the second gets (open, BIND, GET_INFO) must be the kernel's.
+two_processes() {  # IOMMUFD DEVICE OUT
+    rm -f /run/hold-go && mkfifo /run/hold-go
+    "$build/tests/vfio-inflight" hold "$1" "$2" < /run/hold-go > /run/hold.txt 2>&1 &
+    holder=$!
+    exec 5> /run/hold-go
+    wait_line /run/hold.txt '^hold ' 100
+    { cat /run/hold.txt; "$build/tests/vfio-inflight" second "$1" "$2"; } > "$3" 2>&1
+    exec 5>&-
+    wait $holder
+}
+
 # RLIMIT_MEMLOCK (1.5 MiB here): what is pinned for a client counts
 # against its user's limit, as the kernel's iommufd charges it; root has
 # CAP_IPC_LOCK. Where the kernel has the cdev, the same program runs
@@ -78,6 +91,8 @@ if [ -c /dev/iommu ]; then
         > "$results/memlock-modes-kernel-$tag.txt" 2>&1
     "$build/tests/vfio-memlock" /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" --fill \
         > "$results/memlock-fill-kernel-$tag.txt" 2>&1
+    two_processes /dev/iommu "/dev/vfio/devices/$(basename "$cdev")" \
+        "$results/two-processes-kernel-$tag.txt"
 fi
 start_daemon
 memlock /dev/ioasid /dev/vfio/device0 > "$results/forward-memlock-$tag.txt" 2>&1
@@ -128,6 +143,7 @@ else
         > "$results/forward-upstream-client-$tag.txt" 2>&1
     echo "client-exit $?" >> "$upstream"
     sed -n 's/.*\(forwarded through the .*\)/\1/p' /run/upstream-daemon.log | head -1 >> "$upstream"
+    two_processes /dev/iommu /dev/vfio/devices/vfio0 "$results/two-processes-upstream-$tag.txt"
     # kill -9 of a client in the middle of its BIND, IOAS_ALLOC and ATTACH
     # rounds, three times: no context of it stays in the daemon.
     for delay in 0.1 0.3 0.7; do

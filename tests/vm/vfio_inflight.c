@@ -9,6 +9,12 @@
  *     closes, over and over, until it is killed: a kill -9 lands in the
  *     middle of one of those calls. Prints "bind-loop ready" after the first
  *     round that bound.
+ *   vfio-inflight hold IOMMUFD DEVICE
+ *     BINDs and ATTACHes the device, prints "hold ready", and keeps it
+ *     until its standard input ends.
+ *   vfio-inflight second IOMMUFD DEVICE
+ *     what a second process gets from a device another one holds: BIND,
+ *     and GET_INFO on its unbound file, one line each.
  */
 #include "vfio_common.h"
 
@@ -59,9 +65,39 @@ static int bind_loop(const char* iommufd_path, const char* device_path) {
     }
 }
 
+static int hold(const char* iommufd_path, const char* device_path) {
+    int iommufd = open_node(iommufd_path);
+    int dev = open_node(device_path);
+    uint32_t devid, pt;
+    int rc = bind_device(dev, iommufd, &devid);
+    struct iommu_ioas_alloc a = {.size = sizeof(a)};
+    if (!rc) rc = call(iommufd, IOMMU_IOAS_ALLOC, &a);
+    pt = a.out_ioas_id;
+    if (!rc) rc = attach_device(dev, &pt);
+    printf("hold %s\n", rc ? err_name(rc) : "ready");
+    fflush(stdout);
+    char c;
+    while (read(0, &c, 1) > 0) {
+    }
+    return rc ? 1 : 0;
+}
+
+static int second(const char* iommufd_path, const char* device_path) {
+    int iommufd = open_node(iommufd_path);
+    int dev = open(device_path, O_RDWR | O_CLOEXEC);
+    printf("second.open: %s\n", dev < 0 ? err_name(-errno) : "ok");
+    if (dev < 0) return 0;
+    printf("second.bind: BIND -> %s\n", err_name(bind_device(dev, iommufd, NULL)));
+    struct vfio_device_info info = {.argsz = sizeof(info)};
+    printf("second.info: GET_INFO -> %s\n", err_name(call(dev, VFIO_DEVICE_GET_INFO, &info)));
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 4 && !strcmp(argv[1], "hold")) return hold(argv[2], argv[3]);
+    if (argc == 4 && !strcmp(argv[1], "second")) return second(argv[2], argv[3]);
     if (argc == 3 && !strcmp(argv[1], "loop")) return loop(argv[2]);
     if (argc == 4 && !strcmp(argv[1], "bind-loop")) return bind_loop(argv[2], argv[3]);
-    fprintf(stderr, "usage: vfio-inflight loop IOMMUFD | bind-loop IOMMUFD DEVICE\n");
+    fprintf(stderr, "usage: vfio-inflight loop IOMMUFD | bind-loop|hold|second IOMMUFD DEVICE\n");
     return 2;
 }
