@@ -70,6 +70,10 @@ struct NodeConfig {
     // 0: workers sleep at once, as libfuse's loop does.
     std::chrono::microseconds busy_poll{0};
     std::function<void()> on_ready;  // the kernel accepted CUSE_INIT
+    // The caller of a request (thread id, uid, gid as the request carries
+    // them) as the handlers see it: the daemon's, which asks /proc. Without
+    // it a caller has only those three.
+    std::function<dispatch::Caller(pid_t tid, uid_t uid, gid_t gid)> make_caller;
 };
 
 class CuseNode {

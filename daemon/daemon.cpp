@@ -26,6 +26,7 @@
 #include "daemon/served.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
+#include "host/caller.h"
 #include "host/sysfs.h"
 #include "host/topology_file.h"
 
@@ -149,6 +150,7 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
         LOG_WARN("/dev/%s serves IOMMU_TEST_CMD (--test-ops): for tests only",
                  opts.iommufd_node.c_str());
     cuse::NodeConfig cfg;
+    cfg.make_caller = host::make_caller;
     cfg.devname = opts.iommufd_node;
     cfg.direct_memory = opts.direct_memory;
     cfg.busy_poll = std::chrono::microseconds(opts.busy_poll_us);

@@ -7,6 +7,7 @@
 
 #include "daemon/log.h"
 #include "devices/edu.h"
+#include "host/caller.h"
 #include "host/topology_file.h"
 
 namespace ioasid {
@@ -82,12 +83,15 @@ bool node_name_free(const std::string& devname) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return true;
     if (S_ISCHR(st.st_mode))
-        LOG_ERROR("%s exists already (character device %u:%u, not ioasidd's): choose another "
-                  "name (--iommufd-node, --device-node-pattern)",
-                  path.c_str(), major(st.st_rdev), minor(st.st_rdev));
+        LOG_ERROR(
+            "%s exists already (character device %u:%u, not ioasidd's): choose another "
+            "name (--iommufd-node, --device-node-pattern)",
+            path.c_str(), major(st.st_rdev), minor(st.st_rdev));
     else
-        LOG_ERROR("%s exists already: choose another name (--iommufd-node, "
-                  "--device-node-pattern)", path.c_str());
+        LOG_ERROR(
+            "%s exists already: choose another name (--iommufd-node, "
+            "--device-node-pattern)",
+            path.c_str());
     return false;
 }
 
@@ -106,6 +110,7 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
     int fd = cuse::open_cuse_device();
     if (fd < 0) return -1;
     cuse::NodeConfig cfg;
+    cfg.make_caller = host::make_caller;
     cfg.devname = devname;
     cfg.major = major(s.iommufd_devt);
     cfg.minor = minor(s.iommufd_devt) + 1 + index;

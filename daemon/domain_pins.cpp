@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <string>
 
-#include "cuse/caller.h"
 #include "daemon/log.h"
+#include "host/caller.h"
 
 namespace ioasid {
 
@@ -24,13 +24,13 @@ std::string account_name(const model::PinLedger::Account& a) {
 // domain pins nothing: without this a client could pin past its own limit.
 int DomainPins::account(pid_t pid, model::PinLedger::Account& out, uint64_t& others) const {
     if (ctx_.account_mode() == model::AccountMode::Mm) {
-        const uint64_t started = cuse::start_time(pid);
+        const uint64_t started = host::start_time(pid);
         if (!started) return -EFAULT;
         out = model::PinLedger::process(static_cast<uint32_t>(pid), started);
-        others = cuse::locked_memory(pid) / 4096;
+        others = host::locked_memory(pid) / 4096;
         return 0;
     }
-    const int64_t uid = cuse::real_uid(pid);
+    const int64_t uid = host::real_uid(pid);
     if (uid < 0) return -EFAULT;
     out = model::PinLedger::user(static_cast<uint32_t>(uid));
     others = 0;
@@ -39,18 +39,18 @@ int DomainPins::account(pid_t pid, model::PinLedger::Account& out, uint64_t& oth
 
 int DomainPins::charge(pid_t pid, const model::Area& area, bool memory_checked, Charge& out) {
     constexpr int kCapIpcLock = 14;
-    if (cuse::has_capability(pid, kCapIpcLock)) return 0;
+    if (host::has_capability(pid, kCapIpcLock)) return 0;
     model::PinLedger::Owner owner{&ctx_, area.pages, {}};
     uint64_t others = 0;
     int rc = account(pid, owner.account, others);
     if (rc) return rc;
-    const uint64_t limit = cuse::memlock_limit(pid) / 4096;
+    const uint64_t limit = host::memlock_limit(pid) / 4096;
     rc = ledger_->pin(owner, area.user_va, area.length(), limit - std::min(limit, others));
     // The kernel pins a new map's pages before it charges them, so memory
     // the process does not map fails with EFAULT even past the limit; the
     // check costs only when the charge is refused.
     if (rc == -ENOMEM && !memory_checked) {
-        const int gone = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
+        const int gone = host::pinnable(pid, area.user_va, area.length(), area.pages_writable);
         if (gone) return gone;
     }
     if (rc) {
@@ -85,7 +85,7 @@ int DomainPins::pin(const model::Area& area, bool check_memory) {
     const auto pid = static_cast<pid_t>(ctx_.source_pid(area.source));
     if (!pid) return -EFAULT;  // the process that mapped it has exited
     if (check_memory) {
-        int rc = cuse::pinnable(pid, area.user_va, area.length(), area.pages_writable);
+        int rc = host::pinnable(pid, area.user_va, area.length(), area.pages_writable);
         if (rc) return rc;
     }
     Charge c;

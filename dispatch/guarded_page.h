@@ -31,7 +31,9 @@ class GuardedPage {
     GuardedPage& operator=(const GuardedPage&) = delete;
     // Where `bytes` go so that the byte after them is the first that
     // faults; null when the page could not be had or they do not fit.
-    uint8_t* place(size_t bytes) { return base_ && bytes <= kPage ? base_ + kPage - bytes : nullptr; }
+    uint8_t* place(size_t bytes) {
+        return base_ && bytes <= kPage ? base_ + kPage - bytes : nullptr;
+    }
 
   private:
     uint8_t* base_ = nullptr;

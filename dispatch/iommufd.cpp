@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <limits>
 
+#include "dispatch/caller_source.h"
 #include "dispatch/iommufd_devices.h"
 #include "dispatch/iommufd_dirty.h"
 #include "dispatch/iommufd_test.h"

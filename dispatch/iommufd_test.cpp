@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "dispatch/caller_source.h"
 #include "dispatch/iommufd_dirty.h"
 #include "ioasid/iommufd_test.h"
 #include "model/binding.h"

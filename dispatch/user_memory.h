@@ -12,7 +12,9 @@
 #include <memory>
 #include <vector>
 
-#include "model/context.h"
+namespace ioasid::model {
+class SourceProcess;
+}  // namespace ioasid::model
 
 namespace ioasid::dispatch {
 
@@ -47,13 +49,6 @@ struct Caller {
     using ContiguityCheck = std::function<bool(uint32_t pid, uint64_t va, uint64_t len)>;
     ContiguityCheck contiguous = [](uint32_t, uint64_t, uint64_t) { return false; };
 };
-
-// The caller's process as the source of the areas it maps.
-inline uint32_t caller_source(model::Context& ctx, const Caller& caller) {
-    const uint32_t tgid = caller.tgid();
-    if (uint32_t s = ctx.find_source(tgid)) return s;
-    return ctx.add_source(tgid, caller.watch(tgid));
-}
 
 // A user memory range a command reads or writes.
 struct Region {

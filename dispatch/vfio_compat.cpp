@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "dispatch/caller_source.h"
 #include "dispatch/ucmd.h"
 #include "ioasid/vfio.h"
 #include "model/ioas.h"

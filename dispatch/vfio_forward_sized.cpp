@@ -74,7 +74,9 @@ uint32_t info_out(const InfoCopy& r, uint32_t argsz) {
 
 }  // namespace
 
-bool forward_info_command(uint32_t cmd) { return info_row(cmd) != nullptr; }
+bool forward_info_command(uint32_t cmd) {
+    return info_row(cmd) != nullptr;
+}
 
 int forward_info(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     const InfoCopy& r = *info_row(cmd);
@@ -94,8 +96,7 @@ int forward_info(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem) 
     return mem.write(arg, buf.data(), info_out(r, p.argsz)) ? -EFAULT : rc;
 }
 
-Footprint forward_info_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg,
-                                 UserMemory& known) {
+Footprint forward_info_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known) {
     const InfoCopy& r = *info_row(cmd);
     Footprint fp;
     fp.in.push_back({arg, r.in});
@@ -143,8 +144,7 @@ const FeatureCopy* feature_row(uint32_t feature) {
 // vfio_ioctl_device_feature()'s checks of the header, which come before any
 // feature reads its data: answered here, as the kernel answers them.
 int header_check(uint32_t argsz, uint32_t flags) {
-    constexpr uint32_t kKnown =
-        VFIO_DEVICE_FEATURE_MASK | kSet | kGet | VFIO_DEVICE_FEATURE_PROBE;
+    constexpr uint32_t kKnown = VFIO_DEVICE_FEATURE_MASK | kSet | kGet | VFIO_DEVICE_FEATURE_PROBE;
     if (argsz < kHeader) return -EINVAL;
     if (flags & ~kKnown) return -EINVAL;  // unknown flags
     if (!(flags & VFIO_DEVICE_FEATURE_PROBE) && (flags & (kSet | kGet)) == (kSet | kGet))
@@ -214,8 +214,7 @@ int call_with_wakeup(ForwardTarget& t, std::vector<uint8_t>& f) {
     return rc;
 }
 
-int call_feature(ForwardTarget& t, const FeaturePlan& p, std::vector<uint8_t>& f,
-                 UserMemory& mem) {
+int call_feature(ForwardTarget& t, const FeaturePlan& p, std::vector<uint8_t>& f, UserMemory& mem) {
     switch (p.row ? p.row->feature : ~0u) {
         case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
             return forward_logging_start(t, f, mem);

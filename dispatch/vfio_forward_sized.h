@@ -15,8 +15,7 @@ namespace ioasid::dispatch {
 
 bool forward_info_command(uint32_t cmd);
 int forward_info(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& mem);
-Footprint forward_info_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg,
-                                 UserMemory& known);
+Footprint forward_info_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known);
 
 int forward_feature(ForwardTarget& t, uint64_t arg, UserMemory& mem);
 

@@ -14,6 +14,8 @@
 #include "cuse/loop.h"
 #include "cuse/node.h"
 #include "daemon/iommufd_node.h"
+#include "dispatch/caller_source.h"
+#include "host/caller.h"
 #include "ioasid/iommufd.h"
 #include "kernel_harness.h"
 
@@ -28,6 +30,7 @@ struct Served {
         cfg.devname = "ioasid";
         cfg.direct_memory = direct;
         cfg.busy_poll = busy_poll;
+        cfg.make_caller = host::make_caller;  // as the daemon wires it
         cfg.on_ready = [this] { ready_calls++; };
         std::string err;
         node = cuse::CuseNode::create(cfg, handler, harness.take_daemon_fd(), err);
@@ -363,6 +366,7 @@ TEST_CASE("the transport hands the argument's bytes to a handler that wants them
     cuse::NodeConfig cfg;
     cfg.devname = "ioasid";
     cfg.direct_memory = direct;
+    cfg.make_caller = host::make_caller;
     std::string err;
     auto node = cuse::CuseNode::create(cfg, handler, harness.take_daemon_fd(), err);
     REQUIRE(node);
@@ -419,7 +423,6 @@ TEST_CASE("ArgCapture keeps only the bytes inside the argument's window", "[cuse
 }
 
 // ---- what pinning would find in a caller's memory ----
-#include "cuse/caller.h"
 
 TEST_CASE("pinnable: mapped, readable, writable where asked, along the whole range", "[cuse]") {
     const size_t page = 4096;
@@ -428,16 +431,16 @@ TEST_CASE("pinnable: mapped, readable, writable where asked, along the whole ran
     REQUIRE(p != MAP_FAILED);
     const auto at = [&](size_t i) { return reinterpret_cast<uint64_t>(p + i * page); };
     const pid_t self = getpid();
-    CHECK(cuse::pinnable(self, at(0), 4 * page, true) == 0);
+    CHECK(host::pinnable(self, at(0), 4 * page, true) == 0);
     REQUIRE(mprotect(p + 3 * page, page, PROT_READ) == 0);
-    CHECK(cuse::pinnable(self, at(0), 4 * page, false) == 0);
-    CHECK(cuse::pinnable(self, at(0), 4 * page, true) == -EFAULT);
+    CHECK(host::pinnable(self, at(0), 4 * page, false) == 0);
+    CHECK(host::pinnable(self, at(0), 4 * page, true) == -EFAULT);
     REQUIRE(mprotect(p + 2 * page, page, PROT_NONE) == 0);
-    CHECK(cuse::pinnable(self, at(0), 4 * page, false) == -EFAULT);
-    CHECK(cuse::pinnable(self, at(0), 2 * page, true) == 0);
+    CHECK(host::pinnable(self, at(0), 4 * page, false) == -EFAULT);
+    CHECK(host::pinnable(self, at(0), 2 * page, true) == 0);
     REQUIRE(munmap(p + page, page) == 0);
-    CHECK(cuse::pinnable(self, at(0), 2 * page, false) == -EFAULT);
-    CHECK(cuse::pinnable(self, at(0), page, true) == 0);
+    CHECK(host::pinnable(self, at(0), 2 * page, false) == -EFAULT);
+    CHECK(host::pinnable(self, at(0), page, true) == 0);
     munmap(p, 4 * page);
 }
 
@@ -448,11 +451,11 @@ TEST_CASE("contiguous: page frames from /proc/self/pagemap", "[cuse]") {
         mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     REQUIRE(p != MAP_FAILED);
     const auto va = reinterpret_cast<uint64_t>(p);
-    CHECK_FALSE(cuse::contiguous(getpid(), va, page));  // not present yet
+    CHECK_FALSE(host::contiguous(getpid(), va, page));  // not present yet
     p[0] = 1;
-    const bool frames = cuse::contiguous(getpid(), va, page);  // one page: contiguous, 4K-aligned
-    CHECK(frames == cuse::has_capability(getpid(), 21));       // CAP_SYS_ADMIN
-    CHECK_FALSE(cuse::contiguous(getpid(), va + 1, page));     // unaligned arguments
+    const bool frames = host::contiguous(getpid(), va, page);  // one page: contiguous, 4K-aligned
+    CHECK(frames == host::has_capability(getpid(), 21));       // CAP_SYS_ADMIN
+    CHECK_FALSE(host::contiguous(getpid(), va + 1, page));     // unaligned arguments
     munmap(p, 2 * page);
 }
 
@@ -469,7 +472,7 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
     }
     dispatch::Caller caller;
     caller.tgid = [&] { return static_cast<uint32_t>(child); };
-    caller.watch = [](uint32_t tgid) { return cuse::watch_process(static_cast<pid_t>(tgid)); };
+    caller.watch = [](uint32_t tgid) { return host::watch_process(static_cast<pid_t>(tgid)); };
     model::Context ctx;
     const uint32_t source = dispatch::caller_source(ctx, caller);
     CHECK(source != 0);
@@ -499,7 +502,7 @@ TEST_CASE("a source process is known by its pidfd, not by its pid", "[cuse]") {
     const uint32_t self = dispatch::caller_source(ctx, [] {
         dispatch::Caller c;
         c.tgid = [] { return static_cast<uint32_t>(getpid()); };
-        c.watch = [](uint32_t tgid) { return cuse::watch_process(static_cast<pid_t>(tgid)); };
+        c.watch = [](uint32_t tgid) { return host::watch_process(static_cast<pid_t>(tgid)); };
         return c;
     }());
     CHECK(ctx.source_pid(self) == static_cast<uint32_t>(getpid()));
@@ -526,7 +529,7 @@ TEST_CASE("capabilities count only in the daemon's user namespace", "[cuse]") {
     char ok = 0;
     REQUIRE(read(ready[0], &ok, 1) == 1);
     const pid_t self = getpid();
-    if (ok == 'y') CHECK_FALSE(cuse::has_capability(child, kCapIpcLock));
+    if (ok == 'y') CHECK_FALSE(host::has_capability(child, kCapIpcLock));
     // capget's answer for us is what /proc says of us.
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -534,7 +537,7 @@ TEST_CASE("capabilities count only in the daemon's user namespace", "[cuse]") {
     while (std::getline(status, line))
         if (line.rfind("CapEff:", 0) == 0) eff = std::stoull(line.substr(7), nullptr, 16);
     for (int cap : {kCapIpcLock, 21 /* CAP_SYS_ADMIN */, 6 /* CAP_SETGID */})
-        CHECK(cuse::has_capability(self, cap) == bool(eff >> cap & 1));
+        CHECK(host::has_capability(self, cap) == bool(eff >> cap & 1));
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
     close(ready[0]);
@@ -545,11 +548,11 @@ TEST_CASE("capabilities count only in the daemon's user namespace", "[cuse]") {
 
 TEST_CASE("a process's locked memory and start time, for per-process accounting", "[cuse]") {
     const pid_t self = getpid();
-    const uint64_t before = cuse::locked_memory(self);
+    const uint64_t before = host::locked_memory(self);
     void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(page != MAP_FAILED);
     if (mlock(page, 4096) == 0) {
-        CHECK(cuse::locked_memory(self) == before + 4096);
+        CHECK(host::locked_memory(self) == before + 4096);
         munlock(page, 4096);
     } else {
         WARN("mlock of one page is refused here: VmLck is untested");
@@ -557,7 +560,7 @@ TEST_CASE("a process's locked memory and start time, for per-process accounting"
     munmap(page, 4096);
     // A child started after us, and gone once reaped: its pid may come back
     // as another process, which the start time tells apart.
-    const uint64_t ours = cuse::start_time(self);
+    const uint64_t ours = host::start_time(self);
     CHECK(ours > 0);
     const pid_t child = fork();
     REQUIRE(child >= 0);
@@ -565,9 +568,9 @@ TEST_CASE("a process's locked memory and start time, for per-process accounting"
         pause();
         _exit(0);
     }
-    CHECK(cuse::start_time(child) >= ours);
+    CHECK(host::start_time(child) >= ours);
     kill(child, SIGKILL);
     waitpid(child, nullptr, 0);
-    CHECK(cuse::start_time(child) == 0);
-    CHECK(cuse::locked_memory(child) == 0);
+    CHECK(host::start_time(child) == 0);
+    CHECK(host::locked_memory(child) == 0);
 }

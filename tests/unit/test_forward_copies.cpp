@@ -150,8 +150,7 @@ TEST_CASE("forwarded info commands copy the kernel's minsz in and its struct out
     CHECK(s == before);
 }
 
-TEST_CASE("a forwarded capability chain is copied only where argsz has room for it",
-          "[forward]") {
+TEST_CASE("a forwarded capability chain is copied only where argsz has room for it", "[forward]") {
     for (uint32_t cmd : {VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO}) {
         const uint32_t size = cmd == VFIO_DEVICE_GET_INFO ? 24 : 32;
         const uint32_t off_at = cmd == VFIO_DEVICE_GET_INFO ? 16 : 12;
@@ -210,16 +209,15 @@ TEST_CASE("a forwarded feature copies its data as the kernel, past a huge argsz"
     CHECK(fp.out.empty());
     // A probe neither.
     test::FakeMemory probe;
-    auto& p = layout(probe, 16, 0xffffffffu,
-                     VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET |
-                         VFIO_DEVICE_FEATURE_MIGRATION);
+    auto& p =
+        layout(probe, 16, 0xffffffffu,
+               VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION);
     CHECK(dispatch::vfio_forward_footprint(dev, VFIO_DEVICE_FEATURE, kAt, probe).out.empty());
     CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_FEATURE, kAt, probe) == 0);
     CHECK(p[8] == 0xee);
 }
 
-TEST_CASE("forwarded hot reset info and SET_IRQS read only what the kernel reads",
-          "[forward]") {
+TEST_CASE("forwarded hot reset info and SET_IRQS read only what the kernel reads", "[forward]") {
     KernelDevice dev;
     test::FakeMemory mem;
     // The kernel reads hot reset info's 12-byte header only.

@@ -1,4 +1,6 @@
-// Who is calling: what /proc says about the thread behind a CUSE request.
+// Who is calling: what /proc says about the thread behind a request, and
+// about the processes whose memory the daemon reaches. The daemon hands
+// make_caller to the transport, which knows nothing of /proc.
 #pragma once
 
 #include <sys/types.h>
@@ -7,8 +9,9 @@
 #include <memory>
 
 #include "dispatch/user_memory.h"
+#include "model/context.h"
 
-namespace ioasid::cuse {
+namespace ioasid::host {
 
 // The caller as the model sees it; capability and process lookups are lazy.
 dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid);
@@ -52,4 +55,4 @@ int pinnable(pid_t tid, uint64_t start, uint64_t len, bool write);
 // false when the page frames cannot be read).
 bool contiguous(pid_t pid, uint64_t va, uint64_t len);
 
-}  // namespace ioasid::cuse
+}  // namespace ioasid::host

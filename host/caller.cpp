@@ -1,4 +1,4 @@
-#include "cuse/caller.h"
+#include "host/caller.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace ioasid::cuse {
+namespace ioasid::host {
 
 namespace {
 
@@ -212,4 +212,4 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     return c;
 }
 
-}  // namespace ioasid::cuse
+}  // namespace ioasid::host
