@@ -119,13 +119,7 @@ int cuse_devt(const std::string& devname, dev_t& out) {
     std::replace(name.begin(), name.end(), '/', '!');
     const std::string path = "/sys/class/cuse/" + name + "/dev";
     for (int tries = 0; tries < 1000; ++tries) {
-        std::ifstream in(path);
-        unsigned major = 0, minor = 0;
-        char colon = 0;
-        if (in >> major >> colon >> minor && colon == ':') {
-            out = makedev(major, minor);
-            return 0;
-        }
+        if (host::read_devnum(path, out)) return 0;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return -ENOENT;

@@ -1,5 +1,7 @@
 #include "host/sysfs.h"
 
+#include <sys/sysmacros.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -100,6 +102,15 @@ int scan_sysfs(const std::string& sysfs, model::Topology& topo, std::vector<std:
             topo.set_reserved(group, read_reserved_regions(sysfs, group));
     }
     return added;
+}
+
+bool read_devnum(const std::string& dev_file, dev_t& out) {
+    std::ifstream in(dev_file);
+    unsigned major_nr = 0, minor_nr = 0;
+    char colon = 0;
+    if (!(in >> major_nr >> colon >> minor_nr) || colon != ':') return false;
+    out = makedev(major_nr, minor_nr);
+    return true;
 }
 
 }  // namespace ioasid::host

@@ -2,6 +2,8 @@
 // laid out the same way, for tests) into the topology model.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -22,5 +24,9 @@ std::vector<model::ReservedRegion> read_reserved_regions(const std::string& sysf
 // groups. Returns the number of devices added; messages for the log go to
 // `notes` (devices skipped and why).
 int scan_sysfs(const std::string& sysfs, model::Topology& topo, std::vector<std::string>& notes);
+
+// The device number a sysfs "dev" file gives ("MAJOR:MINOR"); false when it
+// cannot be read.
+bool read_devnum(const std::string& dev_file, dev_t& out);
 
 }  // namespace ioasid::host

@@ -3,16 +3,15 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
+#include "host/sysfs.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/vfio.h"
 
@@ -30,28 +29,25 @@ int call(int fd, unsigned long cmd, unsigned long arg) {
     return rc < 0 ? -errno : rc;
 }
 
-// The device number a kernel's sysfs "dev" file gives ("MAJOR:MINOR").
-bool sysfs_devnum(const std::string& dev_file, dev_t& out) {
-    UniqueFd fd(::open(dev_file.c_str(), O_RDONLY | O_CLOEXEC));
-    char buf[32] = {};
-    unsigned major_nr, minor_nr;
-    if (!fd || ::read(fd.get(), buf, sizeof(buf) - 1) <= 0) return false;
-    if (std::sscanf(buf, "%u:%u", &major_nr, &minor_nr) != 2) return false;
-    out = makedev(major_nr, minor_nr);
-    return true;
+// Whether the node at `path` is the kernel's own character device that
+// `dev_file` (its sysfs "dev") names: 0, -ENODEV when it is something else
+// (ioasidd's own CUSE node under an upstream name, above all: opening it
+// from the daemon would wait on the daemon), or the stat's -errno. Looked
+// at with stat, which never reaches the node's driver.
+int kernel_node(const std::string& path, const std::string& dev_file, dev_t& want) {
+    struct stat st;
+    if (!read_devnum(dev_file, want)) return -ENODEV;
+    if (::stat(path.c_str(), &st)) return -errno;
+    return S_ISCHR(st.st_mode) && st.st_rdev == want ? 0 : -ENODEV;
 }
 
-// Opens the kernel's own character device `dev_file` names, at `path`.
-// Whatever else has that name (ioasidd's own CUSE node under an upstream
-// name, above all: opening it from the daemon would wait on the daemon) is
-// not opened: -ENODEV. The node is looked at before the open, which could
-// block, and the open file after it, which cannot be swapped.
+// Opens the kernel's own character device `dev_file` names, at `path`, and
+// nothing else of that name; the open file is checked again, as it cannot
+// be swapped.
 int open_kernel_node(const std::string& path, const std::string& dev_file, UniqueFd& out) {
     dev_t want;
     struct stat st;
-    if (!sysfs_devnum(dev_file, want)) return -ENODEV;
-    if (::stat(path.c_str(), &st)) return -errno;
-    if (!S_ISCHR(st.st_mode) || st.st_rdev != want) return -ENODEV;
+    if (int rc = kernel_node(path, dev_file, want)) return rc;
     out.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));
     if (!out) return -errno;
     if (::fstat(out.get(), &st) || !S_ISCHR(st.st_mode) || st.st_rdev != want) {
@@ -172,13 +168,9 @@ int cdev_path(const std::string& address, std::string& node, std::string& dev_fi
 // under the upstream names).
 bool kernel_has_cdev(const std::string& address) {
     std::string node, dev_file;
-    dev_t iommufd, cdev;
-    struct stat st;
-    if (cdev_path(address, node, dev_file) || !sysfs_devnum(dev_file, cdev) ||
-        !sysfs_devnum(kIommufdDev, iommufd))
-        return false;
-    return !::stat(kIommufd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == iommufd &&
-           !::stat(node.c_str(), &st) && S_ISCHR(st.st_mode) && st.st_rdev == cdev;
+    dev_t devnum;
+    return !cdev_path(address, node, dev_file) && !kernel_node(kIommufd, kIommufdDev, devnum) &&
+           !kernel_node(node, dev_file, devnum);
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // The topology as read from a fake sysfs tree and from topology files.
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <atomic>
 
@@ -87,6 +88,19 @@ TEST_CASE("sysfs: devices, drivers, groups and reserved regions", "[host]") {
     REQUIRE(host::read_pci_device(s.root, "0000:01:00.0", d, why));
     CHECK(topo.set_driver(d.address, d.driver) == 1);
     CHECK(topo.viable(4));
+}
+
+TEST_CASE("sysfs: a dev file's device number", "[host]") {
+    test::TempDir dir("devnum");
+    const auto good = dir.root / "dev", bad = dir.root / "bad";
+    std::ofstream(good) << "10:257\n";
+    std::ofstream(bad) << "10-257\n";
+    dev_t devnum = 0;
+    REQUIRE(host::read_devnum(good, devnum));
+    CHECK(major(devnum) == 10);
+    CHECK(minor(devnum) == 257);
+    CHECK_FALSE(host::read_devnum(bad, devnum));
+    CHECK_FALSE(host::read_devnum(dir.root / "missing", devnum));
 }
 
 TEST_CASE("topology file: groups, models and stand-in host devices", "[host]") {
