@@ -71,20 +71,8 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
         return tracks_dma_ > 0;
     }
 
-    // The kernel says how much room the chain needs when argsz has none.
-    int caps_size(uint32_t cmd, const uint8_t* in) override {
-        const bool region = cmd == VFIO_DEVICE_GET_REGION_INFO;
-        uint8_t buf[sizeof(vfio_region_info)] = {};
-        const uint32_t size = region ? sizeof(vfio_region_info) : sizeof(vfio_device_info);
-        std::memcpy(buf, in, region ? 32 : 16);
-        std::memcpy(buf, &size, 4);
-        if (int rc = call(cmd, buf); rc < 0) return rc;
-        uint32_t needed, flags;
-        std::memcpy(&needed, buf, 4);
-        std::memcpy(&flags, buf + 4, 4);
-        const uint32_t caps_flag = region ? VFIO_REGION_INFO_FLAG_CAPS : VFIO_DEVICE_FLAGS_CAPS;
-        return (flags & caps_flag) && needed > size ? static_cast<int>(needed - size) : 0;
-    }
+    // The info commands have no side effect on a real device.
+    int query(unsigned long cmd, void* arg) override { return call(cmd, arg); }
 
     void revoke() {
         unbind();

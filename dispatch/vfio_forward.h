@@ -40,11 +40,10 @@ class ForwardTarget {
     // without it the kernel answers DMA_LOGGING_START and _REPORT with
     // ENOTTY before it reads their ranges or bitmap.
     virtual bool tracks_dma() = 0;
-    // The bytes of the capability chain the real device appends to
-    // GET_INFO or GET_REGION_INFO asked with `in` (the kernel's minsz bytes
-    // of the caller's struct): 0 for none, or -errno. Asked only of a call
-    // whose argsz leaves room past the struct, before it is made.
-    virtual int caps_size(uint32_t cmd, const uint8_t* in) = 0;
+    // An info command the daemon asks on its own behalf (how much room a
+    // capability chain needs): answered as call() answers it, and without
+    // a side effect, so it is not one of the caller's calls.
+    virtual int query(unsigned long cmd, void* arg) = 0;
 };
 
 // A device command other than the cdev ones (BIND, ATTACH, DETACH).

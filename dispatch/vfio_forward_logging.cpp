@@ -27,18 +27,6 @@ uint32_t flags_of(const std::vector<uint8_t>& f) {
     return flags;
 }
 
-// vfio_check_feature() says 1 for a feature that supports only `op`: it is
-// asked for, not probed, with data of at least `minsz` bytes. Only then does
-// the kernel read the data's addresses.
-bool acts(const std::vector<uint8_t>& f, uint32_t op, size_t minsz) {
-    constexpr uint32_t kOps = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET;
-    const uint32_t flags = flags_of(f);
-    uint32_t argsz;
-    std::memcpy(&argsz, f.data(), 4);
-    return (flags & kOps) == op && !(flags & VFIO_DEVICE_FEATURE_PROBE) && argsz >= kHeader &&
-           argsz - kHeader >= minsz;
-}
-
 template <typename T>
 bool data_of(const std::vector<uint8_t>& f, T& out) {
     if (f.size() < kHeader + sizeof(T)) return false;
@@ -51,11 +39,10 @@ void put_data(std::vector<uint8_t>& f, const T& v) {
     std::memcpy(f.data() + kHeader, &v, sizeof(T));
 }
 
-// Whether the kernel reads the START's ranges: a device that tracks DMA, a
-// set with a count it takes.
-bool reads_ranges(const std::vector<uint8_t>& f, bool tracks_dma, const Control& c) {
-    return tracks_dma && acts(f, VFIO_DEVICE_FEATURE_SET, sizeof(Control)) && c.num_ranges &&
-           c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES;
+// Whether the kernel reads the START's ranges: a call that acts (see the
+// header) on a device that tracks DMA, with a count it takes.
+bool reads_ranges(bool acts, const Control& c) {
+    return acts && c.num_ranges && c.num_ranges <= VFIO_DEVICE_DMA_LOGGING_MAX_RANGES;
 }
 
 // As many of the caller's ranges as it has, up to `n`.
@@ -68,10 +55,9 @@ size_t read_ranges(UserMemory& mem, uint64_t at, uint32_t n, Range* out) {
 
 // The bitmap's bits: one per page of [iova, iova + length), or 0 when the
 // kernel refuses the report before it reaches the bitmap.
-uint64_t report_bits(const std::vector<uint8_t>& f, bool tracks_dma, Report& r) {
+uint64_t report_bits(const std::vector<uint8_t>& f, bool acts, Report& r) {
     uint64_t end;
-    if (!tracks_dma || !acts(f, VFIO_DEVICE_FEATURE_GET, sizeof(Report)) || !data_of(f, r))
-        return 0;
+    if (!acts || !data_of(f, r)) return 0;
     if (r.page_size < kPage || (r.page_size & (r.page_size - 1))) return 0;
     if (__builtin_add_overflow(r.iova, r.length, &end) || !r.length) return 0;
     return (r.length - 1) / r.page_size + 1;
@@ -79,13 +65,13 @@ uint64_t report_bits(const std::vector<uint8_t>& f, bool tracks_dma, Report& r) 
 
 }  // namespace
 
-int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory& mem) {
+int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, bool acts, UserMemory& mem) {
     Control c;
     if (!data_of(f, c)) return t.call(VFIO_DEVICE_FEATURE, f.data());
     const uint64_t user_ranges = c.ranges;
     GuardedPage page;
     c.ranges = 0;  // the kernel faults on it, never reaching the daemon's memory
-    if (reads_ranges(f, t.tracks_dma(), c)) {
+    if (reads_ranges(acts && t.tracks_dma(), c)) {
         Range ranges[VFIO_DEVICE_DMA_LOGGING_MAX_RANGES];
         const size_t got = read_ranges(mem, user_ranges, c.num_ranges, ranges);
         uint8_t* at = page.place(got * sizeof(Range));
@@ -104,9 +90,9 @@ int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory&
 // The kernel only sets bits in the caller's bitmap, so each piece is read
 // first and written back after. Each piece is a report of its own IOVAs,
 // which reads and clears their dirty bits as the one report would.
-int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& f, UserMemory& mem) {
+int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& f, bool acts, UserMemory& mem) {
     Report r;
-    const uint64_t bits = report_bits(f, t.tracks_dma(), r);
+    const uint64_t bits = report_bits(f, acts && t.tracks_dma(), r);
     if (!bits) {
         if (data_of(f, r)) {
             const uint64_t user_bitmap = r.bitmap;
@@ -146,7 +132,7 @@ void logging_footprint(const std::vector<uint8_t>& f, bool tracks_dma, Footprint
     const uint32_t feature = flags_of(f) & VFIO_DEVICE_FEATURE_MASK;
     if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
         Control c;
-        if (data_of(f, c) && reads_ranges(f, tracks_dma, c))
+        if (data_of(f, c) && reads_ranges(tracks_dma, c))
             fp.in.push_back({c.ranges, size_t{c.num_ranges} * sizeof(Range)});
     } else if (feature == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) {
         Report r;

@@ -15,14 +15,18 @@
 
 namespace ioasid::dispatch {
 
-// `feature`: VFIO_DEVICE_FEATURE's header and data as the caller wrote them
-// (argsz bytes, up to the daemon's cap). Makes the device call; the result,
-// or -errno.
-int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& feature, UserMemory& mem);
-int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& feature, UserMemory& mem);
+// `feature`: VFIO_DEVICE_FEATURE's header and the data the kernel reads, as
+// the caller wrote them; `acts`: vfio_check_feature() lets the call act on
+// its data (vfio_forward_sized.cpp decides). Makes the device call; the
+// result, or -errno.
+int forward_logging_start(ForwardTarget& t, std::vector<uint8_t>& feature, bool acts,
+                          UserMemory& mem);
+int forward_logging_report(ForwardTarget& t, std::vector<uint8_t>& feature, bool acts,
+                           UserMemory& mem);
 
-// The caller's memory they reach beyond the struct: the ranges (read), the
-// bitmap (read, then written), on a device that tracks DMA.
+// The caller's memory a call that acts reaches beyond the struct: the
+// ranges (read), the bitmap (read, then written), on a device that tracks
+// DMA.
 void logging_footprint(const std::vector<uint8_t>& feature, bool tracks_dma, Footprint& fp);
 
 }  // namespace ioasid::dispatch

@@ -21,18 +21,18 @@ constexpr uint32_t kMaxCaps = 64 * 1024;
 // `in` bytes in (its minsz; a smaller argsz is EINVAL), then on success
 // `in` bytes back, or min(argsz, size) for GET_INFO, and a capability
 // chain at `size` when argsz leaves room for all of it (else argsz says
-// how much room it needs).
+// how much room it needs, and `caps_flag` that there is one).
 struct InfoCopy {
     uint32_t cmd;
     uint32_t in;
     uint32_t size;
     bool out_to_argsz;
-    bool caps;
+    uint32_t caps_flag;  // 0: the command has no chain
 };
 constexpr InfoCopy kInfo[] = {
-    {VFIO_DEVICE_GET_INFO, 16, sizeof(vfio_device_info), true, true},
-    {VFIO_DEVICE_GET_REGION_INFO, 32, sizeof(vfio_region_info), false, true},
-    {VFIO_DEVICE_GET_IRQ_INFO, 16, sizeof(vfio_irq_info), false, false},
+    {VFIO_DEVICE_GET_INFO, 16, sizeof(vfio_device_info), true, VFIO_DEVICE_FLAGS_CAPS},
+    {VFIO_DEVICE_GET_REGION_INFO, 32, sizeof(vfio_region_info), false, VFIO_REGION_INFO_FLAG_CAPS},
+    {VFIO_DEVICE_GET_IRQ_INFO, 16, sizeof(vfio_irq_info), false, 0},
 };
 static_assert(sizeof(vfio_device_info) == 24 && sizeof(vfio_region_info) == 32 &&
               sizeof(vfio_irq_info) == 16);
@@ -54,16 +54,27 @@ struct InfoPlan {
     bool caps_fit() const { return caps && passed == argsz_needed(); }
 };
 
+// The chain's size: the room the kernel says it needs when asked with an
+// argsz of the struct alone, less the struct; 0 for none.
+uint32_t chain_size(ForwardTarget& t, const InfoCopy& r, const uint8_t* in) {
+    uint8_t buf[32] = {};
+    std::memcpy(buf, in, r.in);
+    std::memcpy(buf, &r.size, 4);
+    if (t.query(r.cmd, buf) < 0) return 0;  // the caller's call will say why
+    uint32_t needed, flags;
+    std::memcpy(&needed, buf, 4);
+    std::memcpy(&flags, buf + 4, 4);
+    if (!(flags & r.caps_flag) || needed <= r.size || needed - r.size > kMaxCaps) return 0;
+    return needed - r.size;
+}
+
 // The chain is asked for only when the caller left room past the struct:
 // otherwise the kernel writes none, whatever its size.
 InfoPlan plan_info(ForwardTarget& t, const InfoCopy& r, const uint8_t* in) {
     InfoPlan p;
     std::memcpy(&p.argsz, in, 4);
     p.size = r.size;
-    if (r.caps && p.argsz > r.size) {
-        const int caps = t.caps_size(r.cmd, in);
-        if (caps > 0 && static_cast<uint32_t>(caps) <= kMaxCaps) p.caps = caps;
-    }
+    if (r.caps_flag && p.argsz > r.size) p.caps = chain_size(t, r, in);
     p.passed = std::min(p.argsz, p.argsz_needed());
     return p;
 }
@@ -217,9 +228,9 @@ int call_with_wakeup(ForwardTarget& t, std::vector<uint8_t>& f) {
 int call_feature(ForwardTarget& t, const FeaturePlan& p, std::vector<uint8_t>& f, UserMemory& mem) {
     switch (p.row ? p.row->feature : ~0u) {
         case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
-            return forward_logging_start(t, f, mem);
+            return forward_logging_start(t, f, p.acting, mem);
         case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
-            return forward_logging_report(t, f, mem);
+            return forward_logging_report(t, f, p.acting, mem);
         case VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP:
             if (p.acting) return call_with_wakeup(t, f);
             break;

@@ -117,8 +117,17 @@ struct FuzzDevice final : dispatch::ForwardTarget {
     // What vfio-pci writes: min(argsz, size) of the struct, and the chain
     // when argsz has room for it, else the room it needs in argsz.
     uint32_t caps = 0;
-    int caps_size(uint32_t cmd, const uint8_t*) override {
-        return cmd == VFIO_DEVICE_GET_IRQ_INFO ? 0 : static_cast<int>(caps);
+    // The room a chain needs, as the kernel says it for an argsz of the
+    // struct alone: answered without taking an answer from the input or
+    // logging it, as it is not one of the caller's calls.
+    int query(unsigned long cmd, void* arg) override {
+        const bool region = cmd == VFIO_DEVICE_GET_REGION_INFO;
+        if (!caps || (!region && cmd != VFIO_DEVICE_GET_INFO)) return 0;
+        const uint32_t needed = (region ? 32 : 24) + caps;
+        const uint32_t flag = region ? VFIO_REGION_INFO_FLAG_CAPS : VFIO_DEVICE_FLAGS_CAPS;
+        std::memcpy(arg, &needed, 4);
+        std::memcpy(static_cast<uint8_t*>(arg) + 4, &flag, 4);
+        return 0;
     }
     int info(uint8_t* b, uint32_t argsz, uint32_t in, uint32_t size, bool chain) {
         if (argsz < in) return -EINVAL;

@@ -71,7 +71,7 @@ struct FakeDevice : dispatch::ForwardTarget {
         return 0;
     }
     bool tracks_dma() override { return false; }
-    int caps_size(uint32_t, const uint8_t*) override { return 0; }
+    int query(unsigned long cmd, void* arg) override { return call(cmd, arg); }
     // As vfio-pci: short at the region's end, EINVAL past it.
     uint64_t largest_io = 0;
     int64_t pread(void* buf, uint64_t len, uint64_t off) override {

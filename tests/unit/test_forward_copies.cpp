@@ -85,7 +85,7 @@ struct KernelDevice : dispatch::ForwardTarget {
                 return -ENOTTY;
         }
     }
-    int caps_size(uint32_t, const uint8_t*) override { return static_cast<int>(caps); }
+    int query(unsigned long cmd, void* arg) override { return call(cmd, arg); }
     bool tracks_dma() override { return false; }
     int64_t pread(void*, uint64_t, uint64_t) override { return -EINVAL; }
     int64_t pwrite(const void*, uint64_t, uint64_t) override { return -EINVAL; }

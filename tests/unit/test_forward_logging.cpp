@@ -93,7 +93,7 @@ struct LoggingDevice : dispatch::ForwardTarget {
     int hot_reset(const std::vector<uint32_t>&) override { return 0; }
     bool tracks = true;
     bool tracks_dma() override { return tracks; }
-    int caps_size(uint32_t, const uint8_t*) override { return 0; }
+    int query(unsigned long cmd, void* arg) override { return call(cmd, arg); }
 };
 
 // VFIO_DEVICE_FEATURE's header and `data` in the caller's memory.
