@@ -357,7 +357,9 @@ int DeviceNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMem
                       dispatch::Caller& caller) {
     auto& f = *reinterpret_cast<File*>(fh);
     std::lock_guard lock(mutex_);
-    if (f.revoked()) return -ENODEV;
+    // A revoked file is still ioasidd's: the preload library keeps sending
+    // its region access here, and hears ENODEV as from a removed device.
+    if (f.revoked() && cmd != IOASIDD_NODE_KIND) return -ENODEV;
     f.begin_call(caller);
     return dispatch::vfio_device_ioctl(f, cmd, arg, mem);
 }

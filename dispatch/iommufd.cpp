@@ -369,6 +369,7 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
 const char* iommufd_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_GROUP_STATUS) return "IOASIDD_GROUP_STATUS";
     if (cmd == IOASIDD_FILE_ID) return "IOASIDD_FILE_ID";
+    if (cmd == IOASIDD_NODE_KIND) return "IOASIDD_NODE_KIND";
     if (cmd == IOMMU_TEST_CMD) return kTestOp.name;
     const Op* op = lookup(nullptr, cmd);
     if (!op) return vfio_compat_command_name(cmd);

@@ -130,6 +130,7 @@ int group_status(model::Context& ctx, ioasidd_group_status& st) {
 }  // namespace
 
 int ioasidd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& mem) {
+    if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_IOMMUFD;
     if (cmd != IOASIDD_GROUP_STATUS) return -ENOTTY;
     ioasidd_group_status st;
     if (mem.read(arg, &st, sizeof(st))) return -EFAULT;

@@ -303,6 +303,8 @@ const DeviceOp* lookup(uint32_t cmd) {
 }  // namespace
 
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
+    // ioasidd's name for the file, in any state and for any backend.
+    if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_DEVICE;
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
     if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
@@ -373,6 +375,7 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
 }
 
 const char* vfio_device_command_name(uint32_t cmd) {
+    if (cmd == IOASIDD_NODE_KIND) return "NODE_KIND";
     const DeviceOp* op = lookup(cmd);
     return op ? op->name : nullptr;
 }

@@ -81,6 +81,15 @@ TEST_CASE("device commands before BIND are EINVAL; BIND once", "[device]") {
     CHECK(v.ioctl(VFIO_GET_API_VERSION, unknown) == -ENOTTY);
 }
 
+TEST_CASE("NODE_KIND names a device file before and after BIND", "[device]") {
+    Vmm v;
+    CHECK(dispatch::vfio_device_ioctl(v.be, IOASIDD_NODE_KIND, 0, v.mem) == IOASIDD_NODE_DEVICE);
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    CHECK(dispatch::vfio_device_ioctl(v.be, IOASIDD_NODE_KIND, 0, v.mem) == IOASIDD_NODE_DEVICE);
+    CHECK(dispatch::vfio_device_footprint(v.be, IOASIDD_NODE_KIND, 0, v.mem).in.empty());
+}
+
 TEST_CASE("edu answers GET_INFO, REGION_INFO and IRQ_INFO as the real one does", "[device]") {
     Vmm v;
     vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};

@@ -116,6 +116,15 @@ TEST_CASE("GET_HW_INFO answers TYPE_NONE and zeroes the data buffer", "[iommufd-
     CHECK(w.call(w.a, IOMMU_GET_HW_INFO, hi) == -ENOENT);
 }
 
+TEST_CASE("NODE_KIND names an iommufd file, with no argument read", "[iommufd-devices]") {
+    World w;
+    CHECK(dispatch::iommufd_ioctl(w.a, IOASIDD_NODE_KIND, 0, w.mem, w.caller) ==
+          IOASIDD_NODE_IOMMUFD);
+    const dispatch::Footprint fp = dispatch::iommufd_footprint(w.a, IOASIDD_NODE_KIND, 0, w.mem);
+    CHECK(fp.in.empty());
+    CHECK(fp.out.empty());
+}
+
 TEST_CASE("GROUP_STATUS tells viability and ownership", "[iommufd-devices]") {
     World w;
     ioasidd_group_status st;

@@ -319,6 +319,9 @@ TEST_CASE("hot reset and ioeventfd structs and flags are the kernel's", "[uapi]"
 TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     CHECK(IOASIDD_GROUP_STATUS == 0xa501);
     CHECK(IOASIDD_FILE_ID == 0xa502);
+    CHECK(IOASIDD_NODE_KIND == 0xa503);
+    CHECK(IOASIDD_NODE_IOMMUFD == 1);
+    CHECK(IOASIDD_NODE_DEVICE == 2);
     CHECK(IOASIDD_REGION_RW == 0xa510);
     CHECK(sizeof(ioasidd_group_status) == 32);
     PIN(ioasidd_group_status, out_flags, 16);

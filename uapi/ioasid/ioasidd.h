@@ -61,6 +61,18 @@ struct ioasidd_group_status {
 #define IOASIDD_FILE_ID _IO(IOASIDD_TYPE, 0x02)
 
 /*
+ * IOASIDD_NODE_KIND, on any ioasidd node, in any state (before BIND too):
+ * which of ioasidd's nodes the file is. No argument; returns
+ * IOASIDD_NODE_IOMMUFD or IOASIDD_NODE_DEVICE. The kernel's /dev/iommu
+ * answers ENOTTY, its VFIO device cdev EINVAL before BIND and ENOTTY after.
+ * The preload library tells ioasidd's files from the kernel's with it,
+ * whatever path or fd number a file came by.
+ */
+#define IOASIDD_NODE_KIND _IO(IOASIDD_TYPE, 0x03)
+#define IOASIDD_NODE_IOMMUFD 1
+#define IOASIDD_NODE_DEVICE 2
+
+/*
  * IOASIDD_REGION_RW, on a device node: pread/pwrite of a VFIO region.
  *
  * CUSE passes no file offset to the daemon, so region access by offset goes
