@@ -178,6 +178,7 @@ TEST_CASE("HWPT and hw-info enum values are the kernel's", "[uapi]") {
 // ---- VFIO device ABI (include/uapi/linux/vfio.h of 6.12) ----
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "ioasid/kvm_vfio.h"
 
 TEST_CASE("VFIO ioctl numbers are the kernel's", "[uapi]") {
     CHECK(VFIO_TYPE == 0x3b);
@@ -314,6 +315,17 @@ TEST_CASE("hot reset and ioeventfd structs and flags are the kernel's", "[uapi]"
     CHECK(VFIO_DEVICE_IOEVENTFD_8 == 1);
     CHECK(VFIO_DEVICE_IOEVENTFD_64 == 8);
     CHECK(VFIO_DEVICE_IOEVENTFD_SIZE_MASK == 0xf);
+}
+
+TEST_CASE("kvm-vfio's file attribute keeps KVM's numbers and layout", "[uapi]") {
+    CHECK(KVM_SET_DEVICE_ATTR == 0x4018aee1);
+    CHECK(sizeof(kvm_device_attr) == 24);
+    PIN(kvm_device_attr, group, 4);
+    PIN(kvm_device_attr, attr, 8);
+    PIN(kvm_device_attr, addr, 16);
+    CHECK(KVM_DEV_VFIO_FILE == 1);
+    CHECK(KVM_DEV_VFIO_FILE_ADD == 1);
+    CHECK(KVM_DEV_VFIO_FILE_DEL == 2);
 }
 
 TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {

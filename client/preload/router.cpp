@@ -1,0 +1,200 @@
+#include "router.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+
+#include "ioasid/ioasidd.h"
+#include "ioasid/kvm_vfio.h"
+#include "libc_calls.h"
+
+namespace ioasid::preload {
+namespace {
+
+// The most one read or write moves, as rw_verify_area() clamps it.
+constexpr size_t kMaxRwCount = INT_MAX & ~static_cast<size_t>(4095);
+// preadv2 flags a file without read_iter takes (do_loop_readv_writev()).
+constexpr int kRwfHipri = 0x1;
+
+// Keeps errno across the library's own calls, so that a call that
+// succeeds leaves it as the program set it.
+struct SavedErrno {
+    int saved = errno;
+    ~SavedErrno() { errno = saved; }
+};
+
+ssize_t fail(int err) {
+    errno = err;
+    return -1;
+}
+
+// ioasidd's nodes are CUSE devices. The private ioctl goes only to those:
+// other drivers use ioctl type 0xA5 (the Surface aggregator does).
+bool is_cuse_device(dev_t rdev) {
+    char path[64], link[128];
+    std::snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/subsystem", major(rdev), minor(rdev));
+    const ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0) return false;
+    link[n] = 0;
+    const char* base = std::strrchr(link, '/');
+    return std::strcmp(base ? base + 1 : link, "cuse") == 0;
+}
+
+}  // namespace
+
+Router& Router::instance() {
+    // Never destroyed: intercepted calls arrive from other libraries'
+    // destructors, after this library's static objects would be gone.
+    static Router* router = new Router();
+    return *router;
+}
+
+FileKind Router::classify(int fd) {
+    SavedErrno keep;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISCHR(st.st_mode) || !is_cuse_device(st.st_rdev))
+        return FileKind::Other;
+    switch (libc().ioctl(fd, IOASIDD_NODE_KIND, 0)) {
+        case IOASIDD_NODE_IOMMUFD:
+            return FileKind::Iommufd;
+        case IOASIDD_NODE_DEVICE:
+            return FileKind::Device;
+        default:
+            return FileKind::Other;
+    }
+}
+
+FileKind Router::kind(int fd) {
+    FileKind k = table_.get(fd);
+    if (k != FileKind::Unknown) return k;
+    k = classify(fd);
+    table_.set(fd, k);
+    return k;
+}
+
+ssize_t Router::region_rw(int fd, bool write, void* buf, size_t count, off_t offset) {
+    if (offset < 0) return fail(EINVAL);
+    ioasidd_region_rw rw{};
+    rw.argsz = sizeof(rw);
+    rw.flags = write ? IOASIDD_REGION_WRITE : 0;
+    rw.offset = static_cast<uint64_t>(offset);
+    rw.length = count < kMaxRwCount ? count : kMaxRwCount;
+    rw.data = reinterpret_cast<uintptr_t>(buf);
+    return libc().ioctl(fd, IOASIDD_REGION_RW, &rw);
+}
+
+ssize_t Router::device_pread(int fd, void* buf, size_t count, off_t offset) {
+    const ssize_t n = region_rw(fd, false, buf, count, offset);
+    // ENOTTY: the number was closed behind the library's back and now names
+    // another file (a kernel's device, whose file offset carries the region).
+    if (n < 0 && errno == ENOTTY) {
+        table_.set(fd, FileKind::Other);
+        return libc().pread64(fd, buf, count, offset);
+    }
+    return n;
+}
+
+ssize_t Router::device_pwrite(int fd, const void* buf, size_t count, off_t offset) {
+    const ssize_t n = region_rw(fd, true, const_cast<void*>(buf), count, offset);
+    if (n < 0 && errno == ENOTTY) {
+        table_.set(fd, FileKind::Other);
+        return libc().pwrite64(fd, buf, count, offset);
+    }
+    return n;
+}
+
+// vfs_readv()/vfs_writev() on a file with plain read/write: one access per
+// iovec at successive offsets, ending at the first short one; an error
+// after some bytes moved returns the bytes.
+ssize_t Router::vectored(int fd, bool write, const iovec* iov, int iovcnt, off_t offset,
+                         int flags) {
+    if (iovcnt < 0 || iovcnt > IOV_MAX) return fail(EINVAL);
+    if (flags & ~kRwfHipri) return fail(EOPNOTSUPP);
+    // -1 asks for the file position, which CUSE does not keep for a daemon.
+    if (offset == -1) return fail(ESPIPE);
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; ++i) {
+        total += iov[i].iov_len;
+        if (static_cast<ssize_t>(total) < 0) return fail(EINVAL);
+    }
+    size_t done = 0;
+    for (int i = 0; i < iovcnt && done < kMaxRwCount; ++i) {
+        const size_t want = std::min(iov[i].iov_len, kMaxRwCount - done);
+        const ssize_t n =
+            region_rw(fd, write, iov[i].iov_base, want, offset + static_cast<off_t>(done));
+        if (n < 0) return done ? static_cast<ssize_t>(done) : -1;
+        done += static_cast<size_t>(n);
+        if (static_cast<size_t>(n) < want) break;
+    }
+    return static_cast<ssize_t>(done);
+}
+
+ssize_t Router::device_preadv(int fd, const iovec* iov, int iovcnt, off_t offset, int flags) {
+    const ssize_t n = vectored(fd, false, iov, iovcnt, offset, flags);
+    if (n < 0 && errno == ENOTTY) {  // no longer ioasidd's: see device_pread
+        table_.set(fd, FileKind::Other);
+        return libc().preadv64v2(fd, iov, iovcnt, offset, flags);
+    }
+    return n;
+}
+
+ssize_t Router::device_pwritev(int fd, const iovec* iov, int iovcnt, off_t offset, int flags) {
+    const ssize_t n = vectored(fd, true, iov, iovcnt, offset, flags);
+    if (n < 0 && errno == ENOTTY) {
+        table_.set(fd, FileKind::Other);
+        return libc().pwritev64v2(fd, iov, iovcnt, offset, flags);
+    }
+    return n;
+}
+
+namespace {
+
+// Reads the program's memory at `addr` as the kernel would copy it in: a
+// bad pointer is a failed read, not a crash in the library.
+bool read_own(uint64_t addr, void* out, size_t len) {
+    iovec local{out, len};
+    iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), len};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
+// KVM names its device files after the device type ("kvm-vfio").
+bool is_kvm_vfio_device(int fd) {
+    static constexpr char kName[] = "anon_inode:kvm-vfio";
+    char path[40], link[sizeof(kName) + 1];
+    std::snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(path, link, sizeof(link));
+    return n == static_cast<ssize_t>(sizeof(kName) - 1) && std::memcmp(link, kName, n) == 0;
+}
+
+}  // namespace
+
+// KVM accepts only its own VFIO files: for an ioasidd device the kernel
+// would answer EBADF/EINVAL, and QEMU 10 gives up. An emulated device needs
+// nothing from KVM: its interrupts arrive through the irqfds QEMU hands
+// SET_IRQS, and its DMA through the IOAS. (Nothing is registered, so KVM
+// does not learn of non-coherent DMA; ioasidd's devices have none.)
+bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
+    SavedErrno keep;
+    kvm_device_attr attr;
+    if (!arg || !read_own(reinterpret_cast<uintptr_t>(arg), &attr, sizeof(attr))) return false;
+    if (attr.group != KVM_DEV_VFIO_FILE ||
+        (attr.attr != KVM_DEV_VFIO_FILE_ADD && attr.attr != KVM_DEV_VFIO_FILE_DEL))
+        return false;
+    int32_t file_fd;
+    if (!read_own(attr.addr, &file_fd, sizeof(file_fd))) return false;
+    if (kind(file_fd) != FileKind::Device || !is_kvm_vfio_device(kvm_fd)) return false;
+    *rc = 0;
+    return true;
+}
+
+}  // namespace ioasid::preload

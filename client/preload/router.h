@@ -1,0 +1,45 @@
+// Routes the calls the preload library intercepts: a call on one of
+// ioasidd's files is carried the way CUSE allows, every other call goes to
+// libc untouched. The shape of libcamera's v4l2-compat, for VFIO.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "fd_table.h"
+
+namespace ioasid::preload {
+
+class Router {
+  public:
+    static Router& instance();
+
+    // What fd is, classified on first use and cached until the number
+    // changes hands. Leaves errno as it was.
+    FileKind kind(int fd);
+    FdTable& table() { return table_; }
+
+    // pread/pwrite and the vectored calls on an ioasidd device: region
+    // access through IOASIDD_REGION_RW at the device file offset, with the
+    // answers vfs_read()/vfs_write() give for a VFIO device. -1 and errno
+    // on failure, as libc's.
+    ssize_t device_pread(int fd, void* buf, size_t count, off_t offset);
+    ssize_t device_pwrite(int fd, const void* buf, size_t count, off_t offset);
+    ssize_t device_preadv(int fd, const iovec* iov, int iovcnt, off_t offset, int flags);
+    ssize_t device_pwritev(int fd, const iovec* iov, int iovcnt, off_t offset, int flags);
+
+    // KVM_SET_DEVICE_ATTR on a kvm-vfio device naming an ioasidd file:
+    // true when the library answered it (result in *rc), false to pass the
+    // call to the kernel.
+    bool kvm_vfio_attr(int kvm_fd, const void* attr, int* rc);
+
+  private:
+    Router() = default;
+    FileKind classify(int fd);
+    ssize_t region_rw(int fd, bool write, void* buf, size_t count, off_t offset);
+    ssize_t vectored(int fd, bool write, const iovec* iov, int iovcnt, off_t offset, int flags);
+
+    FdTable table_;
+};
+
+}  // namespace ioasid::preload

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Runs inside the test VM: unmodified QEMU 10.0 (Debian's, from
+# bookworm-backports) drives edus through qtest (qtest_edu.py): its own
+# built-in edu first, whose transcript is the reference, then ioasidd's
+# emulated edu through libioasid-preload.so (ioasid-run), given as fds the way libvirt
+# gives them, with private and with memfd guest RAM.
+# Transcripts go to RESULTS/qemu-*-TAG.txt.
+#   guest-qemu.sh BUILD RESULTS TAG QEMU
+set -u
+build=$1 results=$2 tag=$3 qemu=$4
+status=0
+here=$(dirname "$0")
+. "$here/lib.sh"
+
+share=$(dirname "$(dirname "$qemu")")/share/qemu
+machine="-machine pc -accel tcg -m 256 -nodefaults -L $share"
+run=$build/client/ioasid-run
+qtest() {  # NAME [qtest_edu.py options] -- QEMU arguments
+    name=$1
+    shift
+    python3 "$here/qtest_edu.py" --log "$results/qemu-$name-$tag.log" "$@" \
+        > "$results/qemu-$name-$tag.txt" 2>&1 || status=1
+}
+
+qtest builtin --unplug -- "$qemu" $machine -device edu,id=dev0,addr=4
+
+"$build/daemon/ioasidd" -f --log-level info > "$results/qemu-daemon-$tag.log" 2>&1 &
+daemon=$!
+wait_node /dev/vfio/device0 || status=1
+ctl=$build/client/ioasidctl
+for ram in private memfd; do
+    mem=
+    [ $ram = memfd ] && mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
+    qtest "emulated-$ram" --open 3=/dev/ioasid --open 4=/dev/vfio/device0 --unplug \
+        --clients "$ctl --json clients" -- \
+        "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
+        -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
+    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+        >> "$results/qemu-emulated-$ram-$tag.txt"
+done
+kill -TERM $daemon
+wait $daemon
+echo "daemon-exit $?" >> "$results/qemu-daemon-$tag.log"
+exit $status
