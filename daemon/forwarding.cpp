@@ -43,6 +43,16 @@ int ForwardedGroup::map(const model::Area& area) {
     // Alive before and after: the pid named that process all along (a pid
     // is not reused before its process is reaped).
     if (rc == 0 && owner_.source_pid(area.source) != static_cast<uint32_t>(pid)) rc = -EFAULT;
+    // A read-only map of private memory: a VMM's firmware ROMs (QEMU's
+    // pc.bios and pc.rom stay private even with shared guest RAM), which it
+    // treats a failed map of as fatal. The device reads a copy.
+    if (rc == -EOPNOTSUPP && !writable) {
+        LOG_DEBUG(
+            "IOMMU group %u: IOVA 0x%llx is private read-only memory (%s): the device gets a copy",
+            id_, static_cast<unsigned long long>(area.start), why.c_str());
+        view = host::SharedView();
+        rc = view.copy(pid, area.user_va, area.length(), why);
+    }
     if (rc == -EOPNOTSUPP)
         LOG_WARN(
             "IOMMU group %u: cannot map IOVA 0x%llx for the device: %s; a forwarded "

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "host/process.h"
 #include "host/unique_fd.h"
 
 namespace ioasid::host {
@@ -234,6 +235,27 @@ int SharedView::map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t leng
     if (rc == 1) return 0;
     if (rc == 0) why = "no memory at 0x" + to_hex(addr) + " for 0x" + to_hex(length) + " bytes";
     return rc ? rc : -EFAULT;
+}
+
+int SharedView::copy(pid_t pid, uint64_t addr, uint64_t length, std::string& why) {
+    pieces_.clear();
+    files_.clear();
+    // A memfd, not anonymous memory: the container pins it as it pins the
+    // shared files of other views, and nothing forks with it.
+    UniqueFd fd(::memfd_create("ioasidd-readonly-copy", MFD_CLOEXEC));
+    if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(length))) return -errno;
+    void* at = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (at == MAP_FAILED) return -errno;
+    auto file = std::make_shared<MappedFile>();
+    file->base = reinterpret_cast<uint64_t>(at);
+    file->size = length;
+    if (int rc = process_read(pid, addr, at, length)) {
+        why = "cannot read 0x" + to_hex(length) + " bytes at 0x" + to_hex(addr);
+        return rc;
+    }
+    pieces_.push_back({file->base, addr, length});
+    files_.push_back(std::move(file));
+    return 0;
 }
 
 }  // namespace ioasid::host

@@ -104,6 +104,11 @@ class SharedView {
     // cannot be shared). `why` says which.
     int map(FileMappings& files, pid_t pid, uint64_t addr, uint64_t length, bool writable,
             std::string& why);
+    // A read-only view of private memory, which cannot be shared: a copy of
+    // the client's bytes, taken now, in memory of the daemon's own. 0, or
+    // -EFAULT when part of the range cannot be read. Unlike the kernel's
+    // pin, later writes of the client to that memory do not reach the copy.
+    int copy(pid_t pid, uint64_t addr, uint64_t length, std::string& why);
     const std::vector<Piece>& pieces() const { return pieces_; }
 
   private:

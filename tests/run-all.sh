@@ -62,17 +62,26 @@ if [ -z "${IOASID_REFKERNEL:-}" ]; then
     export IOASID_REFKERNEL_TRIED=1
 fi
 
-vm_out=$(tests/vm/conformance.sh build 2>&1); vm_rc=$?
-echo "$vm_out" | grep -v 'passed, .* failed$' | tail -80
-vm_counts=$(echo "$vm_out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
-if [ -n "$vm_counts" ]; then
-    set -- $vm_counts; add "$1" "$2"
-    while read -r line; do failed+=("vm lane: ${line#FAIL }"); done < <(echo "$vm_out" | grep '^FAIL ')
-    while read -r line; do failed+=("vm lane: ${line}"); done < <(echo "$vm_out" | grep '^CANNOT ')
-    [ "$vm_rc" != 0 ] && [ "$2" = 0 ] && failed_as "vm lane: exit $vm_rc" 1 0
-else
-    failed_as "vm lane: no counts" 1 0
-fi
+# A VM lane: its checks count one each; its FAIL and CANNOT lines are named
+# again before the counts.
+vm_lane() {  # NAME SCRIPT
+    local name=$1 out rc counts line
+    out=$("$2" build 2>&1); rc=$?
+    echo "$out" | grep -v 'passed, .* failed$' | tail -80
+    counts=$(echo "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
+    if [ -z "$counts" ]; then failed_as "$name: no counts" 1 0; return; fi
+    set -- $counts; add "$1" "$2"
+    while read -r line; do failed+=("$name: ${line#FAIL }"); done < <(echo "$out" | grep '^FAIL ')
+    while read -r line; do failed+=("$name: ${line}"); done < <(echo "$out" | grep '^CANNOT ')
+    [ "$rc" != 0 ] && [ "$2" = 0 ] && failed_as "$name: exit $rc" 1 0
+    line=$(echo "$out" | sed -n "s/; its console ends:\$//; s/^WARN /$name warned: /p")
+    [ -n "$line" ] && warned+="$line"$'\n'
+    return 0
+}
+warned=
+vm_lane "vm lane" tests/vm/conformance.sh
+# Unmodified QEMU 10 on ioasidd's nodes, through the preload library.
+vm_lane "qemu lane" tests/vm/qemu-lane.sh
 
 # The kernel's own iommufd selftest against ioasidd (issue 6): one check,
 # failing when a test that passed before fails now.
@@ -85,7 +94,7 @@ fi
 
 # A guest run again after a failure, or a selftest run again, which the
 # counts do not show.
-echo "$vm_out" | sed -n 's/; its console ends:$//; s/^WARN /vm lane warned: /p'
+printf '%s' "$warned"
 echo "$out" | sed -n 's/^WARN /kernel selftest warned: /p; s/^CANNOT /kernel selftest: cannot run /p; s/^selftest: \(.* again alone\)$/kernel selftest: \1/p'
 for f in "${failed[@]}"; do echo "FAILED: $f"; done
 echo "$pass passed, $fail failed"

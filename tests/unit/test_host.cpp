@@ -364,6 +364,35 @@ TEST_CASE("shared views: shared memory is shared, private memory is refused", "[
     close(other);
 }
 
+TEST_CASE("shared views: a read-only copy of private memory, taken once", "[host][view]") {
+    const pid_t self = getpid();
+    auto* rom = static_cast<uint8_t*>(
+        mmap(nullptr, 0x3000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    REQUIRE(rom != MAP_FAILED);
+    for (int i = 0; i < 0x3000; ++i) rom[i] = static_cast<uint8_t>(i * 13);
+    host::FileMappings files;
+    std::string why;
+    host::SharedView shared;
+    CHECK(shared.map(files, self, reinterpret_cast<uint64_t>(rom), 0x3000, false, why) ==
+          -EOPNOTSUPP);
+    host::SharedView copy;
+    REQUIRE(copy.copy(self, reinterpret_cast<uint64_t>(rom) + 0x1000, 0x2000, why) == 0);
+    REQUIRE(copy.pieces().size() == 1);
+    CHECK(copy.pieces()[0].remote == reinterpret_cast<uint64_t>(rom) + 0x1000);
+    CHECK(copy.pieces()[0].length == 0x2000);
+    const auto* local = reinterpret_cast<const uint8_t*>(copy.pieces()[0].local);
+    CHECK(std::memcmp(local, rom + 0x1000, 0x2000) == 0);
+    // Where it differs from the kernel's pin: later writes stay the client's.
+    rom[0x1000] ^= 0xff;
+    CHECK(local[0] != rom[0x1000]);
+    // A range that is not all mapped cannot be copied.
+    REQUIRE(munmap(rom + 0x2000, 0x1000) == 0);
+    host::SharedView hole;
+    CHECK(hole.copy(self, reinterpret_cast<uint64_t>(rom), 0x3000, why) == -EFAULT);
+    CHECK(hole.pieces().empty());
+    munmap(rom, 0x2000);
+}
+
 TEST_CASE("shared views: no more access than the client's own mapping gives", "[host][view]") {
     const pid_t self = getpid();
     host::FileMappings files;

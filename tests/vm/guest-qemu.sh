@@ -5,9 +5,11 @@
 # emulated edu through libioasid-preload.so (ioasid-run), given as fds the way libvirt
 # gives them, with private and with memfd guest RAM.
 # Transcripts go to RESULTS/qemu-*-TAG.txt.
-#   guest-qemu.sh BUILD RESULTS TAG QEMU
+#   guest-qemu.sh BUILD RESULTS TAG
+# RESULTS/qemu10.path names QEMU's binary (qemu-lane.sh wrote it).
 set -u
-build=$1 results=$2 tag=$3 qemu=$4
+build=$1 results=$2 tag=$3
+qemu=$(cat "$results/qemu10.path")
 status=0
 here=$(dirname "$0")
 . "$here/lib.sh"
@@ -28,6 +30,9 @@ qtest builtin --unplug -- "$qemu" $machine -device edu,id=dev0,addr=4
 daemon=$!
 wait_node /dev/vfio/device0 || status=1
 ctl=$build/client/ioasidctl
+# The library's own checks, before any VMM.
+"$run" "$build/tests/preload-check" /dev/ioasid /dev/vfio/device0 \
+    > "$results/preload-check-$tag.txt" 2>&1 || status=1
 for ram in private memfd; do
     mem=
     [ $ram = memfd ] && mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
@@ -41,4 +46,39 @@ done
 kill -TERM $daemon
 wait $daemon
 echo "daemon-exit $?" >> "$results/qemu-daemon-$tag.log"
+
+# The VM's own real edu (the outer QEMU's), bound to vfio-pci and forwarded
+# by ioasidd: the API forwarding takes by itself (the legacy container on
+# 6.1; the kernel's iommufd and cdev on 6.12).
+edu=$(grep -l 0x11e8 /sys/bus/pci/devices/*/device 2>/dev/null | head -1)
+if [ -n "$edu" ]; then
+    edu=$(dirname "$edu")
+    [ -e "$edu/driver" ] || echo 1234 11e8 > /sys/bus/pci/drivers/vfio-pci/new_id
+    # Where the kernel has iommufd and the VFIO cdev, the same QEMU and the
+    # library's checks on the kernel's own files first: the reference.
+    cdev=$(ls -d "$edu"/vfio-dev/vfio* 2>/dev/null | head -1)
+    if [ -c /dev/iommu ] && [ -n "$cdev" ] && wait_node "/dev/vfio/devices/${cdev##*/}"; then
+        node=/dev/vfio/devices/${cdev##*/}
+        "$run" "$build/tests/preload-check" /dev/iommu "$node" \
+            > "$results/preload-check-kernel-$tag.txt" 2>&1 || status=1
+        qtest "kernel-cdev" --open 3=/dev/iommu --open 4="$node" --unplug -- \
+            "$qemu" $machine -object iommufd,id=i0,fd=3 \
+            -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
+    fi
+    echo '{"groups": []}' > /run/host-only.json
+    "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json \
+        > "$results/qemu-forward-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device0 || status=1
+    mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
+    qtest "forwarded" --open 3=/dev/ioasid --open 4=/dev/vfio/device0 --unplug \
+        --clients "$ctl --json clients" -- \
+        "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
+        -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
+    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+        >> "$results/qemu-forwarded-$tag.txt"
+    kill -TERM $daemon
+    wait $daemon
+    echo "daemon-exit $?" >> "$results/qemu-forward-daemon-$tag.log"
+fi
 exit $status

@@ -155,7 +155,9 @@ def dma(q, src, dst, count, to_ram):
 
 
 def check_dma(q, out):
-    data = bytes((i * 7 + 3) & 0xFF for i in range(4096))
+    # 2 KiB: QEMU 7.2's edu (the test VM's real one) refuses a DMA that
+    # ends at its buffer's end, and stops the whole VM.
+    data = bytes((i * 7 + 3) & 0xFF for i in range(2048))
     q.mem_write(RAM, data)
     ok = dma(q, RAM, 0x40000, len(data), False)
     out("dma.ram-to-device: %s" % ("done" if ok else "timeout"))

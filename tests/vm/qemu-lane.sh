@@ -1,0 +1,62 @@
+#!/bin/bash
+# The VMM lane (issue 18): unmodified QEMU 10.0.2, Debian 12's from
+# bookworm-backports, unpacked into the VM cache (fetch-qemu10.sh), drives
+# ioasidd's devices through libioasid-preload.so inside the test VM. Each
+# transcript must equal the one the same qtest script takes from QEMU's own
+# built-in edu. Prints one line per check and "N passed, N failed".
+#   qemu-lane.sh BUILD_DIR
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: qemu-lane.sh BUILD_DIR}" && pwd)
+results=$build/vm-results-qemu
+rm -rf "$results" && mkdir -p "$results"
+. "$here/lane.sh"
+
+if qemu=$("$here/fetch-qemu10.sh" 2> "$results/fetch-qemu10.log"); then
+    echo "$qemu" > "$results/qemu10.path"
+    guest deb61 deb61 guest-qemu.sh vm-qemu-deb61.log --iommu --edu
+    guest ref ref guest-qemu.sh vm-qemu-ref.log --iommu --edu
+else
+    echo "CANNOT run QEMU 10: $(tail -1 "$results/fetch-qemu10.log")"
+fi
+
+expected=$here/expected/qemu-edu.txt
+# ioasidd's transcripts less what only ioasidd's runs print: what its
+# clients hold after realize and unplug, and after QEMU's exit.
+held() {  # NAME: the holdings check of one run
+    local t=$results/qemu-$1.txt
+    check "QEMU 10 on $2: realized it holds one device, IOAS and hwpt; device_del leaves none; its exit leaves no context" \
+        sh -c "grep -qx 'clients.realized: contexts=1 devices=1 ioas=1 hwpts=1 memlock_kib=0' '$t' &&
+               grep -qx 'clients.unplugged: contexts=1 devices=0 ioas=0 hwpts=0 memlock_kib=0' '$t' &&
+               grep -qx 'contexts-after-exit: 0' '$t'"
+}
+qemu_same() {  # NAME: the run's transcript, less ioasidd's lines, against QEMU's built-in edu's
+    grep -v -e '^clients\.' -e '^contexts-' "$results/qemu-$1.txt" > "$results/qemu-$1.cmp" 2>/dev/null
+    same "$expected" "$results/qemu-$1.cmp"
+}
+for tag in deb61 ref; do
+    check "QEMU 10.0.2's built-in edu under qtest on $tag gives the committed transcript (config, BAR0, factorial, DMA, MSI, INTx, reset, unplug)" \
+        same "$expected" "$results/qemu-builtin-$tag.txt"
+    for ram in private memfd; do
+        check "unmodified QEMU 10 on $tag drives ioasidd's emulated edu through libioasid-preload.so ($ram RAM, fds passed): the built-in edu's transcript" \
+            qemu_same "emulated-$ram-$tag"
+        held "emulated-$ram-$tag" "$tag with ioasidd's emulated edu ($ram RAM)"
+    done
+    check "libioasid-preload.so on $tag: ioasidd's device recognised across dup, dup2/dup3, F_DUPFD, fork, SCM_RIGHTS and a close behind its back; fortified, vectored and KVM calls" \
+        same "$here/expected/preload-check.txt" "$results/preload-check-$tag.txt"
+    check "unmodified QEMU 10 on $tag drives the VM's real edu forwarded by ioasidd ($( [ $tag = ref ] && echo "kernel iommufd+cdev" || echo "legacy container"), memfd RAM, private ROMs): the built-in edu's transcript" \
+        qemu_same "forwarded-$tag"
+    held "forwarded-$tag" "$tag with the forwarded real edu"
+    check "ioasidd on $tag exits 0 after the QEMU runs (emulated, forwarded)" \
+        sh -c "grep -qx 'daemon-exit 0' '$results/qemu-daemon-$tag.log' && grep -qx 'daemon-exit 0' '$results/qemu-forward-daemon-$tag.log'"
+done
+check "the same QEMU 10 on the 6.12 kernel's own iommufd and VFIO cdev (the real edu, no ioasidd): the built-in edu's transcript" \
+    same "$expected" "$results/qemu-kernel-cdev-ref.txt"
+# Where the library's checks may differ from the kernel's files: a file
+# position (preadv2 at -1), which CUSE keeps none of; the kernel reads BAR0.
+grep -v '^preadv2-file-position' "$results/preload-check-kernel-ref.txt" > "$results/preload-check-kernel-ref.cmp" 2>/dev/null
+grep -v '^preadv2-file-position' "$here/expected/preload-check.txt" > "$results/preload-check-expected.cmp"
+check "libioasid-preload.so leaves the 6.12 kernel's iommufd and VFIO cdev to the kernel: the same checks give the same answers (but the file position)" \
+    same "$results/preload-check-expected.cmp" "$results/preload-check-kernel-ref.cmp"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
