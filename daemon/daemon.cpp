@@ -265,6 +265,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     s.forwarding = std::make_unique<Forwarding>(opts.vfio_api == "legacy" ? host::VfioApi::Legacy
                                                 : opts.vfio_api == "cdev" ? host::VfioApi::Cdev
                                                                           : host::VfioApi::Auto);
+    if (!opts.device_dirs.empty()) s.device_dirs = std::make_unique<DeviceDirs>(opts.device_dirs);
     if (!open_iommufd_node(opts, shared, s)) return 1;
     make_control(opts, shared, s, main_thread);
     s.loop.on_node_exit([&s, main_thread](cuse::CuseNode& n) {

@@ -19,6 +19,8 @@ struct Options {
     std::string topology_file;  // empty: the built-in demo
     // The device nodes' names under /dev, with one %u for the device's number.
     std::string device_node_pattern = "vfio/device%u";
+    // Where each node's sysfs-like directory goes (DeviceDirs; empty: none).
+    std::string device_dirs = "/run/ioasidd/devices";
     // How host devices bound to vfio-pci are forwarded: "auto" (the kernel's
     // iommufd and cdev where it has them, else the legacy container API),
     // "legacy" or "cdev".

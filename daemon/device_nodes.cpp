@@ -67,6 +67,7 @@ nlohmann::json remove_node(Served& s, std::list<ServedDevice>::iterator it,
     const std::string address = it->handler->address();
     const nlohmann::json info = {{"device", address}, {"node", "/dev/" + it->node->devname()}};
     it->handler->revoke(why);
+    if (s.device_dirs) s.device_dirs->withdraw(address);
     s.loop.remove(*it->node);
     s.devices.erase(it);
     if (s.control_ctx) {
@@ -129,6 +130,7 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
         LOG_ERROR("%s", error.c_str());
         return -1;
     }
+    if (s.device_dirs) s.device_dirs->publish(dev.address, devname, makedev(cfg.major, cfg.minor));
     std::lock_guard lock(s.devices_mutex);
     s.loop.add(*sd.node, 2);
     s.devices.push_back(std::move(sd));

@@ -87,6 +87,10 @@ void add_options(CLI::App& app, ioasid::Options& opts, std::string& level) {
                    "Names of the device nodes under /dev, %u numbering them "
                    "('vfio/devices/vfio%u' gives the upstream names)")
         ->capture_default_str();
+    app.add_option("--device-dirs", opts.device_dirs,
+                   "A directory per device node for QEMU's -device vfio-pci,sysfsdev= "
+                   "(ROOT/<PCI address>; with the upstream node names; empty: none)")
+        ->capture_default_str();
     app.add_option("--control-socket", opts.control_socket, "The JSON control socket (empty: none)")
         ->capture_default_str();
     app.add_option("--control-group", opts.control_group,

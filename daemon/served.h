@@ -15,6 +15,7 @@
 #include "cuse/node.h"
 #include "daemon/control.h"
 #include "daemon/control_commands.h"
+#include "daemon/device_dirs.h"
 #include "daemon/device_node.h"
 #include "daemon/forwarding.h"
 #include "daemon/iommufd_node.h"
@@ -73,6 +74,8 @@ struct Served {
     // watch reads them: the list and its order are guarded.
     std::mutex devices_mutex;
     std::list<ServedDevice> devices;
+    // Their sysfsdev directories (null: none published).
+    std::unique_ptr<DeviceDirs> device_dirs;
     unsigned next_index = 0;
     dev_t iommufd_devt = 0;
     std::unique_ptr<Forwarding> forwarding;

@@ -47,6 +47,28 @@ kill -TERM $daemon
 wait $daemon
 echo "daemon-exit $?" >> "$results/qemu-daemon-$tag.log"
 
+# QEMU's other way to name a device: sysfsdev=, a directory ioasidd
+# publishes for each node, whose vfio-dev/vfioN/dev names the node QEMU
+# opens itself (/dev/vfio/devices/vfioN, so the nodes take those names).
+"$build/daemon/ioasidd" -f --log-level info --device-node-pattern 'vfio/devices/vfio%u' \
+    > "$results/qemu-sysfsdev-daemon-$tag.log" 2>&1 &
+daemon=$!
+wait_node /dev/vfio/devices/vfio0 || status=1
+dir=/run/ioasidd/devices/fffe:00:00.0
+find "$dir" | sort > "$results/qemu-sysfsdev-dir-$tag.txt"
+echo "dev $(cat "$dir"/vfio-dev/vfio0/dev)" >> "$results/qemu-sysfsdev-dir-$tag.txt"
+set -- $(stat -c '%t %T' /dev/vfio/devices/vfio0)
+printf 'node %d:%d\n' "0x$1" "0x$2" >> "$results/qemu-sysfsdev-dir-$tag.txt"
+qtest "sysfsdev" --open 3=/dev/ioasid --unplug --clients "$ctl --json clients" -- \
+    "$run" "$qemu" $machine -object iommufd,id=i0,fd=3 \
+    -device vfio-pci,id=dev0,sysfsdev=$dir,iommufd=i0,addr=4
+echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+    >> "$results/qemu-sysfsdev-$tag.txt"
+kill -TERM $daemon
+wait $daemon
+echo "daemon-exit $?" >> "$results/qemu-sysfsdev-daemon-$tag.log"
+[ -e "$dir" ] && echo "left-behind: $dir" >> "$results/qemu-sysfsdev-daemon-$tag.log"
+
 # The VM's own real edu (the outer QEMU's), bound to vfio-pci and forwarded
 # by ioasidd: the API forwarding takes by itself (the legacy container on
 # 6.1; the kernel's iommufd and cdev on 6.12).

@@ -42,6 +42,15 @@ for tag in deb61 ref; do
             qemu_same "emulated-$ram-$tag"
         held "emulated-$ram-$tag" "$tag with ioasidd's emulated edu ($ram RAM)"
     done
+    d=$results/qemu-sysfsdev-dir-$tag.txt
+    check "ioasidd on $tag publishes /run/ioasidd/devices/<address>/vfio-dev/vfio0/dev naming its node's number; its exit removes it" \
+        sh -c "grep -qx '/run/ioasidd/devices/fffe:00:00.0/vfio-dev/vfio0/dev' '$d' &&
+               [ \"\$(sed -n 's/^dev //p' '$d')\" = \"\$(sed -n 's/^node //p' '$d')\" ] &&
+               grep -qx 'daemon-exit 0' '$results/qemu-sysfsdev-daemon-$tag.log' &&
+               ! grep -q '^left-behind' '$results/qemu-sysfsdev-daemon-$tag.log'"
+    check "unmodified QEMU 10 on $tag drives ioasidd's emulated edu given as sysfsdev= (QEMU opens /dev/vfio/devices/vfio0 itself): the built-in edu's transcript" \
+        qemu_same "sysfsdev-$tag"
+    held "sysfsdev-$tag" "$tag with ioasidd's emulated edu as sysfsdev="
     check "libioasid-preload.so on $tag: ioasidd's device recognised across dup, dup2/dup3, F_DUPFD, fork, SCM_RIGHTS and a close behind its back; fortified, vectored and KVM calls" \
         same "$here/expected/preload-check.txt" "$results/preload-check-$tag.txt"
     check "unmodified QEMU 10 on $tag drives the VM's real edu forwarded by ioasidd ($( [ $tag = ref ] && echo "kernel iommufd+cdev" || echo "legacy container"), memfd RAM, private ROMs): the built-in edu's transcript" \
