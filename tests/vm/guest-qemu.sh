@@ -69,6 +69,40 @@ wait $daemon
 echo "daemon-exit $?" >> "$results/qemu-sysfsdev-daemon-$tag.log"
 [ -e "$dir" ] && echo "left-behind: $dir" >> "$results/qemu-sysfsdev-daemon-$tag.log"
 
+# The guest lane: QEMU boots Debian's 6.1 kernel, whose guest-edu finds
+# the edu in its PCI tree and drives it through its own vfio-pci, behind
+# the guest's intel-iommu (Debian's kernel has no VFIO no-IOMMU mode):
+# QEMU's built-in edu, then ioasidd's emulated one. Behind a vIOMMU, QEMU
+# maps each of the guest's DMA mappings into the IOAS as the guest makes it.
+boot() {  # NAME WRAPPER DEVICE-ARGS...: the guest's console, and its guest-edu lines
+    name=$1 wrap=$2
+    shift 2
+    # The vIOMMU first, so that the devices are behind it; 39 address bits,
+    # as ioasidd's IOVA ranges give (QEMU refuses a vIOMMU wider than that).
+    timeout 900 $wrap "$qemu" -machine q35 -accel tcg -m 256 -nodefaults -L "$share" \
+        -L /usr/share/seabios -device intel-iommu,caching-mode=on,aw-bits=39 \
+        -kernel "$(cat "$results/guest-kernel.path")" -initrd "$results/guest-initrd.gz" \
+        -append "console=ttyS0 quiet panic=-1 intel_iommu=on" -serial stdio -display none \
+        -no-reboot "$@" < /dev/null > "$results/boot-$name-$tag.console" 2>&1
+    echo "qemu-exit $?" >> "$results/boot-$name-$tag.console"
+    grep -E '^(pci|vfio|bar0|dma|irq|guest-|error|qemu-exit)' "$results/boot-$name-$tag.console" \
+        | tr -d '\r' > "$results/boot-$name-$tag.txt"
+}
+# Two nested boots take minutes: on Debian's 6.1 only.
+if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
+    boot builtin "" -device edu,addr=4
+    "$build/daemon/ioasidd" -f --log-level info > "$results/boot-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device0 || status=1
+    boot emulated "$run" -object iommufd,id=i0,fd=3 \
+        -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4 3<> /dev/ioasid 4<> /dev/vfio/device0
+    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+        >> "$results/boot-emulated-$tag.txt"
+    kill -TERM $daemon
+    wait $daemon
+    echo "daemon-exit $?" >> "$results/boot-daemon-$tag.log"
+fi
+
 # The VM's own real edu (the outer QEMU's), bound to vfio-pci and forwarded
 # by ioasidd: the API forwarding takes by itself (the legacy container on
 # 6.1; the kernel's iommufd and cdev on 6.12).

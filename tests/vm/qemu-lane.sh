@@ -12,8 +12,26 @@ results=$build/vm-results-qemu
 rm -rf "$results" && mkdir -p "$results"
 . "$here/lane.sh"
 
+# The guest lane's guest: Debian's 6.1 kernel (fetch-kernel.sh) and an
+# initramfs of busybox, vfio-pci's modules and guest-edu.
+inner_initrd() {
+    local cache=${IOASID_VM_CACHE:-$here/../../.vm} stage m
+    "$here/fetch-kernel.sh" > /dev/null || return 1
+    stage=$(mktemp -d)
+    mkdir -p "$stage/bin" "$stage/modules"
+    cp /bin/busybox "$stage/bin/busybox" && cp "$here/guest-init.sh" "$stage/init" &&
+        cp "$build/tests/guest-edu" "$stage/guest-edu" || return 1
+    for m in irqbypass vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci; do
+        cp "$cache/deb61/modules/$m.ko" "$stage/modules/" && echo "$m.ko" >> "$stage/modules.order" || return 1
+    done
+    (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$results/guest-initrd.gz"
+    rm -rf "$stage"
+    echo "$cache/deb61/vmlinuz" > "$results/guest-kernel.path"
+}
+
 if qemu=$("$here/fetch-qemu10.sh" 2> "$results/fetch-qemu10.log"); then
     echo "$qemu" > "$results/qemu10.path"
+    inner_initrd || echo "CANNOT build the guest lane's initramfs"
     guest deb61 deb61 guest-qemu.sh vm-qemu-deb61.log --iommu --edu
     guest ref ref guest-qemu.sh vm-qemu-ref.log --iommu --edu
 else
@@ -59,6 +77,14 @@ for tag in deb61 ref; do
     check "ioasidd on $tag exits 0 after the QEMU runs (emulated, forwarded)" \
         sh -c "grep -qx 'daemon-exit 0' '$results/qemu-daemon-$tag.log' && grep -qx 'daemon-exit 0' '$results/qemu-forward-daemon-$tag.log'"
 done
+check "QEMU 10 boots a guest whose program finds QEMU's built-in edu in its PCI tree and drives it through the guest's vfio-pci behind intel-iommu: the committed transcript" \
+    same "$here/expected/guest-edu.txt" "$results/boot-builtin-deb61.txt"
+grep -v '^contexts-' "$results/boot-emulated-deb61.txt" > "$results/boot-emulated-deb61.cmp" 2>/dev/null
+check "unmodified QEMU 10 boots a guest on deb61 whose program drives ioasidd's emulated edu (ID, factorial, DMA through the vIOMMU's mappings, MSI): the built-in edu's transcript" \
+    same "$here/expected/guest-edu.txt" "$results/boot-emulated-deb61.cmp"
+check "the booted guest's QEMU on ioasidd's edu leaves no context at its exit; ioasidd exits 0" \
+    sh -c "grep -qx 'contexts-after-exit: 0' '$results/boot-emulated-deb61.txt' &&
+           grep -qx 'daemon-exit 0' '$results/boot-daemon-deb61.log'"
 check "the same QEMU 10 on the 6.12 kernel's own iommufd and VFIO cdev (the real edu, no ioasidd): the built-in edu's transcript" \
     same "$expected" "$results/qemu-kernel-cdev-ref.txt"
 # Where the library's checks may differ from the kernel's files: a file
