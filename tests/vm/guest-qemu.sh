@@ -133,6 +133,13 @@ if [ -n "$edu" ]; then
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
         >> "$results/qemu-forwarded-$tag.txt"
+    # The guest lane again, on the forwarded real edu (shared guest RAM).
+    if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
+        boot forwarded "$run" $mem -object iommufd,id=i0,fd=3 \
+            -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4 3<> /dev/ioasid 4<> /dev/vfio/device0
+        echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
+            >> "$results/boot-forwarded-$tag.txt"
+    fi
     kill -TERM $daemon
     wait $daemon
     echo "daemon-exit $?" >> "$results/qemu-forward-daemon-$tag.log"

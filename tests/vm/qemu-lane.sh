@@ -82,6 +82,10 @@ check "QEMU 10 boots a guest whose program finds QEMU's built-in edu in its PCI 
 grep -v '^contexts-' "$results/boot-emulated-deb61.txt" > "$results/boot-emulated-deb61.cmp" 2>/dev/null
 check "unmodified QEMU 10 boots a guest on deb61 whose program drives ioasidd's emulated edu (ID, factorial, DMA through the vIOMMU's mappings, MSI): the built-in edu's transcript" \
     same "$here/expected/guest-edu.txt" "$results/boot-emulated-deb61.cmp"
+grep -v '^contexts-' "$results/boot-forwarded-deb61.txt" > "$results/boot-forwarded-deb61.cmp" 2>/dev/null
+check "unmodified QEMU 10 boots a guest on deb61 whose program drives the VM's real edu forwarded by ioasidd (legacy container, memfd RAM, the vIOMMU's mappings): the built-in edu's transcript" \
+    sh -c "diff -u '$here/expected/guest-edu.txt' '$results/boot-forwarded-deb61.cmp' &&
+           grep -qx 'contexts-after-exit: 0' '$results/boot-forwarded-deb61.txt'"
 check "the booted guest's QEMU on ioasidd's edu leaves no context at its exit; ioasidd exits 0" \
     sh -c "grep -qx 'contexts-after-exit: 0' '$results/boot-emulated-deb61.txt' &&
            grep -qx 'daemon-exit 0' '$results/boot-daemon-deb61.log'"
