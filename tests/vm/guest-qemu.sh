@@ -30,6 +30,10 @@ qtest builtin --unplug -- "$qemu" $machine -device edu,id=dev0,addr=4
 daemon=$!
 wait_node /dev/vfio/device0 || status=1
 ctl=$build/client/ioasidctl
+# After a QEMU run: how many /dev/ioasid contexts ioasidd still has.
+contexts_after_exit() {
+    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')"
+}
 # The library's own checks, before any VMM.
 "$run" "$build/tests/preload-check" /dev/ioasid /dev/vfio/device0 \
     > "$results/preload-check-$tag.txt" 2>&1 || status=1
@@ -40,8 +44,7 @@ for ram in private memfd; do
         --clients "$ctl --json clients" -- \
         "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
-    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
-        >> "$results/qemu-emulated-$ram-$tag.txt"
+    contexts_after_exit >> "$results/qemu-emulated-$ram-$tag.txt"
 done
 kill -TERM $daemon
 wait $daemon
@@ -62,8 +65,7 @@ printf 'node %d:%d\n' "0x$1" "0x$2" >> "$results/qemu-sysfsdev-dir-$tag.txt"
 qtest "sysfsdev" --open 3=/dev/ioasid --unplug --clients "$ctl --json clients" -- \
     "$run" "$qemu" $machine -object iommufd,id=i0,fd=3 \
     -device vfio-pci,id=dev0,sysfsdev=$dir,iommufd=i0,addr=4
-echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
-    >> "$results/qemu-sysfsdev-$tag.txt"
+contexts_after_exit >> "$results/qemu-sysfsdev-$tag.txt"
 kill -TERM $daemon
 wait $daemon
 echo "daemon-exit $?" >> "$results/qemu-sysfsdev-daemon-$tag.log"
@@ -96,8 +98,7 @@ if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
     wait_node /dev/vfio/device0 || status=1
     boot emulated "$run" -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4 3<> /dev/ioasid 4<> /dev/vfio/device0
-    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
-        >> "$results/boot-emulated-$tag.txt"
+    contexts_after_exit >> "$results/boot-emulated-$tag.txt"
     kill -TERM $daemon
     wait $daemon
     echo "daemon-exit $?" >> "$results/boot-daemon-$tag.log"
@@ -131,14 +132,12 @@ if [ -n "$edu" ]; then
         --clients "$ctl --json clients" -- \
         "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
-    echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
-        >> "$results/qemu-forwarded-$tag.txt"
+    contexts_after_exit >> "$results/qemu-forwarded-$tag.txt"
     # The guest lane again, on the forwarded real edu (shared guest RAM).
     if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
         boot forwarded "$run" $mem -object iommufd,id=i0,fd=3 \
             -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4 3<> /dev/ioasid 4<> /dev/vfio/device0
-        echo "contexts-after-exit: $("$ctl" --json clients | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" \
-            >> "$results/boot-forwarded-$tag.txt"
+        contexts_after_exit >> "$results/boot-forwarded-$tag.txt"
     fi
     kill -TERM $daemon
     wait $daemon
