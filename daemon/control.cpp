@@ -3,9 +3,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "daemon/log.h"
+#include "host/unix_socket.h"
 
 namespace ioasid {
 
@@ -48,26 +47,9 @@ ControlServer::~ControlServer() {
 }
 
 int ControlServer::start() {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path_.size() >= sizeof(addr.sun_path)) return -ENAMETOOLONG;
-    std::strcpy(addr.sun_path, path_.c_str());
-    listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!listen_ || !wake_) return -errno;
-    // A socket left by an earlier run is replaced; one a live daemon
-    // answers on is not.
-    host::UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0)
-        return -EADDRINUSE;
-    ::unlink(path_.c_str());
-    // Created with no access at all, then opened up to exactly the mode.
-    const mode_t old = ::umask(0777);
-    int rc = ::bind(listen_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::umask(old);
-    if (rc || ::chown(path_.c_str(), 0, group_) || ::chmod(path_.c_str(), mode_) ||
-        ::listen(listen_.get(), 16))
-        return -errno;
+    if (!wake_) return -errno;
+    if (int rc = host::listen_unix(path_, SOCK_STREAM, mode_, group_, listen_)) return rc;
     thread_ = std::thread([this] { run(); });
     return 0;
 }

@@ -252,6 +252,21 @@ void start_control(const Options& opts, Served& s) {
         LOG_INFO("control socket %s", opts.control_socket.c_str());
 }
 
+// The VMM channel's socket, beside the control socket by default.
+void start_vmm_channel(const Options& opts, Served& s) {
+    if (opts.vmm_socket.empty()) return;
+    const std::string dir = opts.vmm_socket.substr(0, opts.vmm_socket.rfind('/'));
+    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    s.vmm_channel = std::make_unique<VmmChannel>(
+        opts.vmm_socket, [&s](int file, pid_t peer, const auto& req, auto& reply, auto& out) {
+            return vmm_channel_request(s, file, peer, req, reply, out);
+        });
+    if (int rc = s.vmm_channel->start())
+        LOG_WARN("vmm channel: cannot serve %s: %s", opts.vmm_socket.c_str(), std::strerror(-rc));
+    else
+        LOG_INFO("vmm channel %s", opts.vmm_socket.c_str());
+}
+
 }  // namespace
 
 int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd) {
@@ -281,6 +296,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     const bool up = bring_up(opts, shared, s);
     if (up) {
         start_control(opts, s);
+        start_vmm_channel(opts, s);
         watch_topology(opts, shared, s);
         sd_notifyf(0, "READY=1\nSTATUS=serving /dev/%s and %zu device nodes",
                    opts.iommufd_node.c_str(), s.devices.size());
@@ -294,6 +310,7 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
         LOG_ERROR("the nodes did not come up");
     }
     sd_notify(0, "STOPPING=1");
+    if (s.vmm_channel) s.vmm_channel->stop();
     if (s.control) s.control->stop();
     if (s.watch) s.watch->stop();
     s.loop.stop();

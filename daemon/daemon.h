@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "ioasid/ioasidd.h"
 #include "model/topology.h"
 
 namespace ioasid {
@@ -29,6 +30,8 @@ struct Options {
     // besides root (empty: root only).
     std::string control_socket = "/run/ioasidd/control.sock";
     std::string control_group;
+    // The VMM channel's socket (ioasid/ioasidd.h; empty: none).
+    std::string vmm_socket = IOASIDD_CHANNEL_PATH;
     // IOMMU_TEST_CMD on /dev/ioasid, as a kernel with CONFIG_IOMMUFD_TEST.
     bool test_ops = false;
 };

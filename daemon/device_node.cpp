@@ -1,5 +1,6 @@
 #include "daemon/device_node.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -24,7 +25,7 @@ namespace ioasid {
 // with the node's lock held.
 class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::ForwardTarget {
   public:
-    explicit File(DeviceNode& node) : node_(node) {}
+    File(DeviceNode& node, uint32_t id) : node_(node), id_(id) {}
 
     void begin_call(const dispatch::Caller& caller) { tgid_ = caller.tgid; }
 
@@ -81,9 +82,17 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     bool revoked() const { return revoked_; }
     model::Context* context() const { return iommufd_ ? &iommufd_->ctx : nullptr; }
     uint32_t dev_id() const { return dev_id_; }
+    uint32_t id() const { return id_; }
+    // The process whose BIND bound the file.
+    uint32_t binder() const { return binder_; }
+    // The files the VMM channel hands out for this one.
+    int mmap_file(const ioasidd_channel_request& req, __u64& offset, host::UniqueFd& out);
+    int kvm_file(host::UniqueFd& out);
 
   private:
     DeviceNode& node_;
+    const uint32_t id_;  // what IOASIDD_FILE_ID answers
+    uint32_t binder_ = 0;
     std::shared_ptr<IommufdFile> iommufd_;
     uint32_t dev_id_ = 0;
     bool revoked_ = false;
@@ -138,6 +147,7 @@ int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
         return rc;
     }
     iommufd_ = std::move(iommufd);
+    binder_ = caller_tgid();
     node_.bound_ = this;
     if (node_.device_) node_.device_->set_dma(&node_.dma_);
     dev_id = dev_id_;
@@ -161,6 +171,7 @@ void DeviceNode::File::unbind() {
     // The last holder of a context its client closed destroys it here.
     iommufd_.reset();
     dev_id_ = 0;
+    binder_ = 0;
 }
 
 // The group's container (shared with its other bound devices), then this
@@ -227,6 +238,33 @@ int DeviceNode::File::hot_reset(const std::vector<uint32_t>& groups) {
     LOG_INFO("%s: PCI hot reset of %zu group(s): %s", node_.address_.c_str(), groups.size(),
              rc ? std::strerror(-rc) : "done");
     return rc;
+}
+
+// A forwarded device's regions are the real device file's, at the same
+// offsets (GET_REGION_INFO came from it): its kernel checks the map. An
+// emulated BAR traps every access, and CUSE's answer to mmap stays.
+int DeviceNode::File::mmap_file(const ioasidd_channel_request& req, __u64& offset,
+                                host::UniqueFd& out) {
+    if (!device_fd_) {
+        LOG_DEBUG("%s: mmap at 0x%llx: an emulated region, accessed by read and write",
+                  node_.address_.c_str(), static_cast<unsigned long long>(req.offset));
+        return -ENODEV;
+    }
+    out.reset(::fcntl(device_fd_.get(), F_DUPFD_CLOEXEC, 0));
+    if (!out) return -errno;
+    offset = req.offset;
+    LOG_DEBUG("%s: pid %u maps 0x%llx bytes at 0x%llx of the real device", node_.address_.c_str(),
+              binder_, static_cast<unsigned long long>(req.length),
+              static_cast<unsigned long long>(req.offset));
+    return 0;
+}
+
+// KVM's kvm-vfio device takes the real VFIO file of a forwarded device;
+// an emulated device needs nothing of KVM.
+int DeviceNode::File::kvm_file(host::UniqueFd& out) {
+    if (!device_fd_) return 0;
+    out.reset(::fcntl(group_->vfio().kvm_file(device_fd_.get()), F_DUPFD_CLOEXEC, 0));
+    return out ? 0 : -errno;
 }
 
 int DeviceNode::File::attach(uint32_t& pt_id) {
@@ -335,10 +373,10 @@ int DeviceNode::find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdF
 }
 
 int DeviceNode::open(const dispatch::Caller& caller, uint64_t& fh) {
-    auto f = std::make_unique<File>(*this);
+    std::lock_guard lock(mutex_);
+    auto f = std::make_unique<File>(*this, next_file_id_++);
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("%s: open by thread %u uid %u", address_.c_str(), caller.tid, caller.uid);
-    std::lock_guard lock(mutex_);
     files_.emplace(fh, std::move(f));
     return 0;
 }
@@ -356,6 +394,11 @@ void DeviceNode::release(uint64_t fh) {
 int DeviceNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
                       dispatch::Caller& caller) {
     auto& f = *reinterpret_cast<File*>(fh);
+    if (cmd == IOASIDD_FILE_ID) {
+        // Only the daemon asks, about a duplicate the VMM channel was sent.
+        const uint32_t tgid = caller.tgid ? caller.tgid() : 0;
+        return tgid == static_cast<uint32_t>(::getpid()) ? static_cast<int>(f.id()) : -EPERM;
+    }
     std::lock_guard lock(mutex_);
     // A revoked file is still ioasidd's: the preload library keeps sending
     // its region access here, and hears ENODEV as from a removed device.
@@ -383,6 +426,34 @@ int DeviceNode::revoke(const std::string& why) {
         f->revoke();
     }
     return bound;
+}
+
+int DeviceNode::channel(uint32_t file_id, pid_t peer, const ioasidd_channel_request& req,
+                        ioasidd_channel_reply& reply, host::UniqueFd& out) {
+    std::lock_guard lock(mutex_);
+    File* f = nullptr;
+    for (auto& [fh, file] : files_)
+        if (file->id() == file_id) f = file.get();
+    if (!f) return -EBADF;  // released meanwhile: the sender's fd was closed
+    if (f->revoked()) return -ENODEV;
+    if (!f->bound()) {
+        LOG_DEBUG("%s: vmm channel: pid %d's file is not bound yet", address_.c_str(), peer);
+        return -EINVAL;
+    }
+    if (static_cast<uint32_t>(peer) != f->binder()) {
+        LOG_DEBUG("%s: vmm channel: pid %d sent a file pid %u bound", address_.c_str(), peer,
+                  f->binder());
+        return -EPERM;
+    }
+    switch (req.op) {
+        case IOASIDD_CHANNEL_MMAP:
+            return f->mmap_file(req, reply.offset, out);
+        case IOASIDD_CHANNEL_KVM_FILE:
+            return f->kvm_file(out);
+        default:
+            LOG_DEBUG("%s: vmm channel: unknown op %u", address_.c_str(), req.op);
+            return -EOPNOTSUPP;
+    }
 }
 
 bool DeviceNode::wants_arguments() const {

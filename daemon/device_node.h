@@ -19,6 +19,8 @@
 #include "daemon/iommufd_node.h"
 #include "devices/emulated.h"
 #include "host/eventfd_watcher.h"
+#include "host/unique_fd.h"
+#include "ioasid/ioasidd.h"
 #include "model/topology.h"
 
 namespace ioasid {
@@ -56,6 +58,13 @@ class DeviceNode final : public cuse::NodeHandler {
     // Returns how many bound clients lost the device.
     int revoke(const std::string& why);
 
+    // The VMM channel's request about open file `file_id` (what
+    // IOASIDD_FILE_ID answered on the daemon's duplicate of it), sent by
+    // process `peer`: 0 with `out` the file it is to get (none: nothing to
+    // get), or -errno. See ioasid/ioasidd.h.
+    int channel(uint32_t file_id, pid_t peer, const ioasidd_channel_request& req,
+                ioasidd_channel_reply& reply, host::UniqueFd& out);
+
   private:
     class File;
     // The device's DMA: through the bound context's IOAS into the memory of
@@ -82,6 +91,7 @@ class DeviceNode final : public cuse::NodeHandler {
     Dma dma_{*this};
     File* bound_ = nullptr;  // the one file the device is open for (cdev rule)
     std::unordered_map<uint64_t, std::unique_ptr<File>> files_;
+    uint32_t next_file_id_ = 1;
     // The emulated device's ioeventfds are waited on here (made at the first).
     std::unique_ptr<host::EventfdWatcher> ioevents_;
 

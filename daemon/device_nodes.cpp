@@ -1,5 +1,6 @@
 #include "daemon/device_nodes.h"
 
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -197,6 +198,23 @@ bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& 
     }
     s.control->emit("DEVICE_REMOVED", result);
     return true;
+}
+
+int vmm_channel_request(Served& s, int file, pid_t peer, const ioasidd_channel_request& req,
+                        ioasidd_channel_reply& reply, host::UniqueFd& out) {
+    struct stat st;
+    if (::fstat(file, &st) || !S_ISCHR(st.st_mode)) return -EBADF;
+    // Held across the call: device-del cannot take the node meanwhile.
+    std::lock_guard lock(s.devices_mutex);
+    for (ServedDevice& d : s.devices) {
+        if (makedev(d.node->config().major, d.node->config().minor) != st.st_rdev) continue;
+        // Served by the node's workers, which take none of our locks for it.
+        const int id = ::ioctl(file, IOASIDD_FILE_ID);
+        if (id <= 0) return -EBADF;
+        return d.handler->channel(static_cast<uint32_t>(id), peer, req, reply, out);
+    }
+    LOG_DEBUG("vmm channel: pid %d sent a file that is none of our device nodes", peer);
+    return -EBADF;
 }
 
 namespace {

@@ -33,6 +33,11 @@ bool device_add(const Options& opts, model::SharedTopology& shared, Served& s,
 bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& args,
                 nlohmann::json& result, CommandError& err);
 
+// A VMM channel request (VmmChannel::Handler): the device node whose file
+// `file` is answers it.
+int vmm_channel_request(Served& s, int file, pid_t peer, const ioasidd_channel_request& req,
+                        ioasidd_channel_reply& reply, host::UniqueFd& out);
+
 // A uevent changed a group's viability or a device's binding to vfio-pci.
 void topology_changed(const Options& opts, model::SharedTopology& shared, Served& s,
                       const host::TopologyChange& change, const std::string& action);

@@ -94,8 +94,8 @@ int Forwarding::acquire(uint32_t group, const std::string& address, const model:
         if (out && &out->owner() == &owner) return 0;
         if (out) return -EPERM;  // the model's claim says so first; kept as a guard
     }
-    auto fresh =
-        std::make_shared<ForwardedGroup>(group, owner, host::make_vfio_group(api_, address));
+    auto fresh = std::make_shared<ForwardedGroup>(group, owner,
+                                                  host::make_vfio_group(api_, address, &owner));
     int rc = fresh->open();
     if (rc) return rc;
     groups_[group] = fresh;

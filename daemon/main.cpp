@@ -95,6 +95,10 @@ void add_options(CLI::App& app, ioasid::Options& opts, std::string& level) {
         ->capture_default_str();
     app.add_option("--control-group", opts.control_group,
                    "A group that may use the control socket besides root (mode 0660)");
+    app.add_option("--vmm-socket", opts.vmm_socket,
+                   "Where libioasid-preload.so asks for the files CUSE cannot hand it "
+                   "(a forwarded BAR's mmap, KVM's VFIO file; empty: none)")
+        ->capture_default_str();
     app.add_option("--vfio-api", opts.vfio_api,
                    "How host devices bound to vfio-pci are forwarded: auto (the kernel's iommufd "
                    "and VFIO cdev where it has them, else the legacy container API), legacy, cdev")

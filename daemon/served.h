@@ -21,6 +21,7 @@
 #include "daemon/iommufd_node.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
+#include "daemon/vmm_channel.h"
 #include "model/pin_ledger.h"
 
 namespace ioasid {
@@ -86,10 +87,13 @@ struct Served {
     std::unique_ptr<ControlContext> control_ctx;
     std::unique_ptr<ControlServer> control;
     std::unique_ptr<Trace> trace;
+    // Asks the device nodes (so it stops before the loop that serves them).
+    std::unique_ptr<VmmChannel> vmm_channel;
     cuse::Loop loop;
     std::atomic<bool> node_failed{false};
 
     ~Served() {
+        if (vmm_channel) vmm_channel->stop();
         if (control) control->stop();
         if (watch) watch->stop();
         loop.stop();

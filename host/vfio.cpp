@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include <cerrno>
@@ -175,23 +176,26 @@ bool kernel_has_cdev(const std::string& address) {
 
 namespace {
 
-// The /dev/iommu the groups share, open while any group is.
-int shared_iommufd(std::shared_ptr<const UniqueFd>& out) {
+// The /dev/iommu one owner's groups share, open while any of them is. Never
+// one for two owners: a real device file the VMM channel hands out can
+// attach to any IOAS of its /dev/iommu, and hot reset any device bound to it.
+int shared_iommufd(const void* owner, std::shared_ptr<const UniqueFd>& out) {
     static std::mutex mutex;
-    static std::weak_ptr<const UniqueFd> shared;
+    static std::map<const void*, std::weak_ptr<const UniqueFd>> shared;
     std::lock_guard lock(mutex);
-    if ((out = shared.lock())) return 0;
+    std::erase_if(shared, [](const auto& kv) { return kv.second.expired(); });
+    if ((out = shared[owner].lock())) return 0;
     UniqueFd fd;
     if (int rc = open_kernel_node(kIommufd, kIommufdDev, fd)) return rc;
     out = std::make_shared<const UniqueFd>(std::move(fd));
-    shared = out;
+    shared[owner] = out;
     return 0;
 }
 
 }  // namespace
 
 int CdevGroup::open(uint32_t) {
-    int rc = shared_iommufd(iommufd_);
+    int rc = shared_iommufd(owner_, iommufd_);
     if (rc) return rc;
     iommu_ioas_alloc a{sizeof(a), 0, 0};
     if ((rc = call(iommufd_->get(), IOMMU_IOAS_ALLOC, &a)) < 0) return rc;
@@ -251,9 +255,10 @@ int CdevGroup::unmap_dma(uint64_t iova, uint64_t size) {
     return rc < 0 ? rc : 0;
 }
 
-std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address) {
+std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address,
+                                           const void* owner) {
     if (api == VfioApi::Auto) api = kernel_has_cdev(address) ? VfioApi::Cdev : VfioApi::Legacy;
-    if (api == VfioApi::Cdev) return std::make_unique<CdevGroup>();
+    if (api == VfioApi::Cdev) return std::make_unique<CdevGroup>(owner);
     return std::make_unique<LegacyGroup>();
 }
 

@@ -35,6 +35,9 @@ class VfioGroup {
     // PCI_HOT_RESET of `device_fd`, a device of this group; `affected` are
     // the groups of every device the reset takes along, this one included.
     virtual int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const = 0;
+    // The file KVM's kvm-vfio device takes for `device_fd`, one of this
+    // group's devices: the group (legacy) or the device file (cdev).
+    virtual int kvm_file(int device_fd) const = 0;
 };
 
 // /dev/vfio/<group> with a type1v2 container.
@@ -48,17 +51,20 @@ class LegacyGroup final : public VfioGroup {
     int unmap_dma(uint64_t iova, uint64_t size) override;
     // The legacy reset proves ownership by the fds of the affected groups.
     int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const override;
+    int kvm_file(int) const override { return group_.get(); }
 
   private:
     UniqueFd container_, group_;
 };
 
 // The kernel's /dev/iommu with an IOAS of the group's own, and each
-// device's /dev/vfio/devices/vfioN bound to it and attached. All groups
-// share one /dev/iommu: the kernel's hot reset of a cdev-opened device
-// wants every device it resets bound to the same one.
+// device's /dev/vfio/devices/vfioN bound to it and attached. The groups of
+// one owner (a client's context) share one /dev/iommu: the kernel's hot
+// reset of a cdev-opened device wants every device it resets bound to the
+// same one.
 class CdevGroup final : public VfioGroup {
   public:
+    explicit CdevGroup(const void* owner) : owner_(owner) {}
     ~CdevGroup() override;
     const char* api() const override { return "kernel iommufd and VFIO cdev"; }
     int open(uint32_t group) override;
@@ -69,8 +75,10 @@ class CdevGroup final : public VfioGroup {
     // The kernel checks ownership in the shared /dev/iommu; ioasidd has
     // checked it in the caller's context.
     int hot_reset(int device_fd, const std::vector<const VfioGroup*>& affected) const override;
+    int kvm_file(int device_fd) const override { return device_fd; }
 
   private:
+    const void* const owner_;
     std::shared_ptr<const UniqueFd> iommufd_;
     uint32_t ioas_ = 0;
 };
@@ -78,7 +86,10 @@ class CdevGroup final : public VfioGroup {
 enum class VfioApi { Auto, Legacy, Cdev };
 // The API that forwards the device at `address`: with Auto, the cdev when
 // the kernel has one for the device and /dev/iommu exists, else legacy.
-std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address);
+// `owner` names who the group is opened for (groups of one owner share a
+// /dev/iommu with the cdev).
+std::unique_ptr<VfioGroup> make_vfio_group(VfioApi api, const std::string& address,
+                                           const void* owner);
 
 // A device command forwarded as it is: the ioctl's result or -errno.
 int vfio_device_call(int device_fd, unsigned long cmd, void* arg);

@@ -42,6 +42,7 @@ LibcCalls load() {
     resolve(c.open64_2, "__open64_2");
     resolve(c.openat64_2, "__openat64_2");
     resolve(c.recvmsg, "recvmsg");
+    resolve(c.mmap64, "mmap64");
     return c;
 }
 

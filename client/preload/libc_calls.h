@@ -31,6 +31,7 @@ struct LibcCalls {
     int (*open64_2)(const char*, int);
     int (*openat64_2)(int, const char*, int);
     ssize_t (*recvmsg)(int, msghdr*, int);
+    void* (*mmap64)(void*, size_t, int, int, int, off_t);
 };
 
 // Resolved once, on first use, with dlsym(RTLD_NEXT). On x86_64 pread and

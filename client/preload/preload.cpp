@@ -6,6 +6,7 @@
 // below is the symbol itself, not a header's redirect to another one.
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -112,6 +113,19 @@ EXPORT ssize_t pwritev64(int fd, const iovec* iov, int iovcnt, off_t offset) {
 
 EXPORT ssize_t pwritev(int fd, const iovec* iov, int iovcnt, off_t offset) {
     return pwritev64(fd, iov, iovcnt, offset);
+}
+
+// ---- mmap of a region: the file the daemon names ----
+
+EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) noexcept {
+    // Anonymous maps (fd -1) are most of them: one comparison.
+    if (fd >= 0 && !(flags & MAP_ANONYMOUS) && is_device(fd))
+        return Router::instance().device_mmap(addr, len, prot, flags, fd, offset);
+    return libc().mmap64(addr, len, prot, flags, fd, offset);
+}
+
+EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) noexcept {
+    return mmap64(addr, len, prot, flags, fd, offset);
 }
 
 // ---- KVM: the kvm-vfio device's file attribute ----

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "channel.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/kvm_vfio.h"
 #include "libc_calls.h"
@@ -157,6 +159,32 @@ ssize_t Router::device_pwritev(int fd, const iovec* iov, int iovcnt, off_t offse
     return n;
 }
 
+void* Router::device_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
+    ioasidd_channel_request req{};
+    req.size = sizeof(req);
+    req.op = IOASIDD_CHANNEL_MMAP;
+    req.offset = static_cast<uint64_t>(offset);
+    req.length = len;
+    req.prot = static_cast<uint32_t>(prot);
+    req.flags = static_cast<uint32_t>(flags);
+    ioasidd_channel_reply reply{};
+    host::UniqueFd file;
+    int rc = channel_ask(fd, req, reply, file);
+    // EBADF: the number was closed behind the library's back and may now
+    // name another file; it is looked at again.
+    if (rc == -EBADF) {
+        table_.forget(fd);
+        if (kind(fd) != FileKind::Device) return libc().mmap64(addr, len, prot, flags, fd, offset);
+    }
+    if (rc == 0 && !file) rc = -ENODEV;
+    if (rc < 0) {
+        // No channel: the node's own answer, as without the library.
+        errno = rc == -ENOENT || rc == -ECONNREFUSED ? ENODEV : -rc;
+        return MAP_FAILED;
+    }
+    return libc().mmap64(addr, len, prot, flags, file.get(), static_cast<off_t>(reply.offset));
+}
+
 namespace {
 
 // Reads the program's memory at `addr` as the kernel would copy it in: a
@@ -179,21 +207,44 @@ bool is_kvm_vfio_device(int fd) {
 }  // namespace
 
 // KVM accepts only its own VFIO files: for an ioasidd device the kernel
-// would answer EBADF/EINVAL, and QEMU 10 gives up. An emulated device needs
-// nothing from KVM: its interrupts arrive through the irqfds QEMU hands
-// SET_IRQS, and its DMA through the IOAS. (Nothing is registered, so KVM
-// does not learn of non-coherent DMA; ioasidd's devices have none.)
+// would answer EBADF/EINVAL, and QEMU 10 gives up. A forwarded device's
+// real VFIO file (its group's on the legacy API) comes from the daemon and
+// goes to KVM instead; a FILE_DEL names the same file again. An emulated
+// device needs nothing from KVM: its interrupts arrive through the irqfds
+// QEMU hands SET_IRQS, and its DMA through the IOAS. (Nothing is
+// registered, so KVM does not learn of non-coherent DMA; ioasidd's devices
+// have none.) Without a channel the library answers as for an emulated one.
 bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
-    SavedErrno keep;
     kvm_device_attr attr;
-    if (!arg || !read_own(reinterpret_cast<uintptr_t>(arg), &attr, sizeof(attr))) return false;
-    if (attr.group != KVM_DEV_VFIO_FILE ||
-        (attr.attr != KVM_DEV_VFIO_FILE_ADD && attr.attr != KVM_DEV_VFIO_FILE_DEL))
-        return false;
     int32_t file_fd;
-    if (!read_own(attr.addr, &file_fd, sizeof(file_fd))) return false;
-    if (kind(file_fd) != FileKind::Device || !is_kvm_vfio_device(kvm_fd)) return false;
-    *rc = 0;
+    {
+        SavedErrno keep;
+        if (!arg || !read_own(reinterpret_cast<uintptr_t>(arg), &attr, sizeof(attr))) return false;
+        if (attr.group != KVM_DEV_VFIO_FILE ||
+            (attr.attr != KVM_DEV_VFIO_FILE_ADD && attr.attr != KVM_DEV_VFIO_FILE_DEL))
+            return false;
+        if (!read_own(attr.addr, &file_fd, sizeof(file_fd))) return false;
+        if (kind(file_fd) != FileKind::Device || !is_kvm_vfio_device(kvm_fd)) return false;
+    }
+    ioasidd_channel_request req{};
+    req.size = sizeof(req);
+    req.op = IOASIDD_CHANNEL_KVM_FILE;
+    ioasidd_channel_reply reply{};
+    host::UniqueFd file;
+    const int asked = channel_ask(file_fd, req, reply, file);
+    if (asked == -ENOENT || asked == -ECONNREFUSED || (asked == 0 && !file)) {
+        *rc = 0;
+        return true;
+    }
+    if (asked < 0) {
+        errno = -asked;
+        *rc = -1;
+        return true;
+    }
+    int32_t real = file.get();
+    kvm_device_attr copy = attr;
+    copy.addr = reinterpret_cast<uintptr_t>(&real);
+    *rc = libc().ioctl(kvm_fd, KVM_SET_DEVICE_ATTR, &copy);
     return true;
 }
 

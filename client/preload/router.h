@@ -28,6 +28,12 @@ class Router {
     ssize_t device_preadv(int fd, const iovec* iov, int iovcnt, off_t offset, int flags);
     ssize_t device_pwritev(int fd, const iovec* iov, int iovcnt, off_t offset, int flags);
 
+    // mmap of an ioasidd device file: the file and offset the daemon names
+    // (a forwarded device's real BAR) mapped instead; MAP_FAILED and errno
+    // as the kernel's mmap when the daemon refuses, ENODEV (CUSE's answer)
+    // for a region that traps or when no daemon listens on the channel.
+    void* device_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset);
+
     // KVM_SET_DEVICE_ATTR on a kvm-vfio device naming an ioasidd file:
     // true when the library answered it (result in *rc), false to pass the
     // call to the kernel.

@@ -1,6 +1,7 @@
 // Pins the iommufd ABI: every ioctl number, struct size and field offset.
 #include <catch2/catch.hpp>
 #include <cstddef>
+#include <string>
 
 #include "ioasid/iommufd.h"
 
@@ -177,8 +178,8 @@ TEST_CASE("HWPT and hw-info enum values are the kernel's", "[uapi]") {
 
 // ---- VFIO device ABI (include/uapi/linux/vfio.h of 6.12) ----
 #include "ioasid/ioasidd.h"
-#include "ioasid/vfio.h"
 #include "ioasid/kvm_vfio.h"
+#include "ioasid/vfio.h"
 
 TEST_CASE("VFIO ioctl numbers are the kernel's", "[uapi]") {
     CHECK(VFIO_TYPE == 0x3b);
@@ -342,6 +343,21 @@ TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     PIN(ioasidd_region_rw, offset, 8);
     PIN(ioasidd_region_rw, length, 16);
     PIN(ioasidd_region_rw, data, 24);
+}
+
+TEST_CASE("the VMM channel's messages keep their numbers and layouts", "[uapi]") {
+    CHECK(std::string(IOASIDD_CHANNEL_PATH) == "/run/ioasidd/vmm.sock");
+    CHECK(IOASIDD_CHANNEL_MMAP == 1);
+    CHECK(IOASIDD_CHANNEL_KVM_FILE == 2);
+    CHECK(sizeof(ioasidd_channel_request) == 32);
+    PIN(ioasidd_channel_request, op, 4);
+    PIN(ioasidd_channel_request, offset, 8);
+    PIN(ioasidd_channel_request, length, 16);
+    PIN(ioasidd_channel_request, prot, 24);
+    PIN(ioasidd_channel_request, flags, 28);
+    CHECK(sizeof(ioasidd_channel_reply) == 16);
+    PIN(ioasidd_channel_reply, result, 4);
+    PIN(ioasidd_channel_reply, offset, 8);
 }
 
 TEST_CASE("VFIO legacy container structs are the kernel's", "[uapi]") {

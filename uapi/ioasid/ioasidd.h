@@ -53,9 +53,10 @@ struct ioasidd_group_status {
 #define IOASIDD_GROUP_STATUS _IO(IOASIDD_TYPE, 0x01)
 
 /*
- * IOASIDD_FILE_ID, on /dev/ioasid: the daemon's own question about a file it
- * holds a duplicate of (VFIO_DEVICE_BIND_IOMMUFD names the iommufd by the
- * caller's fd number). Answered only to the daemon; others get EPERM.
+ * IOASIDD_FILE_ID, on any ioasidd node: the daemon's own question about a
+ * file it holds a duplicate of (VFIO_DEVICE_BIND_IOMMUFD names the iommufd
+ * by the caller's fd number; the VMM channel is sent a device file).
+ * Answered only to the daemon; others get EPERM.
  * Returns a positive number naming the open file.
  */
 #define IOASIDD_FILE_ID _IO(IOASIDD_TYPE, 0x02)
@@ -91,5 +92,53 @@ struct ioasidd_region_rw {
     __aligned_u64 data;
 };
 #define IOASIDD_REGION_RW _IO(IOASIDD_TYPE, 0x10)
+
+/*
+ * The VMM channel: what CUSE cannot carry through a node (a file for the
+ * caller), asked for by the preload library on a Unix socket of the daemon
+ * (SOCK_SEQPACKET, IOASIDD_CHANNEL_PATH unless the daemon was given
+ * another; the library reads $IOASIDD_VMM_SOCKET).
+ *
+ * One request per message: a struct ioasidd_channel_request, and with it
+ * (SCM_RIGHTS) exactly one fd, the ioasidd device file it is about. The
+ * sender must be the process that bound that file (SO_PEERCRED): a
+ * process gets a file only for a device it could already drive through
+ * the node. One reply per request: a struct ioasidd_channel_reply, and on
+ * success at most one fd.
+ *
+ * IOASIDD_CHANNEL_MMAP   the file and offset that mmap(length, prot, flags)
+ *                        of the device file at `offset` maps instead: a
+ *                        forwarded device's real VFIO device file, whose
+ *                        kernel then checks the map itself. ENODEV for a
+ *                        region ioasidd must trap (CUSE's own answer to
+ *                        mmap); EINVAL as vfio-pci refuses a map.
+ * IOASIDD_CHANNEL_KVM_FILE  the file KVM's kvm-vfio device is to be given
+ *                        for the device: the real VFIO group (legacy API)
+ *                        or device file of a forwarded device; success
+ *                        with no fd for an emulated one, which KVM needs
+ *                        nothing of.
+ * Errors: EPERM (the sender did not bind the file), EINVAL (not bound yet,
+ * as the kernel's device answers before BIND), ENODEV (revoked), EBADF (no
+ * fd, or not one of this daemon's device files), EOPNOTSUPP (an op or size
+ * the daemon does not know).
+ */
+#define IOASIDD_CHANNEL_PATH "/run/ioasidd/vmm.sock"
+
+struct ioasidd_channel_request {
+    __u32 size; /* sizeof(struct ioasidd_channel_request) */
+    __u32 op;
+#define IOASIDD_CHANNEL_MMAP 1
+#define IOASIDD_CHANNEL_KVM_FILE 2
+    __aligned_u64 offset; /* MMAP: the device file offset */
+    __aligned_u64 length; /* MMAP: the length to map */
+    __u32 prot;           /* MMAP: mmap's prot */
+    __u32 flags;          /* MMAP: mmap's flags */
+};
+
+struct ioasidd_channel_reply {
+    __u32 size;           /* sizeof(struct ioasidd_channel_reply) */
+    __s32 result;         /* 0 or -errno */
+    __aligned_u64 offset; /* MMAP: where to map the file that came with it */
+};
 
 #endif /* IOASID_UAPI_IOASIDD_H */
