@@ -242,20 +242,30 @@ int DeviceNode::File::hot_reset(const std::vector<uint32_t>& groups) {
 
 // A forwarded device's regions are the real device file's, at the same
 // offsets (GET_REGION_INFO came from it): its kernel checks the map. An
-// emulated BAR traps every access, and CUSE's answer to mmap stays.
+// emulated device lends the memory of a BAR that is plain memory.
 int DeviceNode::File::mmap_file(const ioasidd_channel_request& req, __u64& offset,
                                 host::UniqueFd& out) {
+    int fd = device_fd_.get();
+    uint64_t at = req.offset;
     if (!device_fd_) {
-        LOG_DEBUG("%s: mmap at 0x%llx: an emulated region, accessed by read and write",
-                  node_.address_.c_str(), static_cast<unsigned long long>(req.offset));
-        return -ENODEV;
+        int rc =
+            dispatch::vfio_device_mmap(*node_.device_, req.offset, req.length, req.flags, fd, at);
+        if (rc) {
+            LOG_DEBUG("%s: mmap of 0x%llx bytes at 0x%llx: %s", node_.address_.c_str(),
+                      static_cast<unsigned long long>(req.length),
+                      static_cast<unsigned long long>(req.offset),
+                      rc == -ENODEV ? "a region that traps, accessed by read and write"
+                                    : "refused as vfio-pci refuses it");
+            return rc;
+        }
     }
-    out.reset(::fcntl(device_fd_.get(), F_DUPFD_CLOEXEC, 0));
+    out.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
     if (!out) return -errno;
-    offset = req.offset;
-    LOG_DEBUG("%s: pid %u maps 0x%llx bytes at 0x%llx of the real device", node_.address_.c_str(),
-              binder_, static_cast<unsigned long long>(req.length),
-              static_cast<unsigned long long>(req.offset));
+    offset = at;
+    LOG_DEBUG("%s: pid %u maps 0x%llx bytes at 0x%llx of the %s", node_.address_.c_str(), binder_,
+              static_cast<unsigned long long>(req.length),
+              static_cast<unsigned long long>(req.offset),
+              device_fd_ ? "real device" : "emulated BAR's memory");
     return 0;
 }
 

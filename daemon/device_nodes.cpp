@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "daemon/log.h"
-#include "devices/edu.h"
+#include "devices/models.h"
 #include "host/caller.h"
 #include "host/topology_file.h"
 

@@ -15,13 +15,12 @@ constexpr uint64_t kDmaRun = 0x1;
 constexpr uint64_t kDmaToRam = 0x2;
 constexpr uint64_t kDmaRaiseIrq = 0x4;
 
-// QEMU's PCI ids for edu; subsystem from QEMU's defaults.
-constexpr PciIdentity kEduId{0x1234, 0x11e8, 0x10, 0x00ff00, 0x1af4, 0x1100};
-constexpr PciIdentity kMemBarId{0x1234, 0x10f0, 0x01, 0x050000, 0x1af4, 0x1100};
-
 }  // namespace
 
-Edu::Edu() : EmulatedPci(kEduId, kBarSize, IrqCounts{1, 1, 0, false}, false) {}
+// QEMU's PCI ids for edu; subsystem from QEMU's defaults.
+const PciIdentity kEduIdentity{0x1234, 0x11e8, 0x10, 0x00ff00, 0x1af4, 0x1100};
+
+Edu::Edu() : EmulatedPci(kEduIdentity, kBarSize, IrqCounts{1, 1, 0, false}, false) {}
 
 uint64_t Edu::bar_read(uint64_t off, unsigned size) {
     // Registers below 0x80 are 32-bit only; the DMA ones 32 or 64-bit.
@@ -139,36 +138,6 @@ void Edu::device_reset() {
     dma_src_ = dma_dst_ = dma_cnt_ = dma_cmd_ = 0;
     buf_.fill(0);
     raise_intx(false);
-}
-
-MemBar::MemBar(uint64_t size)
-    : EmulatedPci(kMemBarId, size, IrqCounts{0, 0, 0, false}, true), mem_(size) {}
-
-uint64_t MemBar::bar_read(uint64_t off, unsigned size) {
-    uint64_t v = 0;
-    std::memcpy(&v, mem_.data() + off, size);
-    return v;
-}
-
-void MemBar::bar_write(uint64_t off, uint64_t val, unsigned size) {
-    std::memcpy(mem_.data() + off, &val, size);
-}
-
-void MemBar::device_reset() {
-    std::fill(mem_.begin(), mem_.end(), 0);
-}
-
-const PciIdentity* model_identity(const std::string& model) {
-    if (model == "edu") return &kEduId;
-    if (model == "membar") return &kMemBarId;
-    return nullptr;
-}
-
-std::unique_ptr<EmulatedPci> make_device(const std::string& model, uint64_t bar_size) {
-    if (model == "edu") return std::make_unique<Edu>();
-    if (model == "membar")
-        return std::make_unique<MemBar>(bar_size ? bar_size : MemBar::kDefaultSize);
-    return nullptr;
 }
 
 }  // namespace ioasid::devices

@@ -10,13 +10,12 @@
 #pragma once
 
 #include <array>
-#include <memory>
-#include <string>
-#include <vector>
 
 #include "devices/emulated.h"
 
 namespace ioasid::devices {
+
+extern const PciIdentity kEduIdentity;
 
 class Edu final : public EmulatedPci {
   public:
@@ -49,27 +48,5 @@ class Edu final : public EmulatedPci {
     void run_dma();
     void compute_factorial();
 };
-
-// A device with one memory BAR of plain RAM and a working reset: the
-// simplest target for region access.
-class MemBar final : public EmulatedPci {
-  public:
-    explicit MemBar(uint64_t size);
-    const char* model() const override { return "membar"; }
-    static constexpr uint64_t kDefaultSize = 64 << 10;
-
-  protected:
-    uint64_t bar_read(uint64_t off, unsigned size) override;
-    void bar_write(uint64_t off, uint64_t val, unsigned size) override;
-    void device_reset() override;
-
-  private:
-    std::vector<uint8_t> mem_;
-};
-
-// The models a topology can name; nullptr for an unknown one.
-std::unique_ptr<EmulatedPci> make_device(const std::string& model, uint64_t bar_size);
-// The PCI ids a model presents; nullptr for an unknown model.
-const PciIdentity* model_identity(const std::string& model);
 
 }  // namespace ioasid::devices

@@ -236,6 +236,7 @@ void EmulatedPci::quiesce() {
     irqs_.disable_all();
     init_config();
     device_reset();
+    take_back_memory();
     dma_ = nullptr;
 }
 

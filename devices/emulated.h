@@ -58,6 +58,10 @@ class EmulatedPci {
     uint32_t num_irqs() const;
     // GET_REGION_INFO / GET_IRQ_INFO: 0 or -EINVAL, as vfio-pci decides.
     int region_info(uint32_t index, RegionInfo& out) const;
+    // The memory behind BAR `index` where it is plain memory a client may
+    // map as vfio-pci lets it map a BAR (an fd the device keeps), or -1
+    // where the BAR traps every access.
+    virtual int bar_memory(uint32_t) const { return -1; }
     int irq_info(uint32_t index, IrqInfo& out) const;
 
     // Region access at an offset inside region `index`: the bytes moved
@@ -91,6 +95,9 @@ class EmulatedPci {
     virtual uint64_t bar_read(uint64_t off, unsigned size) = 0;
     virtual void bar_write(uint64_t off, uint64_t val, unsigned size) = 0;
     virtual void device_reset() = 0;
+    // The user is gone (quiesce): memory lent by bar_memory() must not be
+    // shared with the next one, whose maps the old user could still read.
+    virtual void take_back_memory() {}
 
     // DMA through the IOMMU; a fault is counted and reported.
     int dma_read(uint64_t iova, void* dst, uint64_t len);

@@ -1,5 +1,8 @@
 #include "dispatch/vfio_device.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -372,6 +375,27 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
             break;
     }
     return fp;
+}
+
+int vfio_device_mmap(const devices::EmulatedPci& dev, uint64_t offset, uint64_t length,
+                     uint32_t flags, int& fd, uint64_t& fd_offset) {
+    const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    // The syscall's own checks, before the driver sees the map.
+    if (!length || offset % page) return -EINVAL;
+    const uint64_t index = IOASID_VFIO_PCI_OFFSET_TO_INDEX(offset);
+    devices::RegionInfo info;
+    if (index >= dev.num_regions() || dev.region_info(static_cast<uint32_t>(index), info))
+        return -EINVAL;
+    if ((flags & MAP_TYPE) == MAP_PRIVATE) return -EINVAL;  // vfio-pci maps shared only
+    // Only BARs, and only those the device has (vfio-pci's bar_mmap_supported).
+    if (index >= VFIO_PCI_ROM_REGION_INDEX || !info.size) return -EINVAL;
+    const uint64_t start = offset & IOASID_VFIO_PCI_OFFSET_MASK;
+    const uint64_t phys_len = (info.size + page - 1) / page * page;
+    if (start > phys_len || length > phys_len - start) return -EINVAL;
+    fd = dev.bar_memory(static_cast<uint32_t>(index));
+    if (fd < 0) return -ENODEV;
+    fd_offset = start;
+    return 0;
 }
 
 const char* vfio_device_command_name(uint32_t cmd) {

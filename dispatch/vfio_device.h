@@ -42,4 +42,12 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
 
 const char* vfio_device_command_name(uint32_t cmd);
 
+// mmap of `length` bytes at device file `offset` (mmap's `flags`) of an
+// emulated device, with the rules of the mmap syscall and of
+// vfio_pci_core_mmap(): 0 with the device's memory (`fd`, which it keeps)
+// and the offset to map it at; -EINVAL where they refuse; -ENODEV where
+// the BAR traps every access (CUSE's own answer to mmap).
+int vfio_device_mmap(const devices::EmulatedPci& dev, uint64_t offset, uint64_t length,
+                     uint32_t flags, int& fd, uint64_t& fd_offset);
+
 }  // namespace ioasid::dispatch

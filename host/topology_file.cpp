@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "devices/edu.h"
+#include "devices/models.h"
 
 namespace ioasid::host {
 

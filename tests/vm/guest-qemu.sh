@@ -37,6 +37,12 @@ contexts_after_exit() {
 # The library's own checks, before any VMM.
 "$run" "$build/tests/preload-check" /dev/ioasid /dev/vfio/device0 \
     > "$results/preload-check-$tag.txt" 2>&1 || status=1
+# mmap of a BAR through the VMM channel: the emulated edu's traps, the
+# first memory-BAR device's is its memory.
+for n in 0 1; do
+    "$run" "$build/tests/mmap-check" /dev/ioasid /dev/vfio/device$n \
+        > "$results/mmap-check-emulated$n-$tag.txt" 2>&1 || status=1
+done
 for ram in private memfd; do
     mem=
     [ $ram = memfd ] && mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
@@ -118,6 +124,8 @@ if [ -n "$edu" ]; then
         node=/dev/vfio/devices/${cdev##*/}
         "$run" "$build/tests/preload-check" /dev/iommu "$node" \
             > "$results/preload-check-kernel-$tag.txt" 2>&1 || status=1
+        "$run" "$build/tests/mmap-check" /dev/iommu "$node" \
+            > "$results/mmap-check-kernel-$tag.txt" 2>&1 || status=1
         qtest "kernel-cdev" --open 3=/dev/iommu --open 4="$node" --unplug -- \
             "$qemu" $machine -object iommufd,id=i0,fd=3 \
             -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
@@ -127,6 +135,8 @@ if [ -n "$edu" ]; then
         > "$results/qemu-forward-daemon-$tag.log" 2>&1 &
     daemon=$!
     wait_node /dev/vfio/device0 || status=1
+    "$run" "$build/tests/mmap-check" /dev/ioasid /dev/vfio/device0 \
+        > "$results/mmap-check-forwarded-$tag.txt" 2>&1 || status=1
     mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
     qtest "forwarded" --open 3=/dev/ioasid --open 4=/dev/vfio/device0 --unplug \
         --clients "$ctl --json clients" -- \

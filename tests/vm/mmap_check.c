@@ -38,6 +38,18 @@ static void check_registers(volatile uint32_t* bar) {
     printf("mapped.factorial-10: %u\n", bar[2]);
 }
 
+/* A memory BAR (ioasidd's membar): a store through the map is what pread
+ * reads, and a pwrite is what the map shows. */
+static void check_memory(int dev, volatile uint32_t* bar, uint64_t offset) {
+    bar[5] = 0xfeedf00d;
+    uint32_t v = 0;
+    ssize_t n = pread(dev, &v, sizeof(v), (off_t)offset + 20);
+    printf("mapped.store-then-pread: %zd bytes 0x%08x\n", n, v);
+    v = 0x600dcafe;
+    n = pwrite(dev, &v, sizeof(v), (off_t)offset + 0x100);
+    printf("pwrite-then-mapped.load: %zd bytes 0x%08x\n", n, bar[0x40]);
+}
+
 /* A child holding the same fd, by fork. */
 static void check_child(int dev, size_t len) {
     pid_t pid = fork();
@@ -69,12 +81,20 @@ int main(int argc, char** argv) {
         perror("mmap-check: GET_REGION_INFO");
         return 2;
     }
+    uint32_t config_id = 0;
+    if (pread(dev, &config_id, sizeof(config_id),
+              (off_t)INDEX_OFFSET(VFIO_PCI_CONFIG_REGION_INDEX)) != sizeof(config_id))
+        return 2;
+    printf("config.id: 0x%08x\n", config_id);
     printf("bar0: size 0x%llx offset 0x%llx mmap %s\n", (unsigned long long)info.size,
            (unsigned long long)info.offset, info.flags & VFIO_REGION_INFO_FLAG_MMAP ? "yes" : "no");
     const size_t len = info.size;
     void* bar = map_bar(dev, len, MAP_SHARED, info.offset);
     printf("bar0.mmap: %s\n", map_result(bar));
-    if (bar != MAP_FAILED) {
+    if (bar != MAP_FAILED && config_id == 0x10f01234) {
+        check_memory(dev, bar, info.offset);
+        munmap(bar, len);
+    } else if (bar != MAP_FAILED) {
         check_registers(bar);
         uint32_t id = 0;
         ssize_t n = pread(dev, &id, sizeof(id), (off_t)info.offset);

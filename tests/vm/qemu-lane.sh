@@ -71,6 +71,21 @@ for tag in deb61 ref; do
     held "sysfsdev-$tag" "$tag with ioasidd's emulated edu as sysfsdev="
     check "libioasid-preload.so on $tag: ioasidd's device recognised across dup, dup2/dup3, F_DUPFD, fork, SCM_RIGHTS and a close behind its back; fortified, vectored and KVM calls" \
         same "$here/expected/preload-check.txt" "$results/preload-check-$tag.txt"
+    check "mmap of the emulated edu's BAR0 on $tag: vfio-pci's refusals, then ENODEV for a BAR that traps" \
+        same "$here/expected/mmap-check-emulated-edu.txt" "$results/mmap-check-emulated0-$tag.txt"
+    check "mmap of a memory-BAR device's BAR0 on $tag: the daemon's own memory, stores and loads both ways" \
+        same "$here/expected/mmap-check-membar.txt" "$results/mmap-check-emulated1-$tag.txt"
+    # A process that did not bind the file gets nothing on the channel;
+    # the kernel lets a forked child map (it holds the fd).
+    grep -v '^fork-child' "$here/expected/mmap-check.txt" > "$results/mmap-check-expected.cmp"
+    grep -v '^fork-child' "$results/mmap-check-forwarded-$tag.txt" > "$results/mmap-check-forwarded-$tag.cmp" 2>/dev/null
+    check "mmap of the forwarded real edu's BAR0 on $tag maps the real BAR (ID, liveness, factorial through the map): the 6.12 kernel's cdev transcript, but a forked child's EPERM" \
+        sh -c "diff -u '$results/mmap-check-expected.cmp' '$results/mmap-check-forwarded-$tag.cmp' &&
+               grep -qx 'fork-child.mmap: EPERM' '$results/mmap-check-forwarded-$tag.txt'"
+    check "QEMU 10 on $tag maps the forwarded edu's BAR0 (no 'Performance may be slow', which it says of the emulated edu's)" \
+        sh -c "grep -q 'Performance may be slow' '$results/qemu-emulated-private-$tag.log' &&
+               [ -f '$results/qemu-forwarded-$tag.log' ] &&
+               ! grep -q 'Performance may be slow' '$results/qemu-forwarded-$tag.log'"
     check "unmodified QEMU 10 on $tag drives the VM's real edu forwarded by ioasidd ($( [ $tag = ref ] && echo "kernel iommufd+cdev" || echo "legacy container"), memfd RAM, private ROMs): the built-in edu's transcript" \
         qemu_same "forwarded-$tag"
     held "forwarded-$tag" "$tag with the forwarded real edu"
@@ -91,6 +106,13 @@ check "the booted guest's QEMU on ioasidd's edu leaves no context at its exit; i
            grep -qx 'daemon-exit 0' '$results/boot-daemon-deb61.log'"
 check "the same QEMU 10 on the 6.12 kernel's own iommufd and VFIO cdev (the real edu, no ioasidd): the built-in edu's transcript" \
     same "$expected" "$results/qemu-kernel-cdev-ref.txt"
+# What QEMU says of the forwarded edu (its BAR mapped, the BAR's own DMA
+# map refused) is what it says of the same edu on the kernel's cdev.
+check "QEMU 10's warnings on the forwarded edu (ref) are those on the kernel's own cdev: the BAR's peer-to-peer IOAS_MAP refused with EFAULT, as the kernel's iommufd refuses it" \
+    sh -c "[ -s '$results/qemu-kernel-cdev-ref.log' ] &&
+           [ \"\$(sed 's/0x[0-9a-f]*/ADDR/g' '$results/qemu-forwarded-ref.log')\" = \"\$(sed 's/0x[0-9a-f]*/ADDR/g' '$results/qemu-kernel-cdev-ref.log')\" ]"
+check "mmap-check on the 6.12 kernel's own cdev (the real edu) gives the committed transcript" \
+    same "$here/expected/mmap-check.txt" "$results/mmap-check-kernel-ref.txt"
 # Where the library's checks may differ from the kernel's files: a file
 # position (preadv2 at -1), which CUSE keeps none of; the kernel reads BAR0.
 grep -v '^preadv2-file-position' "$results/preload-check-kernel-ref.txt" > "$results/preload-check-kernel-ref.cmp" 2>/dev/null
