@@ -27,7 +27,10 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
   public:
     File(DeviceNode& node, uint32_t id) : node_(node), id_(id) {}
 
-    void begin_call(const dispatch::Caller& caller) { tgid_ = caller.tgid; }
+    void begin_call(const dispatch::Caller& caller) {
+        tgid_ = caller.tgid;
+        tid_ = caller.tid;
+    }
 
     bool bound() const override { return iommufd_ != nullptr; }
     int bind(int32_t fd, uint32_t& dev_id) override;
@@ -75,6 +78,20 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     // The info commands have no side effect on a real device.
     int query(unsigned long cmd, void* arg) override { return call(cmd, arg); }
 
+    // A fast read's value, kept for the thread that made it (a few at once:
+    // a thread takes its value with its next call).
+    void hold_read(uint32_t low_bits) override {
+        if (held_.size() >= 64) held_.clear();
+        held_[tid_] = low_bits;
+    }
+    int take_held_read() override {
+        auto it = held_.find(tid_);
+        if (it == held_.end()) return -ENOENT;
+        const int v = static_cast<int>(it->second);
+        held_.erase(it);
+        return v;
+    }
+
     void revoke() {
         unbind();
         revoked_ = true;
@@ -97,6 +114,8 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     uint32_t dev_id_ = 0;
     bool revoked_ = false;
     std::function<uint32_t()> tgid_;
+    uint32_t tid_ = 0;                             // the calling thread
+    std::unordered_map<uint32_t, uint32_t> held_;  // see hold_read
 
     // A forwarded node's group, device fd, and the caller's fds of one call.
     std::shared_ptr<ForwardedGroup> group_;

@@ -6,8 +6,10 @@
 // buffer.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -24,6 +26,28 @@ class UserMemory {
     // All or nothing: 0, or -EFAULT when any byte is not accessible.
     virtual int read(uint64_t addr, void* dst, size_t len) = 0;
     virtual int write(uint64_t addr, const void* src, size_t len) = 0;
+};
+
+// Memory that is the daemon's own buffer, its addresses offsets in it: the
+// arguments of a command that did not come from the caller's memory.
+class LocalMemory final : public UserMemory {
+  public:
+    LocalMemory(void* base, size_t len) : base_(static_cast<unsigned char*>(base)), len_(len) {}
+    int read(uint64_t addr, void* dst, size_t len) override {
+        if (!inside(addr, len)) return -EFAULT;
+        std::memcpy(dst, base_ + addr, len);
+        return 0;
+    }
+    int write(uint64_t addr, const void* src, size_t len) override {
+        if (!inside(addr, len)) return -EFAULT;
+        std::memcpy(base_ + addr, src, len);
+        return 0;
+    }
+
+  private:
+    unsigned char* base_;
+    size_t len_;
+    bool inside(uint64_t addr, size_t len) const { return addr <= len_ && len <= len_ - addr; }
 };
 
 struct Caller {

@@ -230,6 +230,54 @@ int do_region_rw(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
         });
 }
 
+// The size of region `index`, as GET_REGION_INFO gives it: the emulated
+// device's, or the real device's (an info command, without side effect).
+int region_size(DeviceBackend& be, uint32_t index, uint64_t& size) {
+    if (ForwardTarget* t = be.forwarded()) {
+        vfio_region_info info{};
+        info.argsz = sizeof(info);
+        info.index = index;
+        int rc = t->query(VFIO_DEVICE_GET_REGION_INFO, &info);
+        size = info.size;
+        return rc < 0 ? rc : 0;
+    }
+    devices::RegionInfo r;
+    if (int rc = be.device().region_info(index, r)) return rc;
+    size = r.size;
+    return 0;
+}
+
+// IOASIDD_REGION_{READ,WRITE}_FAST: REGION_RW of a buffer of ours, once the
+// region's bounds say the access is whole (so that it is made only once).
+int do_region_fast(DeviceBackend& be, uint32_t cmd, uint64_t arg) {
+    const uint32_t nr = _IOC_NR(cmd);
+    const bool write = nr & 0x20;
+    const uint32_t index = (nr >> 2) & 7, len = 1u << (nr & 3);
+    const uint64_t off = arg & 0xffffffffu;
+    uint64_t size;
+    if (int rc = region_size(be, index, size)) return rc;
+    if (off >= size) return -EINVAL;  // REGION_RW's answer, before any access
+    if (len > size - off) return -E2BIG;
+    struct {
+        ioasidd_region_rw rw;
+        uint32_t data;
+    } local{};
+    local.rw = {sizeof(local.rw), write ? IOASIDD_REGION_WRITE : 0u,
+                IOASID_VFIO_PCI_INDEX_TO_OFFSET(index) | off, len, offsetof(decltype(local), data)};
+    local.data = static_cast<uint32_t>(arg >> 32);
+    LocalMemory mem(&local, sizeof(local));
+    ForwardTarget* t = be.forwarded();
+    int rc = t ? vfio_forward_ioctl(*t, IOASIDD_REGION_RW, 0, mem) : do_region_rw(be, 0, mem);
+    if (rc < 0 || write) return rc;
+    if (rc != static_cast<int>(len)) return -E2BIG;  // cannot be: the bounds were checked
+    const uint32_t flipped = local.data ^ IOASIDD_REGION_FAST_FLIP;
+    if (flipped >= static_cast<uint32_t>(-4095)) {
+        be.hold_read(local.data & 0xfff);
+        return -EOVERFLOW;
+    }
+    return static_cast<int>(flipped);
+}
+
 int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {
     return be.device().reset();
 }
@@ -305,11 +353,27 @@ const DeviceOp* lookup(uint32_t cmd) {
 
 }  // namespace
 
+namespace {
+
+// The numbers of IOASIDD_REGION_{READ,WRITE}_FAST: regions 0-7, sizes 1-4.
+bool region_fast_command(uint32_t cmd) {
+    const uint32_t nr = _IOC_NR(cmd);
+    return _IOC_TYPE(cmd) == IOASIDD_TYPE && _IOC_DIR(cmd) == _IOC_NONE && !_IOC_SIZE(cmd) &&
+           nr >= 0x40 && nr < 0x80 && (nr & 3) != 3;
+}
+
+}  // namespace
+
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     // ioasidd's name for the file, in any state and for any backend.
     if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_DEVICE;
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
+    if (cmd == IOASIDD_REGION_FAST_HELD) return be.take_held_read();
+    if (region_fast_command(cmd)) {
+        if (!be.forwarded()) be.device().resume();
+        return do_region_fast(be, cmd, arg);
+    }
     if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
         return vfio_forward_ioctl(*t, cmd, arg, mem);
     // The runtime-PM wrapper of every device ioctl resumes the device.
@@ -400,6 +464,9 @@ int vfio_device_mmap(const devices::EmulatedPci& dev, uint64_t offset, uint64_t 
 
 const char* vfio_device_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_NODE_KIND) return "NODE_KIND";
+    if (cmd == IOASIDD_REGION_FAST_HELD) return "REGION_FAST_HELD";
+    if (region_fast_command(cmd))
+        return _IOC_NR(cmd) & 0x20 ? "REGION_WRITE_FAST" : "REGION_READ_FAST";
     const DeviceOp* op = lookup(cmd);
     return op ? op->name : nullptr;
 }

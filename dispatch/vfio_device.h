@@ -31,6 +31,11 @@ class DeviceBackend {
     // Watches a user's eventfd for the emulated device's ioeventfds.
     virtual const devices::Ioeventfds::Watcher& ioevent_watcher() = 0;
     virtual ForwardTarget* forwarded() { return nullptr; }
+    // A fast read's value the return value could not carry (EOVERFLOW),
+    // kept for the calling thread until IOASIDD_REGION_FAST_HELD takes it:
+    // -ENOENT when it has none.
+    virtual void hold_read(uint32_t low_bits) = 0;
+    virtual int take_held_read() = 0;
 };
 
 // Runs one ioctl: its result (>= 0) or a negative errno. The caller

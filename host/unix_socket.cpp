@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace ioasid::host {
 
@@ -31,20 +32,20 @@ int listen_unix(const std::string& path, int type, mode_t mode, gid_t group, Uni
     return 0;
 }
 
-ssize_t send_with_fd(int sock, const void* buf, size_t len, int fd) {
+ssize_t send_with_fds(int sock, const void* buf, size_t len, const int* fds, size_t count) {
     iovec iov{const_cast<void*>(buf), len};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    std::vector<char> control(CMSG_SPACE(sizeof(int) * count));
     msghdr msg{};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    if (fd >= 0) {
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
+    if (count) {
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
         cmsghdr* c = CMSG_FIRSTHDR(&msg);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        c->cmsg_len = CMSG_LEN(sizeof(int) * count);
+        std::memcpy(CMSG_DATA(c), fds, sizeof(int) * count);
     }
     ssize_t n;
     do n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);

@@ -18,9 +18,13 @@ namespace ioasid::host {
 // answers on is not (-EADDRINUSE). -errno.
 int listen_unix(const std::string& path, int type, mode_t mode, gid_t group, UniqueFd& out);
 
-// One message and at most one fd (none when fd < 0). The message's length
+// One message and the `count` fds at `fds` with it. The message's length
 // or -errno.
-ssize_t send_with_fd(int sock, const void* buf, size_t len, int fd);
+ssize_t send_with_fds(int sock, const void* buf, size_t len, const int* fds, size_t count);
+// One message and at most one fd (none when fd < 0).
+inline ssize_t send_with_fd(int sock, const void* buf, size_t len, int fd) {
+    return send_with_fds(sock, buf, len, &fd, fd >= 0 ? 1 : 0);
+}
 // One message; the fds that came with it, close-on-exec, are in `fds`
 // (at most `max_fds`: the kernel drops any more, and the message still
 // counts). The message's length (0: the peer has gone) or -errno.

@@ -43,6 +43,7 @@ class Router {
     Router() = default;
     FileKind classify(int fd);
     ssize_t region_rw(int fd, bool write, void* buf, size_t count, off_t offset);
+    bool region_fast(int fd, bool write, void* buf, size_t count, off_t offset, ssize_t& result);
     ssize_t vectored(int fd, bool write, const iovec* iov, int iovcnt, off_t offset, int flags);
 
     FdTable table_;

@@ -150,19 +150,7 @@ TEST_CASE("malformed requests are answered without reaching the handler", "[vmm-
     SECTION("two files") {
         Raw r(f.path);
         int two[2] = {a.get(), b.get()};
-        iovec iov{&req, sizeof(req)};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(two))] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof(control);
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(two));
-        std::memcpy(CMSG_DATA(c), two, sizeof(two));
-        REQUIRE(::sendmsg(r.fd.get(), &msg, 0) == ssize_t(sizeof(req)));
+        REQUIRE(host::send_with_fds(r.fd.get(), &req, sizeof(req), two, 2) == ssize_t(sizeof(req)));
         CHECK(r.reply(fds) == -EBADF);
     }
     SECTION("a short message") {

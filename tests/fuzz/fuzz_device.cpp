@@ -81,6 +81,21 @@ const uint32_t kCommands[] = {VFIO_DEVICE_BIND_IOMMUFD,
                               IOASIDD_REGION_RW,
                               _IO(VFIO_TYPE, 0x7f)};
 
+// The fast region commands, which the unknown command's slot stands for when
+// the selector's top bit is set (so that earlier inputs keep their meaning).
+const uint32_t kFastCommands[] = {IOASIDD_REGION_READ_FAST(0, 2),  IOASIDD_REGION_READ_FAST(7, 2),
+                                  IOASIDD_REGION_READ_FAST(7, 0),  IOASIDD_REGION_WRITE_FAST(0, 2),
+                                  IOASIDD_REGION_WRITE_FAST(7, 1), IOASIDD_REGION_WRITE_FAST(1, 2),
+                                  IOASIDD_REGION_FAST_HELD};
+
+// A fast command's argument from the struct's bytes: an offset in the
+// region's first 512 bytes, a write's value above it.
+uint64_t fast_argument(const std::vector<uint8_t>& s) {
+    uint32_t value;
+    std::memcpy(&value, s.data() + 4, 4);
+    return (s[0] | (s[1] & 1u) << 8) | static_cast<uint64_t>(value) << 32;
+}
+
 // Makes the random struct plausible often enough to reach deep paths: a
 // sane argsz, REGION_RW aimed at BAR0 or config space with its data in the
 // array page, SET_IRQS data naming the side's eventfds.
@@ -129,21 +144,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         pos += 2;
         size_t n = std::min<size_t>(len, size - pos);
         uint32_t cmd = kCommands[(sel ^ len) % (sizeof(kCommands) / sizeof(kCommands[0]))];
+        if (cmd == _IO(VFIO_TYPE, 0x7f) && (sel & 0x80))
+            cmd = kFastCommands[len % (sizeof(kFastCommands) / sizeof(kFastCommands[0]))];
         std::vector<uint8_t>& s = direct.s();
         std::fill(s.begin(), s.end(), 0);
         std::memcpy(s.data(), data + pos, std::min(n, kStructLen));
         pos += n;
         shape(cmd, sel, s);
         retry.s() = s;
+        const bool fast = _IOC_TYPE(cmd) == IOASIDD_TYPE && _IOC_NR(cmd) >= 0x40;
+        const uint64_t arg = fast ? fast_argument(s) : kStructAt;
 
-        int rc_direct = dispatch::vfio_device_ioctl(direct.be, cmd, kStructAt, direct.mem);
+        int rc_direct = dispatch::vfio_device_ioctl(direct.be, cmd, arg, direct.mem);
         int rc_retry = -EFAULT;
         test::replay_retry(
             [&](dispatch::UserMemory& known) {
-                return dispatch::vfio_device_footprint(retry.be, cmd, kStructAt, known);
+                return dispatch::vfio_device_footprint(retry.be, cmd, arg, known);
             },
             [&](dispatch::UserMemory& run) {
-                return dispatch::vfio_device_ioctl(retry.be, cmd, kStructAt, run);
+                return dispatch::vfio_device_ioctl(retry.be, cmd, arg, run);
             },
             retry.mem, rc_retry);
         if (rc_retry == -ENOMEM) return 0;  // beyond one retry: the sides part ways

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "devices/edu.h"
@@ -107,6 +108,9 @@ struct Backend : dispatch::DeviceBackend {
         for (uint64_t id : ids) edu.ioeventfds().fire(edu, id);
     }
     const devices::EventfdResolver& eventfds() override { return resolver; }
+    int held = -ENOENT;  // one caller thread
+    void hold_read(uint32_t low_bits) override { held = static_cast<int>(low_bits); }
+    int take_held_read() override { return std::exchange(held, -ENOENT); }
 };
 
 }  // namespace ioasid::test

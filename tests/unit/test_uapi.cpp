@@ -336,6 +336,12 @@ TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     CHECK(IOASIDD_NODE_IOMMUFD == 1);
     CHECK(IOASIDD_NODE_DEVICE == 2);
     CHECK(IOASIDD_REGION_RW == 0xa510);
+    CHECK(IOASIDD_REGION_READ_FAST(0, 0) == 0xa540);
+    CHECK(IOASIDD_REGION_READ_FAST(7, 2) == 0xa55e);
+    CHECK(IOASIDD_REGION_WRITE_FAST(0, 2) == 0xa562);
+    CHECK(IOASIDD_REGION_WRITE_FAST(7, 2) == 0xa57e);
+    CHECK(IOASIDD_REGION_FAST_FLIP == 0x80000000u);
+    CHECK(IOASIDD_REGION_FAST_HELD == 0xa504);
     CHECK(sizeof(ioasidd_group_status) == 32);
     PIN(ioasidd_group_status, out_flags, 16);
     PIN(ioasidd_group_status, out_num_blocking, 24);

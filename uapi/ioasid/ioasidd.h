@@ -94,6 +94,35 @@ struct ioasidd_region_rw {
 #define IOASIDD_REGION_RW _IO(IOASIDD_TYPE, 0x10)
 
 /*
+ * IOASIDD_REGION_READ_FAST(index, size_log2) and
+ * IOASIDD_REGION_WRITE_FAST(index, size_log2), on a device node: one access
+ * of 1 << size_log2 bytes (1, 2 or 4) of region `index` (0-7, below 4 GiB
+ * of it) in one round trip that reads and writes none of the caller's
+ * memory, which is what IOASIDD_REGION_RW's struct and data cost through
+ * CUSE. The number names the region, the size and the direction; the
+ * argument is the offset in the region, with a write's value in its upper
+ * 32 bits (little-endian bytes, as the access stores them).
+ *
+ * A write returns the size. A read returns the value with its top bit
+ * flipped (value ^ IOASIDD_REGION_FAST_FLIP, as a 32-bit int): a return
+ * value cannot be told from -errno between -4095 and -1, and the flip puts
+ * the common all-ones value outside that range. A value that would land
+ * there (0x7ffff001 to 0x7fffffff) is EOVERFLOW, and the reading thread
+ * then gets its low 12 bits from IOASIDD_REGION_FAST_HELD: the access is
+ * never made twice. E2BIG: the access crosses the region's end, and
+ * IOASIDD_REGION_RW (short at the end) makes it. Other errors are
+ * IOASIDD_REGION_RW's. The access is made as IOASIDD_REGION_RW makes it.
+ */
+#define IOASIDD_REGION_FAST_NR(write, index, size_log2) \
+    (0x40 | ((write) << 5) | ((index) << 2) | (size_log2))
+#define IOASIDD_REGION_READ_FAST(index, size_log2) \
+    _IO(IOASIDD_TYPE, IOASIDD_REGION_FAST_NR(0, index, size_log2))
+#define IOASIDD_REGION_WRITE_FAST(index, size_log2) \
+    _IO(IOASIDD_TYPE, IOASIDD_REGION_FAST_NR(1, index, size_log2))
+#define IOASIDD_REGION_FAST_FLIP 0x80000000u
+#define IOASIDD_REGION_FAST_HELD _IO(IOASIDD_TYPE, 0x04)
+
+/*
  * The VMM channel: what CUSE cannot carry through a node (a file for the
  * caller), asked for by the preload library on a Unix socket of the daemon
  * (SOCK_SEQPACKET, IOASIDD_CHANNEL_PATH unless the daemon was given
