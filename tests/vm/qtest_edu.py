@@ -250,6 +250,55 @@ def clients(cmd, when, out):
         sum(c["memlock_kib"] for c in held)))
 
 
+def open_fds(specs):
+    """Opens each FD=PATH as fd FD, for QEMU only, as libvirt passes a node.
+    The nodes first, so that nothing else holds their numbers."""
+    fds = []
+    for spec in specs:
+        num, path = spec.split("=", 1)
+        fd = os.open(path, os.O_RDWR)
+        if fd != int(num):
+            os.dup2(fd, int(num), inheritable=True)
+            os.close(fd)
+        fds.append(int(num))
+    return fds
+
+
+def launch(argv, fds, log_path):
+    """Starts QEMU with qtest and QMP on sockets of a fresh folder, the vCPU
+    on a firmware of HLTs, then lets the machine run: (process, Qtest, Qmp),
+    the last two None when QEMU did not connect. `fds` are QEMU's only
+    copies of the nodes: they are closed here."""
+    tmp = tempfile.mkdtemp()
+    servers = {}
+    for name in ("qtest", "qmp"):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(os.path.join(tmp, name))
+        s.listen(1)
+        s.settimeout(120)
+        servers[name] = s
+    # QEMU's own edu moves DMA bytes on a virtual-clock timer, which runs
+    # only while the machine does (TCG has no qtest clock_step). The vCPU
+    # runs a firmware of HLTs with interrupts off: it stops at its first
+    # instruction and never touches the devices the test programs.
+    firmware = os.path.join(tmp, "halt.bin")
+    with open(firmware, "wb") as f:
+        f.write(b"\xf4" * 65536)
+    argv = argv + ["-bios", firmware, "-S", "-display", "none", "-qtest", "unix:%s/qtest" % tmp,
+                   "-qtest-log", "/dev/null", "-qmp", "unix:%s/qmp" % tmp]
+    log = open(log_path or os.devnull, "w")
+    proc = subprocess.Popen(argv, pass_fds=fds, stdout=log, stderr=subprocess.STDOUT)
+    for fd in fds:
+        os.close(fd)
+    try:
+        qt = Qtest(servers["qtest"].accept()[0])
+        qmp = Qmp(servers["qmp"].accept()[0])
+        qmp.call("cont")
+    except (RuntimeError, OSError, socket.timeout):
+        return proc, None, None
+    return proc, qt, qmp
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--open", action="append", default=[], metavar="FD=PATH",
@@ -260,36 +309,7 @@ def main():
     ap.add_argument("qemu", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     argv = a.qemu[1:] if a.qemu[:1] == ["--"] else a.qemu
-    # The nodes first, so that nothing else holds their numbers.
-    fds = []
-    for spec in a.open:
-        num, path = spec.split("=", 1)
-        fd = os.open(path, os.O_RDWR)
-        if fd != int(num):
-            os.dup2(fd, int(num), inheritable=True)
-            os.close(fd)
-        fds.append(int(num))
-    tmp = tempfile.mkdtemp()
-    servers = {}
-    for name in ("qtest", "qmp"):
-        s = socket.socket(socket.AF_UNIX)
-        s.bind(os.path.join(tmp, name))
-        s.listen(1)
-        servers[name] = s
-    # QEMU's own edu moves DMA bytes on a virtual-clock timer, which runs
-    # only while the machine does (TCG has no qtest clock_step). The vCPU
-    # runs a firmware of HLTs with interrupts off: it stops at its first
-    # instruction and never touches the devices the test programs.
-    firmware = os.path.join(tmp, "halt.bin")
-    with open(firmware, "wb") as f:
-        f.write(b"\xf4" * 65536)
-    argv += ["-bios", firmware, "-S", "-display", "none", "-qtest", "unix:%s/qtest" % tmp,
-             "-qtest-log", "/dev/null", "-qmp", "unix:%s/qmp" % tmp]
-    log = open(a.log or os.devnull, "w")
-    proc = subprocess.Popen(argv, pass_fds=fds, stdout=log, stderr=subprocess.STDOUT)
-    # QEMU holds the only copies: what it closes is closed.
-    for fd in fds:
-        os.close(fd)
+    proc, qt, qmp = launch(argv, open_fds(a.open), a.log)
     lines = []
 
     def out(line):
@@ -297,11 +317,8 @@ def main():
         print(line, flush=True)
 
     try:
-        for s in servers.values():
-            s.settimeout(120)
-        qt = Qtest(servers["qtest"].accept()[0])
-        qmp = Qmp(servers["qmp"].accept()[0])
-        qmp.call("cont")
+        if not qt:
+            raise RuntimeError("QEMU did not connect its qtest and QMP sockets")
         if a.clients:
             clients(a.clients, "realized", out)
         check_config(qt, out)
