@@ -19,6 +19,24 @@ inline bool region_rw_valid(const ioasidd_region_rw& rw) {
            rw.length <= kMaxRegionRw;
 }
 
+// What an IOASIDD_REGION_{READ,WRITE}_FAST number says: false for any
+// other number (a size of 8, another type, a number with a size field).
+struct RegionFast {
+    bool write;
+    uint32_t index;
+    uint32_t len;
+};
+inline bool region_fast_decode(uint32_t cmd, RegionFast& out) {
+    const uint32_t nr = _IOC_NR(cmd);
+    if (_IOC_TYPE(cmd) != IOASIDD_TYPE || _IOC_DIR(cmd) != _IOC_NONE || _IOC_SIZE(cmd) ||
+        nr < IOASIDD_REGION_FAST_NR(0, 0, 0) || nr > IOASIDD_REGION_FAST_NR(1, 7, 3) ||
+        (nr & 3) == 3)
+        return false;
+    // The number's fields, as IOASIDD_REGION_FAST_NR puts them.
+    out = {(nr & 0x20) != 0, (nr >> 2) & 7, 1u << (nr & 3)};
+    return true;
+}
+
 // The most the daemon buffers of one access: a request may ask for 2 GiB.
 inline constexpr uint64_t kRegionRwChunk = 64 * 1024;
 

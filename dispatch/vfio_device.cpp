@@ -249,10 +249,9 @@ int region_size(DeviceBackend& be, uint32_t index, uint64_t& size) {
 
 // IOASIDD_REGION_{READ,WRITE}_FAST: REGION_RW of a buffer of ours, once the
 // region's bounds say the access is whole (so that it is made only once).
-int do_region_fast(DeviceBackend& be, uint32_t cmd, uint64_t arg) {
-    const uint32_t nr = _IOC_NR(cmd);
-    const bool write = nr & 0x20;
-    const uint32_t index = (nr >> 2) & 7, len = 1u << (nr & 3);
+int do_region_fast(DeviceBackend& be, const RegionFast& fast, uint64_t arg) {
+    const bool write = fast.write;
+    const uint32_t index = fast.index, len = fast.len;
     const uint64_t off = arg & 0xffffffffu;
     uint64_t size;
     if (int rc = region_size(be, index, size)) return rc;
@@ -272,7 +271,7 @@ int do_region_fast(DeviceBackend& be, uint32_t cmd, uint64_t arg) {
     if (rc != static_cast<int>(len)) return -E2BIG;  // cannot be: the bounds were checked
     const uint32_t flipped = local.data ^ IOASIDD_REGION_FAST_FLIP;
     if (flipped >= static_cast<uint32_t>(-4095)) {
-        be.hold_read(local.data & 0xfff);
+        be.hold_read(local.data - IOASIDD_REGION_FAST_HELD_BASE);
         return -EOVERFLOW;
     }
     return static_cast<int>(flipped);
@@ -353,26 +352,15 @@ const DeviceOp* lookup(uint32_t cmd) {
 
 }  // namespace
 
-namespace {
-
-// The numbers of IOASIDD_REGION_{READ,WRITE}_FAST: regions 0-7, sizes 1-4.
-bool region_fast_command(uint32_t cmd) {
-    const uint32_t nr = _IOC_NR(cmd);
-    return _IOC_TYPE(cmd) == IOASIDD_TYPE && _IOC_DIR(cmd) == _IOC_NONE && !_IOC_SIZE(cmd) &&
-           nr >= 0x40 && nr < 0x80 && (nr & 3) != 3;
-}
-
-}  // namespace
-
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     // ioasidd's name for the file, in any state and for any backend.
     if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_DEVICE;
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
     if (cmd == IOASIDD_REGION_FAST_HELD) return be.take_held_read();
-    if (region_fast_command(cmd)) {
+    if (RegionFast fast; region_fast_decode(cmd, fast)) {
         if (!be.forwarded()) be.device().resume();
-        return do_region_fast(be, cmd, arg);
+        return do_region_fast(be, fast, arg);
     }
     if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
         return vfio_forward_ioctl(*t, cmd, arg, mem);
@@ -465,8 +453,8 @@ int vfio_device_mmap(const devices::EmulatedPci& dev, uint64_t offset, uint64_t 
 const char* vfio_device_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_NODE_KIND) return "NODE_KIND";
     if (cmd == IOASIDD_REGION_FAST_HELD) return "REGION_FAST_HELD";
-    if (region_fast_command(cmd))
-        return _IOC_NR(cmd) & 0x20 ? "REGION_WRITE_FAST" : "REGION_READ_FAST";
+    if (RegionFast fast; region_fast_decode(cmd, fast))
+        return fast.write ? "REGION_WRITE_FAST" : "REGION_READ_FAST";
     const DeviceOp* op = lookup(cmd);
     return op ? op->name : nullptr;
 }

@@ -342,6 +342,7 @@ TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     CHECK(IOASIDD_REGION_WRITE_FAST(7, 2) == 0xa57e);
     CHECK(IOASIDD_REGION_FAST_FLIP == 0x80000000u);
     CHECK(IOASIDD_REGION_FAST_HELD == 0xa504);
+    CHECK(IOASIDD_REGION_FAST_HELD_BASE == 0x7ffff000u);
     CHECK(sizeof(ioasidd_group_status) == 32);
     PIN(ioasidd_group_status, out_flags, 16);
     PIN(ioasidd_group_status, out_num_blocking, 24);

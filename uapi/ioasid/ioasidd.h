@@ -121,6 +121,8 @@ struct ioasidd_region_rw {
     _IO(IOASIDD_TYPE, IOASIDD_REGION_FAST_NR(1, index, size_log2))
 #define IOASIDD_REGION_FAST_FLIP 0x80000000u
 #define IOASIDD_REGION_FAST_HELD _IO(IOASIDD_TYPE, 0x04)
+/* A held value is this with IOASIDD_REGION_FAST_HELD's 12 bits in it. */
+#define IOASIDD_REGION_FAST_HELD_BASE 0x7ffff000u
 
 /*
  * The VMM channel: what CUSE cannot carry through a node (a file for the
