@@ -4,6 +4,9 @@
 // (a BAR's mmap, KVM's file), never on a hot path.
 #pragma once
 
+#include <cerrno>
+#include <cstdint>
+
 #include "host/unique_fd.h"
 #include "ioasid/ioasidd.h"
 
@@ -11,6 +14,19 @@ namespace ioasid::preload {
 
 // $IOASIDD_VMM_SOCKET, else IOASIDD_CHANNEL_PATH.
 const char* channel_path();
+
+// A request of `op` with its size set and every other field 0.
+inline ioasidd_channel_request channel_request(uint32_t op) {
+    ioasidd_channel_request req{};
+    req.size = sizeof(req);
+    req.op = op;
+    return req;
+}
+
+// Whether channel_ask's answer says no daemon listens on the channel.
+inline bool channel_unreachable(int rc) {
+    return rc == -ENOENT || rc == -ECONNREFUSED;
+}
 
 // Sends `req` with device file `fd`: the daemon's result (0 or -errno),
 // with `reply` and, where it sent one, `out` filled; -ECONNREFUSED (or

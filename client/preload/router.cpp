@@ -120,7 +120,7 @@ bool Router::region_fast(int fd, bool write, void* buf, size_t count, off_t offs
         // 0x7ffff001-0x7fffffff: the daemon holds the low 12 bits for us.
         const int low = libc().ioctl(fd, IOASIDD_REGION_FAST_HELD, 0);
         if (low < 0) return false;
-        value = 0x7ffff000u | static_cast<uint32_t>(low);
+        value = IOASIDD_REGION_FAST_HELD_BASE + static_cast<uint32_t>(low);
         std::memcpy(buf, &value, count);
         result = static_cast<ssize_t>(count);
         return true;
@@ -208,9 +208,7 @@ ssize_t Router::device_pwritev(int fd, const iovec* iov, int iovcnt, off_t offse
 }
 
 void* Router::device_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
-    ioasidd_channel_request req{};
-    req.size = sizeof(req);
-    req.op = IOASIDD_CHANNEL_MMAP;
+    ioasidd_channel_request req = channel_request(IOASIDD_CHANNEL_MMAP);
     req.offset = static_cast<uint64_t>(offset);
     req.length = len;
     req.prot = static_cast<uint32_t>(prot);
@@ -227,7 +225,7 @@ void* Router::device_mmap(void* addr, size_t len, int prot, int flags, int fd, o
     if (rc == 0 && !file) rc = -ENODEV;
     if (rc < 0) {
         // No channel: the node's own answer, as without the library.
-        errno = rc == -ENOENT || rc == -ECONNREFUSED ? ENODEV : -rc;
+        errno = channel_unreachable(rc) ? ENODEV : -rc;
         return MAP_FAILED;
     }
     return libc().mmap64(addr, len, prot, flags, file.get(), static_cast<off_t>(reply.offset));
@@ -274,13 +272,10 @@ bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
         if (!read_own(attr.addr, &file_fd, sizeof(file_fd))) return false;
         if (kind(file_fd) != FileKind::Device || !is_kvm_vfio_device(kvm_fd)) return false;
     }
-    ioasidd_channel_request req{};
-    req.size = sizeof(req);
-    req.op = IOASIDD_CHANNEL_KVM_FILE;
     ioasidd_channel_reply reply{};
     host::UniqueFd file;
-    const int asked = channel_ask(file_fd, req, reply, file);
-    if (asked == -ENOENT || asked == -ECONNREFUSED || (asked == 0 && !file)) {
+    const int asked = channel_ask(file_fd, channel_request(IOASIDD_CHANNEL_KVM_FILE), reply, file);
+    if (channel_unreachable(asked) || (asked == 0 && !file)) {
         *rc = 0;
         return true;
     }
