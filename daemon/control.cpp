@@ -1,7 +1,6 @@
 #include "daemon/control.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include <vector>
 
 #include "daemon/log.h"
-#include "host/unix_socket.h"
 
 namespace ioasid {
 
@@ -36,31 +34,22 @@ json timestamp() {
 
 ControlServer::ControlServer(std::string path, mode_t mode, gid_t group, std::string version,
                              Execute execute)
-    : path_(std::move(path)),
-      mode_(mode),
+    : mode_(mode),
       group_(group),
       version_(std::move(version)),
-      execute_(std::move(execute)) {}
+      execute_(std::move(execute)),
+      thread_(std::move(path)) {}
 
 ControlServer::~ControlServer() {
     stop();
 }
 
 int ControlServer::start() {
-    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) return -errno;
-    if (int rc = host::listen_unix(path_, SOCK_STREAM, mode_, group_, listen_)) return rc;
-    thread_ = std::thread([this] { run(); });
-    return 0;
+    return thread_.start(SOCK_STREAM, mode_, group_, [this] { run(); });
 }
 
 void ControlServer::stop() {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
-    thread_.join();
-    ::unlink(path_.c_str());
+    thread_.stop();
 }
 
 void ControlServer::emit(const std::string& name, const json& data) {
@@ -71,8 +60,7 @@ void ControlServer::emit(const std::string& name, const json& data) {
         for (Client& c : clients_)
             if (c.subscribed) c.out += line;
     }
-    const uint64_t one = 1;  // the loop flushes
-    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
+    thread_.wake();  // the loop flushes
 }
 
 void ControlServer::send(Client& c, const json& msg) {
@@ -82,7 +70,8 @@ void ControlServer::send(Client& c, const json& msg) {
 }
 
 void ControlServer::accept_client() {
-    host::UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    host::UniqueFd fd(
+        ::accept4(thread_.listen_fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
     ucred cred{};
     socklen_t len = sizeof(cred);
@@ -175,7 +164,7 @@ bool ControlServer::flush(Client& c) {
 // the list itself, each client's pending output and subscription.
 void ControlServer::run() {
     for (;;) {
-        std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}};
+        std::vector<pollfd> fds{{thread_.wake_fd(), POLLIN, 0}, {thread_.listen_fd(), POLLIN, 0}};
         std::vector<Client*> polled;
         {
             std::lock_guard lock(mutex_);
@@ -186,11 +175,7 @@ void ControlServer::run() {
             }
         }
         if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
-        if (fds[0].revents) {
-            uint64_t v;
-            [[maybe_unused]] ssize_t n = ::read(wake_.get(), &v, sizeof(v));
-            if (stopping_) return;
-        }
+        if (fds[0].revents && thread_.woken_to_stop()) return;
         if (fds[1].revents & POLLIN) accept_client();
         std::vector<Client*> gone;
         for (size_t i = 0; i < polled.size(); ++i)

@@ -17,15 +17,14 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
+#include "daemon/socket_thread.h"
 #include "host/unique_fd.h"
 
 namespace ioasid {
@@ -74,16 +73,13 @@ class ControlServer {
         bool discarding = false;  // inside an over-long line
     };
 
-    const std::string path_;
     const mode_t mode_;
     const gid_t group_;
     const std::string version_;
     Execute execute_;
-    host::UniqueFd listen_, wake_;
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
     std::mutex mutex_;  // see run()
     std::list<Client> clients_;
+    SocketThread thread_;  // last: it stops before the rest goes
 
     void run();
     void accept_client();

@@ -236,6 +236,13 @@ void make_control(const Options& opts, model::SharedTopology& shared, Served& s,
     };
 }
 
+// The folder a socket goes in (/run/ioasidd by default), made if it is not
+// there. A bare name has none to make.
+void make_socket_dir(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) ::mkdir(path.substr(0, slash).c_str(), 0755);
+}
+
 void start_control(const Options& opts, Served& s) {
     if (!s.control) return;
     {
@@ -243,8 +250,7 @@ void start_control(const Options& opts, Served& s) {
         for (const ServedDevice& d : s.devices)
             s.control_ctx->nodes[d.handler->address()] = d.node->devname();
     }
-    const std::string dir = opts.control_socket.substr(0, opts.control_socket.rfind('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    make_socket_dir(opts.control_socket);
     int rc = s.control->start();
     if (rc)
         LOG_WARN("control: cannot serve %s: %s", opts.control_socket.c_str(), std::strerror(-rc));
@@ -255,8 +261,7 @@ void start_control(const Options& opts, Served& s) {
 // The VMM channel's socket, beside the control socket by default.
 void start_vmm_channel(const Options& opts, Served& s) {
     if (opts.vmm_socket.empty()) return;
-    const std::string dir = opts.vmm_socket.substr(0, opts.vmm_socket.rfind('/'));
-    if (!dir.empty()) ::mkdir(dir.c_str(), 0755);
+    make_socket_dir(opts.vmm_socket);
     s.vmm_channel = std::make_unique<VmmChannel>(
         opts.vmm_socket, [&s](int file, pid_t peer, const auto& req, auto& reply, auto& out) {
             return vmm_channel_request(s, file, peer, req, reply, out);

@@ -1,7 +1,6 @@
 #include "daemon/vmm_channel.h"
 
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,31 +14,23 @@
 namespace ioasid {
 
 VmmChannel::VmmChannel(std::string path, Handler handler)
-    : path_(std::move(path)), handler_(std::move(handler)) {}
+    : handler_(std::move(handler)), thread_(std::move(path)) {}
 
 VmmChannel::~VmmChannel() {
     stop();
 }
 
 int VmmChannel::start() {
-    wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) return -errno;
-    if (int rc = host::listen_unix(path_, SOCK_SEQPACKET, 0666, 0, listen_)) return rc;
-    thread_ = std::thread([this] { run(); });
-    return 0;
+    return thread_.start(SOCK_SEQPACKET, 0666, 0, [this] { run(); });
 }
 
 void VmmChannel::stop() {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    const uint64_t one = 1;
-    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof(one));
-    thread_.join();
-    ::unlink(path_.c_str());
+    thread_.stop();
 }
 
 void VmmChannel::accept_client() {
-    host::UniqueFd fd(::accept4(listen_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    host::UniqueFd fd(
+        ::accept4(thread_.listen_fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
     if (clients_.size() >= kMaxClients) {
         LOG_DEBUG("vmm channel: %zu connections wait already; one more closed", clients_.size());
@@ -95,10 +86,10 @@ bool VmmChannel::serve(Client& c) {
 
 void VmmChannel::run() {
     for (;;) {
-        std::vector<pollfd> fds{{wake_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}};
+        std::vector<pollfd> fds{{thread_.wake_fd(), POLLIN, 0}, {thread_.listen_fd(), POLLIN, 0}};
         for (const Client& c : clients_) fds.push_back({c.fd.get(), POLLIN, 0});
         if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
-        if (fds[0].revents && stopping_) return;
+        if (fds[0].revents && thread_.woken_to_stop()) return;
         size_t i = 2;
         for (auto it = clients_.begin(); it != clients_.end(); ++i) {
             const bool ready = fds[i].revents & (POLLIN | POLLHUP | POLLERR);

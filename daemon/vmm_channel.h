@@ -7,13 +7,12 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <functional>
 #include <list>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "daemon/socket_thread.h"
 #include "host/unique_fd.h"
 #include "ioasid/ioasidd.h"
 
@@ -47,12 +46,9 @@ class VmmChannel {
         pid_t pid = 0;
     };
 
-    const std::string path_;
     Handler handler_;
-    host::UniqueFd listen_, wake_;
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
     std::list<Client> clients_;  // the channel thread's alone
+    SocketThread thread_;        // last: it stops before the rest goes
 
     void run();
     void accept_client();
