@@ -60,6 +60,7 @@ json client_json(ControlContext& ctx, IommufdFile& f) {
         }
     }
     return {{"client", f.id},
+            {"kind", f.ctx.vfio_container().on ? "container" : "iommufd"},
             {"pid", f.opener_tgid},
             {"uid", f.opener_uid},
             {"ioas", ioas},
@@ -119,6 +120,10 @@ json topology_json(const model::Topology& topo, const std::map<std::string, std:
                           {"viable", topo.viable(id)},
                           {"blocking", topo.blocking_devices(id)},
                           {"owned", g.owner != nullptr},
+                          // The legacy group API: /dev/vfio/N open, and
+                          // whether it is set to a container or an iommufd.
+                          {"group_open", g.group_file != 0},
+                          {"container_set", g.container != nullptr || g.iommufd != nullptr},
                           {"devices", devs}});
     }
     return {{"groups", groups}};
@@ -148,7 +153,8 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
         if (name == "query-clients") {
             result = json::array();
             if (ctx.iommufd)
-                for (const auto& f : ctx.iommufd->files()) result.push_back(client_json(ctx, *f));
+                for (const auto& f : ctx.iommufd->files())
+                    if (!f->is_group) result.push_back(client_json(ctx, *f));  // a group is none
             return true;
         }
         if (name == "query-ioas") return query_ioas(ctx, args, result, err);

@@ -140,6 +140,11 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
     s.iommufd->domain_pins = [pins = s.pins](const model::Context& ctx) {
         return std::make_unique<DomainPins>(ctx, pins);
     };
+    s.groups = std::make_unique<GroupFiles>(
+        shared, *s.iommufd, [&s](const std::string& address, const GroupFiles::NodeFn& fn) {
+            return with_device_node(s, address, fn);
+        });
+    s.iommufd->groups = s.groups.get();
     if (opts.test_ops)
         LOG_WARN("/dev/%s serves IOMMU_TEST_CMD (--test-ops): for tests only",
                  opts.iommufd_node.c_str());

@@ -18,7 +18,8 @@ DeviceDirs::~DeviceDirs() {
     for (const std::string& address : published_) remove_tree(address);
 }
 
-int DeviceDirs::publish(const std::string& address, const std::string& devname, dev_t devt) {
+int DeviceDirs::publish(const std::string& address, const std::string& devname, dev_t devt,
+                        uint32_t group) {
     const fs::path node(devname);
     const fs::path dev_dir = fs::path(root_) / address / "vfio-dev" / node.filename();
     std::error_code ec;
@@ -31,6 +32,9 @@ int DeviceDirs::publish(const std::string& address, const std::string& devname, 
         dev << major(devt) << ':' << minor(devt) << '\n';
         if (!dev.flush()) ec = std::make_error_code(std::errc::io_error);
     }
+    if (!ec)
+        fs::create_symlink("/sys/kernel/iommu_groups/" + std::to_string(group),
+                           fs::path(root_) / address / "iommu_group", ec);
     if (ec) {
         LOG_WARN("%s: cannot publish %s: %s (the node still works when passed as an fd)",
                  address.c_str(), dev_dir.c_str(), ec.message().c_str());

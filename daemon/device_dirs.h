@@ -4,11 +4,17 @@
 // QEMU takes vfioN from the directory, opens /dev/vfio/devices/vfioN and
 // checks with fstat that it is a character device with that number: the
 // nodes must be named vfio/devices/vfio%u (--device-node-pattern) for it.
+//   DIR/iommu_group          a link whose last part names the IOMMU group
+// QEMU 7.2 (and QEMU 10 without iommufd=) reads the group number from the
+// link's last part and opens /dev/vfio/N, which the preload library makes
+// ioasidd's group; the link goes to /sys/kernel/iommu_groups/N, which is
+// there only for a host group (a forwarded device's).
 // DIR is ROOT/<PCI address>, ROOT /run/ioasidd/devices by default.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <mutex>
 #include <set>
 #include <string>
@@ -23,7 +29,7 @@ class DeviceDirs {
     DeviceDirs& operator=(const DeviceDirs&) = delete;
 
     // 0 or -errno; a failure is logged and leaves the node usable by fd.
-    int publish(const std::string& address, const std::string& devname, dev_t devt);
+    int publish(const std::string& address, const std::string& devname, dev_t devt, uint32_t group);
     void withdraw(const std::string& address);
     const std::string& root() const { return root_; }
 

@@ -2,8 +2,9 @@
 //
 // Locks, in the only order they are taken: the node's (the device and who
 // is bound to it), then the bound context's, then the topology's. A BIND
-// asks /dev/ioasid's node which open file the caller's fd is; that node's
-// workers take none of these locks for it.
+// asks /dev/ioasid's node which open file the caller's fd is before it
+// takes any: /dev/ioasid's workers take the node's lock for a group file's
+// GET_DEVICE_FD.
 #pragma once
 
 #include <sys/types.h>
@@ -65,6 +66,14 @@ class DeviceNode final : public cuse::NodeHandler {
     int channel(uint32_t file_id, pid_t peer, const ioasidd_channel_request& req,
                 ioasidd_channel_reply& reply, host::UniqueFd& out);
 
+    // IOASIDD_GROUP_OPEN_DEVICE: the open of this node that IOASIDD_FILE_COOKIE
+    // named `cookie` (made by process `tgid` while the group expected it)
+    // becomes the device file GET_DEVICE_FD returns: through the group
+    // (model::group_use), bound to `set` (the context the group is set to)
+    // and attached to its IOAS. 0, -EBADF (no such open, or not one the
+    // group let in), or the errno of the use, bind or attach.
+    int open_through_group(uint64_t cookie, uint32_t tgid, std::shared_ptr<IommufdFile> set);
+
   private:
     class File;
     // The device's DMA: through the bound context's IOAS into the memory of
@@ -96,6 +105,8 @@ class DeviceNode final : public cuse::NodeHandler {
     std::unique_ptr<host::EventfdWatcher> ioevents_;
 
     host::EventfdWatcher& ioevents();
+    // Counts a new open in the device's group (see model/vfio_group.h).
+    int count_open(File& f, const dispatch::Caller& caller);
     // An ioeventfd's eventfd was signalled: its write, under the node's lock.
     void ioevent_fired(uint64_t id);
 

@@ -67,6 +67,10 @@ nlohmann::json remove_node(Served& s, std::list<ServedDevice>::iterator it,
                            const std::string& why) {
     const std::string address = it->handler->address();
     const nlohmann::json info = {{"device", address}, {"node", "/dev/" + it->node->devname()}};
+    {
+        std::lock_guard lock(s.by_address_mutex);  // waits for a group file's use
+        s.by_address.erase(address);
+    }
     it->handler->revoke(why);
     if (s.device_dirs) s.device_dirs->withdraw(address);
     s.loop.remove(*it->node);
@@ -131,9 +135,14 @@ int open_device_node(const Options& opts, model::SharedTopology& shared,
         LOG_ERROR("%s", error.c_str());
         return -1;
     }
-    if (s.device_dirs) s.device_dirs->publish(dev.address, devname, makedev(cfg.major, cfg.minor));
+    if (s.device_dirs)
+        s.device_dirs->publish(dev.address, devname, makedev(cfg.major, cfg.minor), dev.group);
     std::lock_guard lock(s.devices_mutex);
     s.loop.add(*sd.node, 2);
+    {
+        std::lock_guard by_address(s.by_address_mutex);
+        s.by_address[dev.address] = {sd.handler.get(), devname};
+    }
     s.devices.push_back(std::move(sd));
     return 1;
 }
@@ -215,6 +224,12 @@ int vmm_channel_request(Served& s, int file, pid_t peer, const ioasidd_channel_r
     }
     LOG_DEBUG("vmm channel: pid %d sent a file that is none of our device nodes", peer);
     return -EBADF;
+}
+
+int with_device_node(Served& s, const std::string& address, const GroupFiles::NodeFn& fn) {
+    std::lock_guard lock(s.by_address_mutex);
+    auto it = s.by_address.find(address);
+    return it == s.by_address.end() ? -ENODEV : fn(*it->second.first, it->second.second);
 }
 
 namespace {

@@ -38,6 +38,10 @@ bool device_del(model::SharedTopology& shared, Served& s, const nlohmann::json& 
 int vmm_channel_request(Served& s, int file, pid_t peer, const ioasidd_channel_request& req,
                         ioasidd_channel_reply& reply, host::UniqueFd& out);
 
+// GroupFiles::WithNode: `fn` on the node of the device at `address`, with
+// the node kept (device-del waits); -ENODEV when no node serves it.
+int with_device_node(Served& s, const std::string& address, const GroupFiles::NodeFn& fn);
+
 // A uevent changed a group's viability or a device's binding to vfio-pci.
 void topology_changed(const Options& opts, model::SharedTopology& shared, Served& s,
                       const host::TopologyChange& change, const std::string& action);

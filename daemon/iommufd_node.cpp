@@ -4,10 +4,13 @@
 
 #include <climits>
 
+#include "daemon/group_files.h"
 #include "daemon/log.h"
 #include "daemon/trace.h"
 #include "dispatch/iommufd.h"
 #include "dispatch/iommufd_test.h"
+#include "dispatch/vfio_container.h"
+#include "host/process.h"
 #include "ioasid/ioasidd.h"
 
 namespace ioasid {
@@ -26,7 +29,7 @@ int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     // File ids are not reused while the daemon runs, so a stale id a
     // device node holds can never name a newer file.
     if (next_id_ > INT32_MAX) return -EMFILE;
-    auto f = std::make_shared<File>(next_id_++);
+    auto f = std::make_shared<File>(next_id_++, host::random_u64());
     f->opener_tgid = caller.tgid ? caller.tgid() : 0;
     f->opener_uid = caller.uid;
     f->ctx.set_topology(topology_);
@@ -35,6 +38,7 @@ int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("ioasid: open by pid %u uid %u", f->opener_tgid, caller.uid);
     by_id_.emplace(f->id, fh);
+    by_cookie_.emplace(f->cookie, fh);
     files_.emplace(fh, f);
     lock.unlock();
     if (on_open_close) on_open_close(*f, true);
@@ -50,11 +54,37 @@ void IommufdNode::release(uint64_t fh) {
         f = std::move(it->second);
         files_.erase(it);
         by_id_.erase(f->id);
+        by_cookie_.erase(f->cookie);
     }
+    if (f->is_group && groups) groups->release(*f);
     if (on_open_close) on_open_close(*f, false);
     // Bound devices keep the context; otherwise it ends here.
     if (f.use_count() > 1)
         LOG_DEBUG("ioasid: pid %u closed a context its devices still hold", f->opener_tgid);
+}
+
+std::shared_ptr<IommufdFile> IommufdNode::find_cookie(uint64_t cookie) const {
+    std::lock_guard lock(files_mutex_);
+    auto it = by_cookie_.find(cookie);
+    return it == by_cookie_.end() ? nullptr : files_.at(it->second);
+}
+
+// A file that has made nothing yet may become /dev/vfio/vfio or /dev/vfio/N.
+int IommufdNode::become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Caller& caller) {
+    std::lock_guard lock(f.ctx.mutex());
+    if (f.is_group || f.ctx.vfio_container().on || !f.ctx.objects().empty() || f.ctx.vfio_ioas()) {
+        LOG_DEBUG("ioasid: pid %u's file cannot become a %s: it is in use", f.opener_tgid,
+                  cmd == IOASIDD_VFIO_GROUP ? "group" : "container");
+        return -EINVAL;
+    }
+    if (cmd == IOASIDD_VFIO_CONTAINER) {
+        f.ctx.vfio_container().on = true;
+        return 0;
+    }
+    if (!groups || arg > UINT32_MAX) return -ENODEV;
+    int rc = groups->open(f, static_cast<uint32_t>(arg), caller);
+    if (rc == 0) f.is_group = true;
+    return rc;
 }
 
 std::vector<std::shared_ptr<IommufdFile>> IommufdNode::files() const {
@@ -78,6 +108,11 @@ int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMe
         uint32_t tgid = caller.tgid ? caller.tgid() : 0;
         return tgid == static_cast<uint32_t>(::getpid()) ? static_cast<int>(f.id) : -EPERM;
     }
+    if (cmd == IOASIDD_FILE_COOKIE)
+        return mem.write(arg, &f.cookie, sizeof(f.cookie)) ? -EFAULT : 0;
+    if (f.is_group) return groups->ioctl(f, cmd, arg, mem, caller);
+    if (cmd == IOASIDD_VFIO_CONTAINER || cmd == IOASIDD_VFIO_GROUP)
+        return become(f, cmd, arg, caller);
     std::lock_guard lock(f.ctx.mutex());
     // Put the file's cache in front of the transport's resolver. The lambda
     // holds one pointer, so std::function keeps it without allocating.
@@ -94,13 +129,21 @@ int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMe
         }
     } cached{f, caller.tid, std::move(caller.tgid)};
     caller.tgid = [&cached] { return cached(); };
+    if (f.ctx.vfio_container().on) {
+        if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_CONTAINER;
+        return dispatch::vfio_container_ioctl(f.ctx, cmd, arg, mem, caller);
+    }
     return dispatch::iommufd_ioctl(f.ctx, cmd, arg, mem, caller);
 }
 
 dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
                                            dispatch::UserMemory& known) {
     File& f = file(fh);
+    if (cmd == IOASIDD_FILE_COOKIE) return {{}, {{arg, sizeof(f.cookie)}}};
+    if (f.is_group) return groups->footprint(f, cmd, arg, known);
     std::lock_guard lock(f.ctx.mutex());
+    if (f.ctx.vfio_container().on)
+        return dispatch::vfio_container_footprint(f.ctx, cmd, arg, known);
     return dispatch::iommufd_footprint(f.ctx, cmd, arg, known);
 }
 

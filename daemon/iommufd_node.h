@@ -1,6 +1,7 @@
 // /dev/ioasid: one iommufd context per open file.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,10 +20,17 @@ namespace ioasid {
 // kernel's device holds its iommufd_ctx: the context outlives the client's
 // close until its last device is unbound, and dies with everything in it.
 struct IommufdFile {
-    explicit IommufdFile(uint32_t file_id) : id(file_id) {}
+    IommufdFile(uint32_t file_id, uint64_t file_cookie) : id(file_id), cookie(file_cookie) {}
     ~IommufdFile();
-    const uint32_t id;  // what IOASIDD_FILE_ID answers
-    model::Context ctx;
+    const uint32_t id;      // what IOASIDD_FILE_ID answers
+    const uint64_t cookie;  // what IOASIDD_FILE_COOKIE answers
+    model::Context ctx;     // a container's too (ctx.vfio_container().on)
+    // The file made /dev/vfio/N (IOASIDD_VFIO_GROUP): its group, and what
+    // the group is set to (a container or an iommufd), under group_mutex.
+    std::atomic<bool> is_group{false};
+    uint32_t group = 0;
+    std::mutex group_mutex;
+    std::shared_ptr<IommufdFile> group_set;
     uint32_t opener_tgid = 0;
     uint32_t opener_uid = 0;
     // The last thread seen and its process, so MAP need not read /proc
@@ -30,6 +38,8 @@ struct IommufdFile {
     uint32_t last_tid = 0;
     uint32_t last_tgid = 0;
 };
+
+class GroupFiles;
 
 class IommufdNode final : public cuse::NodeHandler {
   public:
@@ -50,6 +60,11 @@ class IommufdNode final : public cuse::NodeHandler {
     const CommandStats& stats() const { return stats_; }
     // The open file IOASIDD_FILE_ID named, while the kernel still has it open.
     std::shared_ptr<IommufdFile> find(uint32_t file_id) const;
+    // The open file whose IOASIDD_FILE_COOKIE is `cookie`, while open.
+    std::shared_ptr<IommufdFile> find_cookie(uint64_t cookie) const;
+    // Serves the files made groups (IOASIDD_VFIO_GROUP); none: ENODEV.
+    // Set before the node serves.
+    GroupFiles* groups = nullptr;
     // The files the kernel has open now.
     std::vector<std::shared_ptr<IommufdFile>> files() const;
     // Where completed ioctls are traced, under which node name (set before
@@ -71,10 +86,13 @@ class IommufdNode final : public cuse::NodeHandler {
     mutable std::mutex files_mutex_;
     std::unordered_map<uint64_t, std::shared_ptr<File>> files_;
     std::map<uint32_t, uint64_t> by_id_;
+    std::unordered_map<uint64_t, uint64_t> by_cookie_;
     uint32_t next_id_ = 1;
     CommandStats stats_;
 
     static File& file(uint64_t fh) { return *reinterpret_cast<File*>(fh); }
+    // IOASIDD_VFIO_CONTAINER and IOASIDD_VFIO_GROUP: what a fresh file becomes.
+    int become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Caller& caller);
 };
 
 }  // namespace ioasid

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "cuse/loop.h"
 #include "cuse/node.h"
@@ -18,6 +20,7 @@
 #include "daemon/device_dirs.h"
 #include "daemon/device_node.h"
 #include "daemon/forwarding.h"
+#include "daemon/group_files.h"
 #include "daemon/iommufd_node.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
@@ -71,10 +74,18 @@ struct Served {
     Startup startup;
     std::unique_ptr<IommufdNode> iommufd;
     std::unique_ptr<cuse::CuseNode> iommufd_node;
+    // Its opens made groups (/dev/vfio/N).
+    std::unique_ptr<GroupFiles> groups;
     // Device nodes come and go (device-add, device-del) while the topology
     // watch reads them: the list and its order are guarded.
     std::mutex devices_mutex;
     std::list<ServedDevice> devices;
+    // The same nodes by address, for the group files (GroupFiles::WithNode).
+    // Its lock is never held while a CUSE question waits: the group files'
+    // callers are /dev/ioasid's workers, which a device's BIND may be
+    // waiting for while the list's lock is held elsewhere.
+    std::mutex by_address_mutex;
+    std::map<std::string, std::pair<DeviceNode*, std::string>> by_address;
     // Their sysfsdev directories (null: none published).
     std::unique_ptr<DeviceDirs> device_dirs;
     unsigned next_index = 0;

@@ -138,6 +138,15 @@ constexpr Field kIoeventfd[] = {
 constexpr Field kRegionRw[] = {
     F(ioasidd_region_rw, flags, Hex, In), F(ioasidd_region_rw, offset, Hex, In),
     F(ioasidd_region_rw, length, Hex, In), F(ioasidd_region_rw, data, Hex, In)};
+// The group API's: a cookie alone, or the device commands' struct.
+struct CookieArg {
+    __u64 cookie;
+};
+constexpr Field kCookieIn[] = {F(CookieArg, cookie, Hex, In)};
+constexpr Field kCookieOut[] = {F(CookieArg, cookie, Hex, Out)};
+constexpr Field kGroupDevice[] = {F(ioasidd_group_device, name, Hex, In),
+                                  F(ioasidd_group_device, cookie, Hex, In)};
+constexpr Field kVfioGroupStatus[] = {F(vfio_group_status, flags, Hex, Out)};
 
 #undef F
 
@@ -175,6 +184,11 @@ constexpr Layout kLayouts[] = {
     {VFIO_DEVICE_ATTACH_IOMMUFD_PT, kAttach},
     {VFIO_DEVICE_DETACH_IOMMUFD_PT, kDetach},
     {IOASIDD_REGION_RW, kRegionRw},
+    {IOASIDD_FILE_COOKIE, kCookieOut},
+    {IOASIDD_GROUP_SET_CONTAINER, kCookieIn, On::Iommufd},
+    {IOASIDD_GROUP_FIND_DEVICE, kGroupDevice, On::Iommufd},
+    {IOASIDD_GROUP_OPEN_DEVICE, kGroupDevice, On::Iommufd},
+    {VFIO_GROUP_GET_STATUS, kVfioGroupStatus, On::Iommufd},
 };
 
 uint64_t load(std::span<const uint8_t> bytes, const Field& f) {

@@ -16,6 +16,7 @@
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
+#include "ioasid/vfio.h"
 
 namespace ioasid::dispatch {
 
@@ -366,10 +367,39 @@ Footprint iommufd_footprint(const model::Context& ctx, uint32_t cmd, uint64_t ar
     return fp;
 }
 
+namespace {
+
+// The legacy group API's commands on opens made containers or groups.
+const char* group_api_command_name(uint32_t cmd) {
+    switch (cmd) {
+        case IOASIDD_FILE_COOKIE:
+            return "IOASIDD_FILE_COOKIE";
+        case IOASIDD_VFIO_CONTAINER:
+            return "IOASIDD_VFIO_CONTAINER";
+        case IOASIDD_VFIO_GROUP:
+            return "IOASIDD_VFIO_GROUP";
+        case IOASIDD_GROUP_FIND_DEVICE:
+            return "IOASIDD_GROUP_FIND_DEVICE";
+        case IOASIDD_GROUP_OPEN_DEVICE:
+            return "IOASIDD_GROUP_OPEN_DEVICE";
+        case IOASIDD_GROUP_SET_CONTAINER:
+            return "IOASIDD_GROUP_SET_CONTAINER";
+        case VFIO_GROUP_GET_STATUS:
+            return "VFIO_GROUP_GET_STATUS";
+        case VFIO_GROUP_UNSET_CONTAINER:
+            return "VFIO_GROUP_UNSET_CONTAINER";
+        default:
+            return nullptr;
+    }
+}
+
+}  // namespace
+
 const char* iommufd_command_name(uint32_t cmd) {
     if (cmd == IOASIDD_GROUP_STATUS) return "IOASIDD_GROUP_STATUS";
     if (cmd == IOASIDD_FILE_ID) return "IOASIDD_FILE_ID";
     if (cmd == IOASIDD_NODE_KIND) return "IOASIDD_NODE_KIND";
+    if (const char* name = group_api_command_name(cmd)) return name;
     if (cmd == IOMMU_TEST_CMD) return kTestOp.name;
     const Op* op = lookup(nullptr, cmd);
     if (!op) return vfio_compat_command_name(cmd);

@@ -355,6 +355,13 @@ const DeviceOp* lookup(uint32_t cmd) {
 int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory& mem) {
     // ioasidd's name for the file, in any state and for any backend.
     if (cmd == IOASIDD_NODE_KIND) return IOASIDD_NODE_DEVICE;
+    if (be.through_group()) {
+        // vfio_df_ioctl_bind_iommufd(): cdev fds only; ATTACH and DETACH are
+        // the cdev's own, and go to vfio-pci's ioctl otherwise.
+        if (cmd == VFIO_DEVICE_BIND_IOMMUFD) return -EINVAL;
+        if (cmd == VFIO_DEVICE_ATTACH_IOMMUFD_PT || cmd == VFIO_DEVICE_DETACH_IOMMUFD_PT)
+            return -ENOTTY;
+    }
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
     if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
     if (cmd == IOASIDD_REGION_FAST_HELD) return be.take_held_read();
@@ -374,6 +381,7 @@ Footprint vfio_device_footprint(DeviceBackend& be, uint32_t cmd, uint64_t arg, U
     if (ForwardTarget* t = be.forwarded(); t && !cdev_command(cmd))
         return vfio_forward_footprint(*t, cmd, arg, known);
     Footprint fp;
+    if (be.through_group() && cdev_command(cmd)) return fp;
     const DeviceOp* op = lookup(cmd);
     const size_t size = op ? op->struct_size : 0;
     if (!size || (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound())) return fp;

@@ -18,6 +18,9 @@ class DeviceBackend {
     virtual ~DeviceBackend() = default;
     // Whether this open file has been bound (access is granted only then).
     virtual bool bound() const = 0;
+    // Opened through its group (VFIO_GROUP_GET_DEVICE_FD) rather than its
+    // cdev: bound from the start, and without the cdev's own commands.
+    virtual bool through_group() const { return false; }
     // BIND_IOMMUFD after the argument checks: EINVAL when already bound, the
     // errno of the fd lookup (EBADF, EBADFD), or of the model's bind.
     virtual int bind(int32_t iommufd, uint32_t& dev_id) = 0;

@@ -212,4 +212,43 @@ dispatch::Caller make_caller(pid_t tid, uid_t uid, gid_t gid) {
     return c;
 }
 
+namespace {
+
+// The 4th of "Uid:" or "Gid:"'s fields: the filesystem id.
+uint32_t fs_id(const std::string& field) {
+    unsigned long ids[4] = {};
+    if (std::sscanf(field.c_str(), "%lu %lu %lu %lu", &ids[0], &ids[1], &ids[2], &ids[3]) != 4)
+        return UINT32_MAX;
+    return static_cast<uint32_t>(ids[3]);
+}
+
+bool in_groups(const std::string& groups, gid_t gid) {
+    const char* p = groups.c_str();
+    for (char* end; *p; p = end) {
+        const unsigned long g = std::strtoul(p, &end, 10);
+        if (end == p) break;
+        if (g == gid) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+bool may_open_rw(pid_t tid, const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st)) return false;
+    if (has_capability(tid, CAP_DAC_OVERRIDE)) return true;
+    const uint32_t fsuid = fs_id(status_field(tid, "Uid"));
+    const uint32_t fsgid = fs_id(status_field(tid, "Gid"));
+    if (fsuid == UINT32_MAX) return false;
+    mode_t bits;  // the class's rw bits, owner then group then others
+    if (fsuid == st.st_uid)
+        bits = (st.st_mode >> 6) & 6;
+    else if (fsgid == st.st_gid || in_groups(status_field(tid, "Groups"), st.st_gid))
+        bits = (st.st_mode >> 3) & 6;
+    else
+        bits = st.st_mode & 6;
+    return bits == 6;
+}
+
 }  // namespace ioasid::host

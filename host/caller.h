@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "dispatch/user_memory.h"
 #include "model/context.h"
@@ -44,6 +45,11 @@ uint64_t memlock_limit(pid_t pid);
 // the kernel's capable() asks about the initial namespace, and a process in
 // a child namespace has no capability there whatever its CapEff says.
 bool has_capability(pid_t tid, int cap);
+
+// Whether the thread may open `path` for reading and writing, by its mode
+// and the thread's fsuid, fsgid and groups (generic_permission()), or by
+// CAP_DAC_OVERRIDE; false when the path cannot be stat'ed.
+bool may_open_rw(pid_t tid, const std::string& path);
 
 // Whether [start, start + len) of the thread's memory is mapped with read
 // (and write, if asked) permission all along, as /proc/<tid>/maps says:

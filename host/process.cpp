@@ -1,5 +1,6 @@
 #include "host/process.h"
 
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -71,6 +72,14 @@ void EventfdSignal::signal() {
     // of 2^64-2 unread interrupts, which no client reaches.
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof(one));
+}
+
+uint64_t random_u64() {
+    uint64_t v = 0;
+    // A few bytes from an initialised pool never come back short.
+    while (::getrandom(&v, sizeof(v), 0) != static_cast<ssize_t>(sizeof(v)) && errno == EINTR) {
+    }
+    return v;
 }
 
 }  // namespace ioasid::host

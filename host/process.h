@@ -16,6 +16,9 @@ namespace ioasid::host {
 // process has no such descriptor, or the errno of pidfd_open/pidfd_getfd.
 int fd_from_process(pid_t pid, int fd, UniqueFd& out);
 
+// 64 random bits from the kernel (getrandom): names no one can guess.
+uint64_t random_u64();
+
 // Whether `fd` is an eventfd (as eventfd_ctx_fdget() would accept it).
 bool is_eventfd(int fd);
 

@@ -56,6 +56,17 @@ class Context {
     uint32_t vfio_ioas() const { return vfio_ioas_; }
     void set_vfio_ioas(uint32_t id) { vfio_ioas_ = id; }
 
+    // The file is /dev/vfio/vfio (drivers/vfio/container.c) rather than an
+    // iommufd: the groups set to it, in order, and the IOMMU type
+    // VFIO_SET_IOMMU chose (0: not yet). See model/vfio_group.h.
+    struct VfioContainer {
+        bool on = false;
+        std::vector<uint32_t> groups;
+        uint32_t iommu_type = 0;
+    };
+    VfioContainer& vfio_container() { return container_; }
+    const VfioContainer& vfio_container() const { return container_; }
+
     // The address spaces (processes) user_va of areas refer to. Index 0 is
     // reserved for "unknown"; a process that maps twice is recorded once.
     // find_source: the live source with that pid, or 0.
@@ -86,6 +97,7 @@ class Context {
     ObjectTable objects_;
     AccountMode account_mode_ = AccountMode::User;
     uint32_t vfio_ioas_ = 0;
+    VfioContainer container_;
     struct Source {
         uint32_t pid;
         std::shared_ptr<const SourceProcess> process;

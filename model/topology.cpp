@@ -47,8 +47,9 @@ int Topology::remove_device(const std::string& address) {
     Group& g = groups_[gid];
     std::erase(g.devices, address);
     // An empty group goes away with its last device, unless someone still
-    // owns it (the owner's bound devices keep it until they are unbound).
-    if (g.devices.empty() && !g.owner_count) groups_.erase(gid);
+    // owns it (the owner's bound devices keep it until they are unbound) or
+    // a group file still names it (its commands then fail with ENODEV).
+    if (g.devices.empty() && !g.owner_count && !g.held_by_group_api()) groups_.erase(gid);
     return static_cast<int>(gid);
 }
 
@@ -110,8 +111,13 @@ void Topology::release(uint32_t id, const Context* owner) {
     if (!g || g->owner != owner || !g->owner_count) return;
     if (--g->owner_count == 0) {
         g->owner = nullptr;
-        if (g->devices.empty()) groups_.erase(id);
+        if (g->devices.empty() && !g->held_by_group_api()) groups_.erase(id);
     }
+}
+
+void Topology::drop_if_unused(uint32_t id) {
+    const Group* g = group(id);
+    if (g && g->devices.empty() && !g->owner_count && !g->held_by_group_api()) groups_.erase(id);
 }
 
 uint32_t Topology::free_group_id(uint32_t from) const {

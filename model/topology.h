@@ -71,6 +71,28 @@ struct Group {
     // Where a forwarded group's DMA really goes (its VFIO container), set by
     // the daemon while the group is owned; it mirrors the attached IOAS.
     class AreaMirror* mirror = nullptr;
+    // The legacy group API's state (drivers/vfio/group.c), see
+    // model/vfio_group.h: the open of /dev/vfio/N (a file number, 0: none),
+    // whether that file was closed while devices opened through it were
+    // still open (the kernel's device files hold the group file), the
+    // container it is set to and its users (the group and each device
+    // opened through it), and the devices of it open through their cdev.
+    // An iommufd context (not a container) may be set instead, as the
+    // kernel lets SET_CONTAINER take a /dev/iommu fd.
+    uint64_t group_file = 0;
+    bool group_file_closed = false;
+    Context* container = nullptr;
+    Context* iommufd = nullptr;
+    uint32_t container_users = 0;
+    uint32_t cdev_opens = 0;
+    // The open of a device node GET_DEVICE_FD is about to make (the library
+    // opens the node, then makes it the group's device file): let in while
+    // the group file is open, once, for that process.
+    std::string expected_open;
+    uint32_t expected_tgid = 0;
+    // Whether the legacy group API still holds the group (it outlives its
+    // last device then, as the kernel's vfio_group does).
+    bool held_by_group_api() const { return group_file || cdev_opens || container || iommufd; }
 };
 
 class Topology {
@@ -97,6 +119,10 @@ class Topology {
     // viable, or owned by another context).
     int claim(uint32_t group, const Context* owner);
     void release(uint32_t group, const Context* owner);
+
+    // Forgets a group whose devices are gone once nothing holds it (an
+    // owner, the group API).
+    void drop_if_unused(uint32_t group);
 
     // The lowest group id >= `from` that names no group yet.
     uint32_t free_group_id(uint32_t from) const;

@@ -13,6 +13,8 @@ enum class FileKind : uint8_t {
     Other,        // any file that is not ioasidd's: libc serves it
     Iommufd,      // /dev/ioasid
     Device,       // an ioasidd device node
+    Container,    // /dev/ioasid made /dev/vfio/vfio
+    Group,        // /dev/ioasid made /dev/vfio/N
 };
 
 // Entries live in lazily allocated chunks, so that a process with a million

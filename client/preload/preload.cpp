@@ -15,12 +15,17 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "groups.h"
 #include "ioasid/kvm_vfio.h"
+#include "ioasid/vfio.h"
 #include "libc_calls.h"
 #include "router.h"
 
 using ioasid::preload::FileKind;
+using ioasid::preload::group_get_device_fd;
+using ioasid::preload::group_set_container;
 using ioasid::preload::libc;
+using ioasid::preload::open_group_path;
 using ioasid::preload::Router;
 
 namespace {
@@ -34,6 +39,11 @@ bool is_device(int fd) {
 int forget(int fd) {
     if (fd >= 0) Router::instance().table().forget(fd);
     return fd;
+}
+
+// An open of the group API's fixed paths may be ioasidd's (see groups.h).
+bool group_open(const char* path, int flags, int& fd) {
+    return ioasid::preload::is_vfio_path(path) && open_group_path(path, flags, fd);
 }
 
 [[noreturn]] void buffer_overflow() {
@@ -135,10 +145,14 @@ EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
     va_start(ap, request);
     void* arg = va_arg(ap, void*);
     va_end(ap);
-    // One comparison for every other ioctl: KVM_RUN is on the vCPU hot path.
+    // Few comparisons for every other ioctl: KVM_RUN is on the vCPU hot path.
     if (request == KVM_SET_DEVICE_ATTR) {
         int rc;
         if (Router::instance().kvm_vfio_attr(fd, arg, &rc)) return rc;
+    } else if (request == VFIO_GROUP_SET_CONTAINER || request == VFIO_GROUP_GET_DEVICE_FD) {
+        if (Router::instance().kind(fd) == FileKind::Group)
+            return request == VFIO_GROUP_SET_CONTAINER ? group_set_container(fd, arg)
+                                                       : group_get_device_fd(fd, arg);
     }
     return libc().ioctl(fd, request, arg);
 }
@@ -203,6 +217,7 @@ EXPORT int open64(const char* path, int flags, ...) {
     va_start(ap, flags);
     const mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().open64(path, flags, mode));
 }
 
@@ -211,6 +226,7 @@ EXPORT int open(const char* path, int flags, ...) {
     va_start(ap, flags);
     const mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().open64(path, flags, mode));
 }
 
@@ -219,6 +235,7 @@ EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
     va_start(ap, flags);
     const mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().openat64(dirfd, path, flags, mode));
 }
 
@@ -227,23 +244,26 @@ EXPORT int openat(int dirfd, const char* path, int flags, ...) {
     va_start(ap, flags);
     const mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().openat64(dirfd, path, flags, mode));
 }
 
 EXPORT int __open64_2(const char* path, int flags) {
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().open64_2(path, flags));
 }
 
 EXPORT int __open_2(const char* path, int flags) {
-    return forget(libc().open64_2(path, flags));
+    return __open64_2(path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
+    if (int fd; group_open(path, flags, fd)) return fd;
     return forget(libc().openat64_2(dirfd, path, flags));
 }
 
 EXPORT int __openat_2(int dirfd, const char* path, int flags) {
-    return forget(libc().openat64_2(dirfd, path, flags));
+    return __openat64_2(dirfd, path, flags);
 }
 
 // A manager such as libvirt passes fds over a socket (SCM_RIGHTS).

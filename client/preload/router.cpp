@@ -72,6 +72,10 @@ FileKind Router::classify(int fd) {
             return FileKind::Iommufd;
         case IOASIDD_NODE_DEVICE:
             return FileKind::Device;
+        case IOASIDD_NODE_CONTAINER:
+            return FileKind::Container;
+        case IOASIDD_NODE_GROUP:
+            return FileKind::Group;
         default:
             return FileKind::Other;
     }
@@ -231,15 +235,13 @@ void* Router::device_mmap(void* addr, size_t len, int prot, int flags, int fd, o
     return libc().mmap64(addr, len, prot, flags, file.get(), static_cast<off_t>(reply.offset));
 }
 
-namespace {
-
-// Reads the program's memory at `addr` as the kernel would copy it in: a
-// bad pointer is a failed read, not a crash in the library.
 bool read_own(uint64_t addr, void* out, size_t len) {
     iovec local{out, len};
     iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), len};
     return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
 }
+
+namespace {
 
 // KVM names its device files after the device type ("kvm-vfio").
 bool is_kvm_vfio_device(int fd) {
@@ -270,7 +272,16 @@ bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
             (attr.attr != KVM_DEV_VFIO_FILE_ADD && attr.attr != KVM_DEV_VFIO_FILE_DEL))
             return false;
         if (!read_own(attr.addr, &file_fd, sizeof(file_fd))) return false;
-        if (kind(file_fd) != FileKind::Device || !is_kvm_vfio_device(kvm_fd)) return false;
+        const FileKind k = kind(file_fd);
+        if ((k != FileKind::Device && k != FileKind::Group) || !is_kvm_vfio_device(kvm_fd))
+            return false;
+        // QEMU 7.2 adds its groups. ioasidd's group has no kernel file;
+        // its devices' interrupts and DMA need none (see above), and a
+        // forwarded device's real group is not handed to KVM yet.
+        if (k == FileKind::Group) {
+            *rc = 0;
+            return true;
+        }
     }
     ioasidd_channel_reply reply{};
     host::UniqueFd file;

@@ -6,9 +6,16 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <cstddef>
+#include <cstdint>
+
 #include "fd_table.h"
 
 namespace ioasid::preload {
+
+// Reads the program's memory at `addr` as the kernel would copy it in: a
+// bad pointer is a failed read, not a crash in the library.
+bool read_own(uint64_t addr, void* out, size_t len);
 
 class Router {
   public:

@@ -25,10 +25,14 @@ TEST_CASE("device dirs: what QEMU's sysfsdev= reads, and gone with the node", "[
     const fs::path root = tmp.root / "devices";
     {
         ioasid::DeviceDirs dirs(root.string());
-        REQUIRE(dirs.publish("fffe:00:00.0", "vfio/devices/vfio3", makedev(240, 4)) == 0);
-        REQUIRE(dirs.publish("0000:00:04.0", "vfio/devices/vfio4", makedev(240, 5)) == 0);
+        REQUIRE(dirs.publish("fffe:00:00.0", "vfio/devices/vfio3", makedev(240, 4), 1000) == 0);
+        REQUIRE(dirs.publish("0000:00:04.0", "vfio/devices/vfio4", makedev(240, 5), 7) == 0);
         const fs::path dev = root / "fffe:00:00.0" / "vfio-dev" / "vfio3" / "dev";
         CHECK(slurp(dev) == "240:4\n");
+        // QEMU 7.2 takes the group number from the link's last part.
+        CHECK(fs::read_symlink(root / "fffe:00:00.0" / "iommu_group").filename() == "1000");
+        CHECK(fs::read_symlink(root / "0000:00:04.0" / "iommu_group") ==
+              "/sys/kernel/iommu_groups/7");
         // QEMU takes the one vfio* entry of vfio-dev/.
         CHECK(std::distance(fs::directory_iterator(root / "fffe:00:00.0" / "vfio-dev"),
                             fs::directory_iterator{}) == 1);
@@ -37,7 +41,7 @@ TEST_CASE("device dirs: what QEMU's sysfsdev= reads, and gone with the node", "[
         CHECK(fs::exists(root / "0000:00:04.0"));
         // A stale directory (a daemon killed with -9) is replaced whole.
         fs::create_directories(root / "fffe:00:00.0" / "vfio-dev" / "vfio9");
-        REQUIRE(dirs.publish("fffe:00:00.0", "vfio/devices/vfio0", makedev(240, 1)) == 0);
+        REQUIRE(dirs.publish("fffe:00:00.0", "vfio/devices/vfio0", makedev(240, 1), 1000) == 0);
         CHECK_FALSE(fs::exists(root / "fffe:00:00.0" / "vfio-dev" / "vfio9"));
         CHECK(slurp(root / "fffe:00:00.0" / "vfio-dev" / "vfio0" / "dev") == "240:1\n");
     }
@@ -51,5 +55,5 @@ TEST_CASE("device dirs: a root that cannot be made is an error, not a crash", "[
     const fs::path file = tmp.root / "a-file";
     std::ofstream(file) << "x";
     ioasid::DeviceDirs dirs((file / "devices").string());
-    CHECK(dirs.publish("fffe:00:00.0", "vfio/devices/vfio0", makedev(240, 1)) < 0);
+    CHECK(dirs.publish("fffe:00:00.0", "vfio/devices/vfio0", makedev(240, 1), 1000) < 0);
 }

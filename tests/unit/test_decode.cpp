@@ -103,8 +103,10 @@ TEST_CASE("decode: every command the nodes serve has a layout", "[decode]") {
         for (uint32_t cmd : {ours, theirs}) {
             // These take their argument by value: no struct to decode.
             if (cmd == VFIO_DEVICE_RESET || cmd == IOASIDD_FILE_ID || cmd == IOASIDD_NODE_KIND ||
-                cmd == VFIO_GET_API_VERSION || cmd == VFIO_CHECK_EXTENSION || cmd == VFIO_SET_IOMMU ||
-                cmd == IOASIDD_REGION_FAST_HELD)
+                cmd == VFIO_GET_API_VERSION || cmd == VFIO_CHECK_EXTENSION ||
+                cmd == VFIO_SET_IOMMU || cmd == IOASIDD_REGION_FAST_HELD ||
+                cmd == IOASIDD_VFIO_CONTAINER || cmd == IOASIDD_VFIO_GROUP ||
+                cmd == VFIO_GROUP_UNSET_CONTAINER)
                 continue;
             // The fast region commands carry the access in the number and the argument.
             const char* name = vfio_device_command_name(cmd);

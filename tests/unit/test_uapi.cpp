@@ -352,6 +352,29 @@ TEST_CASE("ioasidd's own ioctls keep their numbers and layouts", "[uapi]") {
     PIN(ioasidd_region_rw, data, 24);
 }
 
+TEST_CASE("ioasidd's group API commands keep their numbers and layouts", "[uapi]") {
+    CHECK(IOASIDD_NODE_CONTAINER == 3);
+    CHECK(IOASIDD_NODE_GROUP == 4);
+    CHECK(IOASIDD_VFIO_CONTAINER == 0xa505);
+    CHECK(IOASIDD_VFIO_GROUP == 0xa506);
+    CHECK(IOASIDD_GROUP_FIND_DEVICE == 0xa507);
+    CHECK(IOASIDD_GROUP_OPEN_DEVICE == 0xa508);
+    CHECK(IOASIDD_GROUP_SET_CONTAINER == 0xa509);
+    CHECK(IOASIDD_FILE_COOKIE == 0xa50a);
+    CHECK(sizeof(ioasidd_group_device) == 88);
+    PIN(ioasidd_group_device, name, 8);
+    PIN(ioasidd_group_device, cookie, 16);
+    PIN(ioasidd_group_device, out_devname, 24);
+    // The kernel's group and container numbers these stand beside.
+    CHECK(VFIO_GROUP_GET_STATUS == 0x3b67);
+    CHECK(VFIO_GROUP_SET_CONTAINER == 0x3b68);
+    CHECK(VFIO_GROUP_UNSET_CONTAINER == 0x3b69);
+    CHECK(VFIO_GROUP_GET_DEVICE_FD == 0x3b6a);
+    CHECK(sizeof(vfio_group_status) == 8);
+    CHECK(VFIO_GROUP_FLAGS_VIABLE == 1);
+    CHECK(VFIO_GROUP_FLAGS_CONTAINER_SET == 2);
+}
+
 TEST_CASE("the VMM channel's messages keep their numbers and layouts", "[uapi]") {
     CHECK(std::string(IOASIDD_CHANNEL_PATH) == "/run/ioasidd/vmm.sock");
     CHECK(IOASIDD_CHANNEL_MMAP == 1);

@@ -72,6 +72,70 @@ struct ioasidd_group_status {
 #define IOASIDD_NODE_KIND _IO(IOASIDD_TYPE, 0x03)
 #define IOASIDD_NODE_IOMMUFD 1
 #define IOASIDD_NODE_DEVICE 2
+#define IOASIDD_NODE_CONTAINER 3 /* an open of /dev/ioasid made a container */
+#define IOASIDD_NODE_GROUP 4     /* an open of /dev/ioasid made a group */
+
+/*
+ * The legacy VFIO group API (/dev/vfio/vfio and /dev/vfio/N) for ioasidd's
+ * groups, on opens of /dev/ioasid: what Debian 12's QEMU 7.2 drives. The
+ * preload library redirects those paths here (CUSE gives a node one name,
+ * and the kernel's own /dev/vfio/N names its own groups).
+ *
+ * IOASIDD_VFIO_CONTAINER, no argument, on an open of /dev/ioasid that has
+ * made nothing yet: the file becomes /dev/vfio/vfio, a type1 container with
+ * the rules of drivers/vfio/container.c (GET_API_VERSION, CHECK_EXTENSION,
+ * SET_IOMMU once a group is set to it; the type1 commands after SET_IOMMU,
+ * EINVAL before; the iommufd commands no more). EINVAL: the file has made
+ * objects, or is a container or group already.
+ *
+ * IOASIDD_VFIO_GROUP, argument the group number, on such a file: it becomes
+ * /dev/vfio/N for ioasidd's group N, as vfio_group_fops_open() opens it:
+ * ENODEV (ioasidd serves no group N), EBUSY (open already, or a device of
+ * it is open through its node), EACCES (the caller may not open every
+ * device node of the group, which is what owning the group gives). The
+ * file then answers VFIO_GROUP_GET_STATUS, _SET_CONTAINER (a container or
+ * an iommufd, as the kernel takes either) and _UNSET_CONTAINER as the
+ * kernel's group does, and the two commands below for GET_DEVICE_FD, which
+ * itself would have to return a new fd.
+ *
+ * IOASIDD_GROUP_FIND_DEVICE, on a group: the node of the group's device
+ * named `name` (VFIO_GROUP_GET_DEVICE_FD's string, a PCI address) in
+ * out_devname (under /dev). The caller's next open of that node is let
+ * in although the group is open. ENODEV: no such device in the group.
+ *
+ * IOASIDD_GROUP_OPEN_DEVICE, on a group: the caller's open of that node,
+ * named by its `cookie`, becomes the device file GET_DEVICE_FD would have
+ * returned: opened through the group (vfio_df_group_open(): EINVAL without
+ * a container or before SET_IOMMU), bound to what the group is set to and
+ * attached to its IOAS. Such a file answers BIND_IOMMUFD with EINVAL and
+ * ATTACH/DETACH with ENOTTY, as the kernel's group-opened device does.
+ * EBADF: the cookie names no open of that node.
+ *
+ * IOASIDD_GROUP_SET_CONTAINER, on a group, argument a pointer to the
+ * container's cookie: VFIO_GROUP_SET_CONTAINER, with the container (an open
+ * of /dev/ioasid, made a container or not) named by its cookie rather than
+ * an fd: EBADFD when it names none. The group answers the plain command,
+ * whose fd only the caller can resolve, with ENOTTY; the library makes it
+ * this one.
+ *
+ * IOASIDD_FILE_COOKIE, on any open of an ioasidd node, argument a pointer
+ * to a __u64: the file's cookie, a random number that names it to the
+ * daemon. Whoever holds the file may ask; naming a file by its cookie
+ * needs no question to its node, which may be busy answering the asker.
+ */
+struct ioasidd_group_device {
+    __u32 argsz;
+    __u32 flags;
+    __aligned_u64 name;   /* the caller's NUL-terminated device name */
+    __aligned_u64 cookie; /* OPEN_DEVICE: the cookie of the caller's open of the node */
+    char out_devname[64]; /* FIND_DEVICE: the node, relative to /dev */
+};
+#define IOASIDD_VFIO_CONTAINER _IO(IOASIDD_TYPE, 0x05)
+#define IOASIDD_VFIO_GROUP _IO(IOASIDD_TYPE, 0x06)
+#define IOASIDD_GROUP_FIND_DEVICE _IO(IOASIDD_TYPE, 0x07)
+#define IOASIDD_GROUP_OPEN_DEVICE _IO(IOASIDD_TYPE, 0x08)
+#define IOASIDD_GROUP_SET_CONTAINER _IO(IOASIDD_TYPE, 0x09)
+#define IOASIDD_FILE_COOKIE _IO(IOASIDD_TYPE, 0x0a)
 
 /*
  * IOASIDD_REGION_RW, on a device node: pread/pwrite of a VFIO region.
