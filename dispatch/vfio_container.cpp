@@ -2,9 +2,11 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <mutex>
 
 #include "dispatch/vfio_compat.h"
 #include "ioasid/vfio.h"
+#include "model/topology.h"
 #include "model/vfio_group.h"
 
 namespace ioasid::dispatch {
@@ -15,18 +17,18 @@ namespace {
 // driver is asked, after it the one chosen; type1 is the only one here.
 // (Type1 also says 1 for NESTING, and for UPDATE_VADDR once set, which
 // ioasidd does not serve: 0 keeps a program from asking for them.)
-int check_extension(model::Context& ctx, uint64_t type, UserMemory& mem, Caller& caller) {
+int check_extension(uint64_t type) {
     switch (type) {
         case VFIO_TYPE1_IOMMU:
         case VFIO_TYPE1v2_IOMMU:
         case VFIO_UNMAP_ALL:
             return 1;
         case VFIO_DMA_CC_IOMMU:
-            // Without an IOMMU no domain enforces coherency; with one,
-            // vfio_compat answers for the IOAS.
-            return ctx.vfio_container().iommu_type
-                       ? vfio_compat_ioctl(ctx, VFIO_CHECK_EXTENSION, type, mem, caller)
-                       : 0;
+            // vfio_domains_have_enforce_cache_coherency(): 0 without an
+            // IOMMU, and with one 1 only if every group's domain enforces
+            // coherency, which none of ioasidd's does (nor QEMU's VT-d,
+            // which has no snoop control): 0 either way.
+            return 0;
         default:
             return 0;
     }
@@ -40,9 +42,13 @@ int vfio_container_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMe
         case VFIO_GET_API_VERSION:
             return VFIO_API_VERSION;
         case VFIO_CHECK_EXTENSION:
-            return check_extension(ctx, arg, mem, caller);
-        case VFIO_SET_IOMMU:
-            return model::container_set_iommu(ctx, arg > UINT32_MAX ? 0 : uint32_t(arg));
+            return check_extension(arg);
+        case VFIO_SET_IOMMU: {
+            if (!ctx.topology()) return -ENODEV;
+            std::lock_guard lock(ctx.topology()->mutex);  // context -> topology
+            return model::container_set_iommu(ctx, ctx.topology()->topo,
+                                              arg > UINT32_MAX ? 0 : uint32_t(arg));
+        }
         default:
             // vfio_fops_unl_ioctl(): the rest goes to the IOMMU driver, and
             // is EINVAL while there is none.

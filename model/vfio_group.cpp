@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "ioasid/vfio.h"
+#include "model/binding.h"
 
 namespace ioasid::model {
 
@@ -16,6 +17,37 @@ Group* live_group(Topology& topo, uint32_t id) {
     return g && !g->devices.empty() ? g : nullptr;
 }
 
+// The owner of a container group's domain and reserved ranges in its IOAS.
+constexpr uint64_t container_key(uint32_t group) {
+    return (5ull << 32) | group;
+}
+
+// type1's attach_group(): the group's domain (its page sizes and aperture)
+// and reserved regions join the container's IOAS, as they do before any
+// device of the group is opened.
+int join_iommu(Context& ctx, const Topology& topo, uint32_t group) {
+    Ioas* ioas = ctx.ioas(ctx.vfio_ioas());
+    const Group* g = topo.group(group);
+    if (!ioas || !g) return -ENODEV;
+    int rc = ioas->add_domain(container_key(group), group_geometry(*g));
+    for (const ReservedRegion& r : g->reserved) {
+        if (rc || r.type == "direct-relaxable") continue;
+        rc = ioas->add_reserved(r.start, r.last, container_key(group));
+    }
+    if (rc) {
+        ioas->remove_reserved(container_key(group));
+        ioas->remove_domain(container_key(group));
+    }
+    return rc;
+}
+
+void leave_iommu(Context& ctx, uint32_t group) {
+    if (Ioas* ioas = ctx.ioas(ctx.vfio_ioas())) {
+        ioas->remove_reserved(container_key(group));
+        ioas->remove_domain(container_key(group));
+    }
+}
+
 // vfio_group_detach_container(): the group's claim goes, and a container
 // left with no group returns to its unset state, its IOMMU (and with it
 // every mapping) released.
@@ -23,6 +55,7 @@ void detach_container(Context& ctx, Topology& topo, Group& g) {
     Context::VfioContainer& c = ctx.vfio_container();
     std::erase(c.groups, g.id);
     const uint32_t id = g.id;
+    if (c.iommu_type) leave_iommu(ctx, id);
     g.container = nullptr;
     g.container_users = 0;
     if (c.groups.empty() && c.iommu_type) {
@@ -91,6 +124,12 @@ int group_set_container(Context& ctx, Topology& topo, uint32_t group) {
     // driver, another user's devices) is EPERM.
     if (g->owner_count || !topo.viable(group)) return -EPERM;
     if (int rc = topo.claim(group, &ctx)) return rc;
+    if (ctx.vfio_container().iommu_type) {
+        if (int rc = join_iommu(ctx, topo, group)) {
+            topo.release(group, &ctx);
+            return rc;
+        }
+    }
     g->container = &ctx;
     g->container_users = 1;
     ctx.vfio_container().groups.push_back(group);
@@ -140,13 +179,21 @@ void group_unblock_cdev(Topology& topo, uint32_t group) {
     if (--g->cdev_opens == 0) topo.drop_if_unused(group);
 }
 
-int container_set_iommu(Context& ctx, uint32_t type) {
+int container_set_iommu(Context& ctx, const Topology& topo, uint32_t type) {
     Context::VfioContainer& c = ctx.vfio_container();
     if (c.groups.empty() || c.iommu_type) return -EINVAL;
     if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU) return -ENODEV;
     if (int rc = compat_ioas_create(ctx)) return rc;
     // TYPE1 may unmap inside a mapping, which huge pages would forbid.
     if (type == VFIO_TYPE1_IOMMU) ctx.ioas(ctx.vfio_ioas())->set_huge_pages(false);
+    // __vfio_container_attach_groups(): all of them, or none.
+    for (size_t i = 0; i < c.groups.size(); ++i) {
+        if (int rc = join_iommu(ctx, topo, c.groups[i])) {
+            while (i--) leave_iommu(ctx, c.groups[i]);
+            ctx.destroy(ctx.vfio_ioas());
+            return rc;
+        }
+    }
     c.iommu_type = type;
     return 0;
 }

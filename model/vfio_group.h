@@ -55,8 +55,9 @@ void group_unblock_cdev(Topology& topo, uint32_t group);
 
 // VFIO_SET_IOMMU on a container: EINVAL (no group yet, or set already),
 // ENODEV (no IOMMU driver of that type: ioasidd serves TYPE1 and TYPE1v2).
-// The container's IOAS is made then, as type1's domains are.
-int container_set_iommu(Context& ctx, uint32_t type);
+// The container's IOAS is made then, with each group's domain and reserved
+// regions in it, as type1 attaches the groups; a group set later joins it.
+int container_set_iommu(Context& ctx, const Topology& topo, uint32_t type);
 
 // iommufd_vfio_compat_ioas_create(): the compatibility IOAS, made if the
 // context has none. 0 or -ENOMEM.

@@ -88,15 +88,32 @@ TEST_CASE("SET_CONTAINER claims the group for a container", "[vfio-group]") {
 
 TEST_CASE("SET_IOMMU needs a group; devices need SET_IOMMU", "[vfio-group]") {
     Fixture f;
-    CHECK(container_set_iommu(f.container, VFIO_TYPE1v2_IOMMU) == -EINVAL);  // no group
+    CHECK(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == -EINVAL);  // no group
     REQUIRE(group_open(f.topo, 1, 1) == 0);
     REQUIRE(group_set_container(f.container, f.topo, 1) == 0);
     CHECK(group_use(f.topo, 1) == -EINVAL);  // GET_DEVICE_FD before SET_IOMMU
-    CHECK(container_set_iommu(f.container, 42) == -ENODEV);
-    REQUIRE(container_set_iommu(f.container, VFIO_TYPE1v2_IOMMU) == 0);
-    CHECK(container_set_iommu(f.container, VFIO_TYPE1v2_IOMMU) == -EINVAL);  // set already
-    CHECK(f.container.ioas(f.container.vfio_ioas()) != nullptr);
+    CHECK(container_set_iommu(f.container, f.topo, 42) == -ENODEV);
+    REQUIRE(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == 0);
+    CHECK(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == -EINVAL);  // set already
     CHECK(group_use(f.topo, 1) == 0);
+}
+
+TEST_CASE("SET_IOMMU gives the IOAS the groups' domains and reserved regions", "[vfio-group]") {
+    Fixture f;
+    f.topo.set_reserved(1, {{0xfee00000, 0xfeefffff, "msi"}});
+    REQUIRE(group_open(f.topo, 1, 1) == 0);
+    REQUIRE(group_set_container(f.container, f.topo, 1) == 0);
+    REQUIRE(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == 0);
+    const Ioas* ioas = f.container.ioas(f.container.vfio_ioas());
+    REQUIRE(ioas != nullptr);
+    CHECK(ioas->domains() == 1);
+    CHECK(ioas->usable_ranges().size() == 2);  // the MSI window is cut out
+    // A group set after SET_IOMMU joins at once; leaving takes its domain.
+    REQUIRE(group_open(f.topo, 2, 2) == 0);
+    REQUIRE(group_set_container(f.container, f.topo, 2) == 0);
+    CHECK(ioas->domains() == 2);
+    REQUIRE(group_unset_container(&f.container, f.topo, 2) == 0);
+    CHECK(ioas->domains() == 1);
 }
 
 TEST_CASE("UNSET_CONTAINER while a device is open is EBUSY; the last group unsets the IOMMU",
@@ -104,7 +121,7 @@ TEST_CASE("UNSET_CONTAINER while a device is open is EBUSY; the last group unset
     Fixture f;
     REQUIRE(group_open(f.topo, 1, 1) == 0);
     REQUIRE(group_set_container(f.container, f.topo, 1) == 0);
-    REQUIRE(container_set_iommu(f.container, VFIO_TYPE1v2_IOMMU) == 0);
+    REQUIRE(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == 0);
     REQUIRE(group_use(f.topo, 1) == 0);
     CHECK(group_unset_container(&f.container, f.topo, 1) == -EBUSY);
     group_unuse(&f.container, f.topo, 1);
@@ -119,7 +136,7 @@ TEST_CASE("closing the group with a device open keeps it until the device closes
     Fixture f;
     REQUIRE(group_open(f.topo, 1, 1) == 0);
     REQUIRE(group_set_container(f.container, f.topo, 1) == 0);
-    REQUIRE(container_set_iommu(f.container, VFIO_TYPE1v2_IOMMU) == 0);
+    REQUIRE(container_set_iommu(f.container, f.topo, VFIO_TYPE1v2_IOMMU) == 0);
     REQUIRE(group_use(f.topo, 1) == 0);
     group_close(&f.container, f.topo, 1);
     CHECK(group_open(f.topo, 1, 2) == -EBUSY);  // the device holds the group file

@@ -3,7 +3,8 @@
 # bookworm-backports) drives edus through qtest (qtest_edu.py): its own
 # built-in edu first, whose transcript is the reference, then ioasidd's
 # emulated edu through libioasid-preload.so (ioasid-run), given as fds the way libvirt
-# gives them, with private and with memfd guest RAM.
+# gives them, with private and with memfd guest RAM. Debian 12's own QEMU
+# 7.2 does the same through the group API (sysfsdev=).
 # Transcripts go to RESULTS/qemu-*-TAG.txt.
 #   guest-qemu.sh BUILD RESULTS TAG
 # RESULTS/qemu10.path names QEMU's binary (qemu-lane.sh wrote it).
@@ -25,6 +26,10 @@ qtest() {  # NAME [qtest_edu.py options] -- QEMU arguments
 }
 
 qtest builtin --unplug -- "$qemu" $machine -device edu,id=dev0,addr=4
+q72=/usr/bin/qemu-system-x86_64
+machine72="-machine pc -accel tcg -m 256 -nodefaults"
+emulated_dir=/run/ioasidd/devices/fffe:00:00.0
+qtest q72-builtin --unplug -- "$q72" $machine72 -device edu,id=dev0,addr=4
 
 "$build/daemon/ioasidd" -f --log-level info > "$results/qemu-daemon-$tag.log" 2>&1 &
 daemon=$!
@@ -51,6 +56,19 @@ for ram in private memfd; do
         "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     contexts_after_exit >> "$results/qemu-emulated-$ram-$tag.txt"
+done
+# The group and container API with its errors, through the library, on
+# ioasidd's emulated edu (the kernel's own is taken below).
+"$run" "$build/tests/vfio-legacy" $emulated_dir > "$results/legacy-emulated-$tag.txt" 2>&1
+# Debian 12's own QEMU 7.2 (the host's), which knows only the group API:
+# the device by sysfsdev=, whose iommu_group link names the group; the
+# library makes /dev/vfio/N and /dev/vfio/vfio ioasidd's.
+for ram in private memfd; do
+    mem=
+    [ $ram = memfd ] && mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
+    qtest "q72-emulated-$ram" --unplug --clients "$ctl --json clients" -- \
+        "$run" "$q72" $machine72 $mem -device vfio-pci,id=dev0,sysfsdev=$emulated_dir,addr=4
+    contexts_after_exit >> "$results/qemu-q72-emulated-$ram-$tag.txt"
 done
 kill -TERM $daemon
 wait $daemon
@@ -130,6 +148,8 @@ if [ -n "$edu" ]; then
             "$qemu" $machine -object iommufd,id=i0,fd=3 \
             -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     fi
+    # The kernel's own group and container on the real edu: the reference.
+    "$build/tests/vfio-legacy" "$edu" > "$results/legacy-kernel-$tag.txt" 2>&1
     echo '{"groups": []}' > /run/host-only.json
     "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json \
         > "$results/qemu-forward-daemon-$tag.log" 2>&1 &
@@ -137,12 +157,17 @@ if [ -n "$edu" ]; then
     wait_node /dev/vfio/device0 || status=1
     "$run" "$build/tests/mmap-check" /dev/ioasid /dev/vfio/device0 \
         > "$results/mmap-check-forwarded-$tag.txt" 2>&1 || status=1
+    "$run" "$build/tests/vfio-legacy" "/run/ioasidd/devices/${edu##*/}" \
+        > "$results/legacy-forwarded-$tag.txt" 2>&1
     mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
     qtest "forwarded" --open 3=/dev/ioasid --open 4=/dev/vfio/device0 --unplug \
         --clients "$ctl --json clients" -- \
         "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     contexts_after_exit >> "$results/qemu-forwarded-$tag.txt"
+    qtest "q72-forwarded" --unplug --clients "$ctl --json clients" -- \
+        "$run" "$q72" $machine72 $mem -device vfio-pci,id=dev0,sysfsdev=/run/ioasidd/devices/${edu##*/},addr=4
+    contexts_after_exit >> "$results/qemu-q72-forwarded-$tag.txt"
     # The guest lane again, on the forwarded real edu (shared guest RAM).
     if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
         boot forwarded "$run" $mem -object iommufd,id=i0,fd=3 \

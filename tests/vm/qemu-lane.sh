@@ -52,7 +52,29 @@ qemu_same() {  # NAME: the run's transcript, less ioasidd's lines, against QEMU'
     grep -v -e '^clients\.' -e '^contexts-' "$results/qemu-$1.txt" > "$results/qemu-$1.cmp" 2>/dev/null
     same "$expected" "$results/qemu-$1.cmp"
 }
+held72() {  # NAME WHAT: QEMU 7.2 holds a container; unplug closes it with its group
+    local t=$results/qemu-$1.txt
+    check "QEMU 7.2 on $2: realized it holds one container with the device, IOAS and hwpt; device_del closes them; its exit leaves no context" \
+        sh -c "grep -qx 'clients.realized: contexts=1 devices=1 ioas=1 hwpts=1 memlock_kib=0' '$t' &&
+               grep -qx 'clients.unplugged: contexts=0 devices=0 ioas=0 hwpts=0 memlock_kib=0' '$t' &&
+               grep -qx 'contexts-after-exit: 0' '$t'"
+}
 for tag in deb61 ref; do
+    check "Debian's QEMU 7.2 built-in edu under qtest on $tag gives the same transcript" \
+        same "$expected" "$results/qemu-q72-builtin-$tag.txt"
+    for ram in private memfd; do
+        check "Debian's unmodified QEMU 7.2 on $tag drives ioasidd's emulated edu through the group API (sysfsdev=, $ram RAM): the built-in edu's transcript" \
+            qemu_same "q72-emulated-$ram-$tag"
+        held72 "q72-emulated-$ram-$tag" "$tag with ioasidd's emulated edu ($ram RAM)"
+    done
+    check "the group and container API with its errors, through libioasid-preload.so on ioasidd's emulated edu ($tag): the 6.12 kernel's own transcript (SET_CONTAINER, SET_IOMMU, MAP_DMA, GET_DEVICE_FD, UNSET_CONTAINER; a second container, GET_DEVICE_FD before SET_IOMMU, a wrong name, the group closed under its device)" \
+        same "$here/expected/vfio-legacy.txt" "$results/legacy-emulated-$tag.txt"
+    check "the same on the VM's real edu forwarded by ioasidd ($tag)" \
+        same "$here/expected/vfio-legacy.txt" "$results/legacy-forwarded-$tag.txt"
+    # (6.1's own differs where 6.12 changed: BIND_IOMMUFD is ENOTTY there,
+    # and SET_CONTAINER of a group fd EINVAL; ioasidd gives 6.12's.)
+    [ $tag = ref ] && check "the 6.12 kernel's own group and container on the real edu give the committed transcript" \
+        same "$here/expected/vfio-legacy.txt" "$results/legacy-kernel-$tag.txt"
     check "QEMU 10.0.2's built-in edu under qtest on $tag gives the committed transcript (config, BAR0, factorial, DMA, MSI, INTx, reset, unplug)" \
         same "$expected" "$results/qemu-builtin-$tag.txt"
     for ram in private memfd; do
@@ -89,6 +111,9 @@ for tag in deb61 ref; do
     check "unmodified QEMU 10 on $tag drives the VM's real edu forwarded by ioasidd ($( [ $tag = ref ] && echo "kernel iommufd+cdev" || echo "legacy container"), memfd RAM, private ROMs): the built-in edu's transcript" \
         qemu_same "forwarded-$tag"
     held "forwarded-$tag" "$tag with the forwarded real edu"
+    check "Debian's unmodified QEMU 7.2 on $tag drives the VM's real edu forwarded by ioasidd through the group API (sysfsdev=, memfd RAM): the built-in edu's transcript" \
+        qemu_same "q72-forwarded-$tag"
+    held72 "q72-forwarded-$tag" "$tag with the forwarded real edu"
     check "ioasidd on $tag exits 0 after the QEMU runs (emulated, forwarded)" \
         sh -c "grep -qx 'daemon-exit 0' '$results/qemu-daemon-$tag.log' && grep -qx 'daemon-exit 0' '$results/qemu-forward-daemon-$tag.log'"
 done
