@@ -55,6 +55,10 @@ bool read_pci_device(const std::string& sysfs, const std::string& address, model
         why = "IOMMU group '" + group + "' is not a number";
         return false;
     }
+    if (out.group >= model::kEmulatedGroupBase) {
+        why = "IOMMU group " + group + " is in the range of ioasidd's own groups";
+        return false;
+    }
     out.address = address;
     out.vendor = static_cast<uint16_t>(vendor);
     out.device = static_cast<uint16_t>(device);

@@ -1,5 +1,7 @@
 #include "host/topology_file.h"
 
+#include <algorithm>
+
 #include <bit>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -11,8 +13,6 @@ namespace ioasid::host {
 namespace {
 
 using nlohmann::json;
-
-constexpr uint32_t kFirstEmulatedGroup = 1000;
 
 uint64_t number(const json& j, const char* what) {
     if (j.is_number_unsigned()) return j.get<uint64_t>();
@@ -74,6 +74,16 @@ void parse_group(const json& g, model::Topology& topo, uint32_t& next_id) {
     uint32_t id = g.contains("id") ? static_cast<uint32_t>(number(g.at("id"), "id"))
                                    : topo.free_group_id(next_id);
     if (topo.group(id)) throw std::runtime_error("group " + std::to_string(id) + " already exists");
+    const json& listed = g.at("devices");
+    // Below the base only a stand-in for a host group (one with a device
+    // that is not emulated), whose number the kernel could give.
+    const bool stand_in =
+        listed.is_array() && std::any_of(listed.begin(), listed.end(),
+                                         [](const json& d) { return !d.contains("model"); });
+    if (id < model::kEmulatedGroupBase && !stand_in)
+        throw std::runtime_error("an emulated group's id must be at least " +
+                                 std::to_string(model::kEmulatedGroupBase) +
+                                 " (the kernel's own ids lie below)");
     next_id = id + 1;
     std::vector<model::ReservedRegion> reserved;
     for (const json& r : g.value("reserved", json::array())) {
@@ -101,7 +111,7 @@ bool load_topology_json(const std::string& text, model::Topology& topo, std::str
     model::Topology staged = topo;  // all or nothing
     try {
         const json root = json::parse(text);
-        uint32_t next_id = kFirstEmulatedGroup;
+        uint32_t next_id = model::kEmulatedGroupBase;
         size_t i = 0;
         for (const json& g : root.at("groups")) {
             try {

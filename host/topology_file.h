@@ -3,7 +3,7 @@
 // nothing else.
 //
 //   {"groups": [
-//     {"id": 1000,                      // optional: the first free from 1000
+//     {"id": 100000000,                 // optional: the first free from 100000000
 //      "aperture_bits": 39,             // optional: the IOMMU's input width, 48
 //      "reserved": [{"start": "0xfee00000", "last": "0xfeefffff", "type": "msi"}],
 //      "devices": [
@@ -13,7 +13,9 @@
 //         "class": "0x020000", "driver": "e1000e"}]}]}
 //
 // A device without "model" is not served: it stands for a host device with
-// a driver, to build groups that are not viable. A group with "join": true
+// a driver, to build groups that are not viable. Only a group with such a
+// stand-in may take an "id" below model::kEmulatedGroupBase, where the
+// kernel's own groups are numbered. A group with "join": true
 // and the "id" of a host group (from sysfs) adds emulated devices to it;
 // they are then viable only while the host's drivers allow. Numbers may be
 // JSON numbers or strings with a 0x prefix.

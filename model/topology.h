@@ -15,6 +15,14 @@ namespace ioasid::model {
 
 class Context;
 
+// Where the numbers of ioasidd's own (emulated) groups start. The kernel
+// numbers its IOMMU groups with the lowest free id (ida_alloc()), so its
+// ids stay below the count of groups that exist at once: reaching this one
+// would take a hundred million IOMMU groups on one host. The group API's
+// /dev/vfio/N can then never name a kernel group and one of ioasidd's alike,
+// and a host device can never be taken into an emulated group.
+inline constexpr uint32_t kEmulatedGroupBase = 100000000;
+
 // /sys/kernel/iommu_groups/N/reserved_regions, one line.
 struct ReservedRegion {
     uint64_t start;

@@ -111,11 +111,17 @@ TEST_CASE("topology file: groups, models and stand-in host devices", "[host]") {
     const model::PciDevice* edu = topo.device("fffe:00:00.0");
     REQUIRE(edu);
     CHECK(edu->model == "edu");
-    CHECK(edu->group == 1000);
-    CHECK(topo.group(1000)->aperture_last == (1ull << 39) - 1);
-    CHECK(topo.group(1001)->devices.size() == 2);
+    CHECK(edu->group == model::kEmulatedGroupBase);
+    CHECK(topo.group(model::kEmulatedGroupBase)->aperture_last == (1ull << 39) - 1);
+    CHECK(topo.group(model::kEmulatedGroupBase + 1)->devices.size() == 2);
     CHECK(topo.device("fffe:00:01.1")->bar_size == 16384);
-    CHECK(topo.viable(1000));
+    CHECK(topo.viable(model::kEmulatedGroupBase));
+    // An emulated group's number never lies where the kernel's may.
+    CHECK_FALSE(host::load_topology_json(
+        R"({"groups": [{"id": 12, "devices": [{"address": "e", "model": "edu"}]}]})", topo, err));
+    CHECK(err ==
+          "group #0: an emulated group's id must be at least 100000000 (the kernel's own "
+          "ids lie below)");
 
     const char* mixed = R"({"groups": [{"id": 7, "devices": [
         {"address": "0000:05:00.0", "model": "membar"},

@@ -87,7 +87,7 @@ done
 for tag in ref deb61; do
     t=$results/control-$tag.txt
     check "ioasidctl on $tag: version, topology (groups, viability, nodes), stats, --json" \
-        sh -c "grep -q '\"version\"' '$t' && grep -q '^group 1001 *viable' '$t' &&
+        sh -c "grep -q '\"version\"' '$t' && grep -q '^group 100000001 *viable' '$t' &&
                grep -q 'fffe:00:01.1 .*/dev/vfio/device2' '$t' && grep -q '^IOAS_ALLOC' '$t' &&
                grep -q '\"node\": \"/dev/vfio/device0\"' '$t'"
     e=$results/control-events-$tag.txt

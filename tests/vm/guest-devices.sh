@@ -56,7 +56,7 @@ for mode in direct retry; do
             > "$results/emulated-memlock-modes-$tag.txt" 2>&1
         "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 --fill \
             > "$results/emulated-memlock-fill-$tag.txt" 2>&1
-        # The edu (group 1000) and a memory-BAR device (group 1001) in one IOAS.
+        # The edu (group 100000000) and a memory-BAR device (group 100000001) in one IOAS.
         limited_user "$build/tests/vfio-memlock" /dev/ioasid /dev/vfio/device0 user \
             /dev/vfio/device1 > "$results/emulated-memlock2-$tag.txt" 2>&1
         chmod 0600 /dev/ioasid /dev/vfio/device0 /dev/vfio/device1

@@ -70,6 +70,12 @@ for ram in private memfd; do
         "$run" "$q72" $machine72 $mem -device vfio-pci,id=dev0,sysfsdev=$emulated_dir,addr=4
     contexts_after_exit >> "$results/qemu-q72-emulated-$ram-$tag.txt"
 done
+# Two groups in one VM: QEMU 7.2 sets the second to the container it has
+# (the edu's group and a memory-BAR device's), so they share its mappings.
+qtest "q72-two-groups" --unplug --clients "$ctl --json clients" -- \
+    "$run" "$q72" $machine72 -device vfio-pci,id=dev0,sysfsdev=$emulated_dir,addr=4 \
+    -device vfio-pci,id=dev1,sysfsdev=/run/ioasidd/devices/fffe:00:01.0,addr=5
+contexts_after_exit >> "$results/qemu-q72-two-groups-$tag.txt"
 kill -TERM $daemon
 wait $daemon
 echo "daemon-exit $?" >> "$results/qemu-daemon-$tag.log"
@@ -105,8 +111,9 @@ boot() {  # NAME WRAPPER DEVICE-ARGS...: the guest's console, and its guest-edu 
     shift 2
     # The vIOMMU first, so that the devices are behind it; 39 address bits,
     # as ioasidd's IOVA ranges give (QEMU refuses a vIOMMU wider than that).
-    timeout 900 $wrap "$qemu" -machine q35 -accel tcg -m 256 -nodefaults -L "$share" \
-        -L /usr/share/seabios -device intel-iommu,caching-mode=on,aw-bits=39 \
+    # $vmm: another QEMU (7.2, with its own data files) instead of QEMU 10.
+    timeout 900 $wrap ${vmm:-$qemu} -machine q35 -accel tcg -m 256 -nodefaults ${vmm:+-L /usr/share/qemu} \
+        -L "$share" -L /usr/share/seabios -device intel-iommu,caching-mode=on,aw-bits=39 \
         -kernel "$(cat "$results/guest-kernel.path")" -initrd "$results/guest-initrd.gz" \
         -append "console=ttyS0 quiet panic=-1 intel_iommu=on" -serial stdio -display none \
         -no-reboot "$@" < /dev/null > "$results/boot-$name-$tag.console" 2>&1
@@ -123,6 +130,9 @@ if [ -f "$results/guest-initrd.gz" ] && [ "$tag" = deb61 ]; then
     boot emulated "$run" -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4 3<> /dev/ioasid 4<> /dev/vfio/device0
     contexts_after_exit >> "$results/boot-emulated-$tag.txt"
+    # Debian's QEMU 7.2 on the same edu, through the group API.
+    vmm=$q72 boot q72-emulated "$run" -device vfio-pci,id=dev0,sysfsdev=$emulated_dir,addr=4
+    contexts_after_exit >> "$results/boot-q72-emulated-$tag.txt"
     kill -TERM $daemon
     wait $daemon
     echo "daemon-exit $?" >> "$results/boot-daemon-$tag.log"
@@ -177,5 +187,26 @@ if [ -n "$edu" ]; then
     kill -TERM $daemon
     wait $daemon
     echo "daemon-exit $?" >> "$results/qemu-forward-daemon-$tag.log"
+fi
+# A group that is not viable: the ICH9 SMBus bound to vfio-pci while a
+# kernel driver (ahci) holds its group, on the kernel's own group first,
+# then through the library on ioasidd, which forwards the SMBus. Where the
+# kernel binds those drivers at boot (the reference kernel).
+smbus=/sys/bus/pci/devices/0000:00:1f.3
+if [ -e "$smbus/driver" ] && [ -e /sys/bus/pci/devices/0000:00:1f.2/driver ]; then
+    echo 0000:00:1f.3 > "$smbus/driver/unbind"
+    echo vfio-pci > "$smbus/driver_override"
+    echo 0000:00:1f.3 > /sys/bus/pci/drivers/vfio-pci/bind
+    "$build/tests/vfio-legacy" --not-viable "$smbus" > "$results/legacy-not-viable-kernel-$tag.txt" 2>&1
+    "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json \
+        > "$results/legacy-not-viable-daemon-$tag.log" 2>&1 &
+    daemon=$!
+    wait_node /dev/vfio/device0 || status=1
+    "$run" "$build/tests/vfio-legacy" --not-viable /run/ioasidd/devices/0000:00:1f.3 \
+        > "$results/legacy-not-viable-$tag.txt" 2>&1
+    kill -TERM $daemon
+    wait $daemon
+    echo 0000:00:1f.3 > /sys/bus/pci/drivers/vfio-pci/unbind
+    echo > "$smbus/driver_override"
 fi
 exit $status

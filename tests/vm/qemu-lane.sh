@@ -67,6 +67,9 @@ for tag in deb61 ref; do
             qemu_same "q72-emulated-$ram-$tag"
         held72 "q72-emulated-$ram-$tag" "$tag with ioasidd's emulated edu ($ram RAM)"
     done
+    check "Debian's QEMU 7.2 on $tag with two of ioasidd's groups (the edu's, a memory-BAR device's) puts both in one container, whose one IOAS maps for both: the built-in edu's transcript" \
+        sh -c "grep -v -e '^clients\\.' -e '^contexts-' '$results/qemu-q72-two-groups-$tag.txt' | diff -u '$expected' - &&
+               grep -q '^clients.realized: contexts=1 devices=2 ioas=1 ' '$results/qemu-q72-two-groups-$tag.txt'"
     check "the group and container API with its errors, through libioasid-preload.so on ioasidd's emulated edu ($tag): the 6.12 kernel's own transcript (SET_CONTAINER, SET_IOMMU, MAP_DMA, GET_DEVICE_FD, UNSET_CONTAINER; a second container, GET_DEVICE_FD before SET_IOMMU, a wrong name, the group closed under its device)" \
         same "$here/expected/vfio-legacy.txt" "$results/legacy-emulated-$tag.txt"
     check "the same on the VM's real edu forwarded by ioasidd ($tag)" \
@@ -117,11 +120,19 @@ for tag in deb61 ref; do
     check "ioasidd on $tag exits 0 after the QEMU runs (emulated, forwarded)" \
         sh -c "grep -qx 'daemon-exit 0' '$results/qemu-daemon-$tag.log' && grep -qx 'daemon-exit 0' '$results/qemu-forward-daemon-$tag.log'"
 done
+check "a group that is not viable (the ICH9 SMBus on vfio-pci, ahci bound beside it): the 6.12 kernel's own group gives the committed transcript" \
+    same "$here/expected/vfio-legacy-not-viable.txt" "$results/legacy-not-viable-kernel-ref.txt"
+check "the same group through libioasid-preload.so on ioasidd, which forwards the SMBus (ref): the kernel's transcript" \
+    same "$here/expected/vfio-legacy-not-viable.txt" "$results/legacy-not-viable-ref.txt"
 check "QEMU 10 boots a guest whose program finds QEMU's built-in edu in its PCI tree and drives it through the guest's vfio-pci behind intel-iommu: the committed transcript" \
     same "$here/expected/guest-edu.txt" "$results/boot-builtin-deb61.txt"
 grep -v '^contexts-' "$results/boot-emulated-deb61.txt" > "$results/boot-emulated-deb61.cmp" 2>/dev/null
 check "unmodified QEMU 10 boots a guest on deb61 whose program drives ioasidd's emulated edu (ID, factorial, DMA through the vIOMMU's mappings, MSI): the built-in edu's transcript" \
     same "$here/expected/guest-edu.txt" "$results/boot-emulated-deb61.cmp"
+grep -v '^contexts-' "$results/boot-q72-emulated-deb61.txt" > "$results/boot-q72-emulated-deb61.cmp" 2>/dev/null
+check "Debian's unmodified QEMU 7.2 boots a guest on deb61 whose program drives ioasidd's emulated edu through the group API: the built-in edu's transcript; its exit leaves no context" \
+    sh -c "diff -u '$here/expected/guest-edu.txt' '$results/boot-q72-emulated-deb61.cmp' &&
+           grep -qx 'contexts-after-exit: 0' '$results/boot-q72-emulated-deb61.txt'"
 grep -v '^contexts-' "$results/boot-forwarded-deb61.txt" > "$results/boot-forwarded-deb61.cmp" 2>/dev/null
 check "unmodified QEMU 10 boots a guest on deb61 whose program drives the VM's real edu forwarded by ioasidd (legacy container, memfd RAM, the vIOMMU's mappings): the built-in edu's transcript" \
     sh -c "diff -u '$here/expected/guest-edu.txt' '$results/boot-forwarded-deb61.cmp' &&

@@ -29,7 +29,7 @@ static void other_process_binds(const char* dev_path, const char* step) {
         int iommufd = open_node(iommufd_path), dev = open_node(dev_path);
         int rc = bind_device(dev, iommufd, NULL);
         printf("%s: other process BIND -> %s\n", step, err_name(rc));
-        if (rc) group_status(iommufd, 0, 1001, step);
+        if (rc) group_status(iommufd, 0, 100000001, step);
         _exit(0);
     }
     int status = 0;
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     iommufd_path = argv[1];
     int iommufd = open_node(iommufd_path);
-    group_status(iommufd, 0, 1001, "status.free");
+    group_status(iommufd, 0, 100000001, "status.free");
     int a = open_node(argv[2]), b = open_node(argv[3]);
     uint32_t da = 0, db = 0;
     int rc = bind_device(a, iommufd, &da);

@@ -9,10 +9,14 @@
  *
  *   vfio-legacy SYSFSDEV   (the device's directory: its iommu_group link
  *                           names the group, its last part the device)
+ *   vfio-legacy --not-viable SYSFSDEV
+ *                          (a group another device of which a kernel driver
+ *                           holds: what its group still answers)
  */
 #include <libgen.h>
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "vfio_common.h"
 
@@ -31,6 +35,19 @@ static int group_of(const char* dir) {
 static int open_path(const char* path) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     return fd < 0 ? -errno : fd;
+}
+
+/* Another process's open of the group, from a child. */
+static void other_process_open(const char* path, const char* step) {
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        int fd = open_path(path);
+        printf("%s: %s\n", step, err_name(fd < 0 ? fd : 0));
+        fflush(stdout);
+        _exit(0);
+    }
+    waitpid(child, NULL, 0);
 }
 
 static void status(int group, const char* step) {
@@ -87,9 +104,32 @@ static void iommu_info(int c, const char* step) {
            rc == 0 && info.argsz > sizeof(info) ? "more" : "none");
 }
 
+/* A group that is not viable opens, says so, and takes no container. */
+static int not_viable(const char* dir) {
+    char path[64];
+    char* copy = strdup(dir);
+    snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(dir));
+    int group = open_path(path);
+    printf("not-viable.open: %s\n", err_name(group < 0 ? group : 0));
+    if (group < 0) return 1;
+    status(group, "not-viable.status");
+    int c = open_path("/dev/vfio/vfio");
+    printf("not-viable.set-container: SET_CONTAINER -> %s\n", err_name(set_container(group, c)));
+    status(group, "not-viable.status-after");
+    printf("not-viable.set-iommu: SET_IOMMU -> %s\n",
+           err_name(call(c, VFIO_SET_IOMMU, (void*)VFIO_TYPE1v2_IOMMU)));
+    int dev = get_device(group, basename(copy), "not-viable.device");
+    if (dev >= 0) close(dev);
+    close(c);
+    close(group);
+    free(copy);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 3 && strcmp(argv[1], "--not-viable") == 0) return not_viable(argv[2]);
     if (argc != 2) {
-        fprintf(stderr, "usage: vfio-legacy SYSFSDEV\n");
+        fprintf(stderr, "usage: vfio-legacy [--not-viable] SYSFSDEV\n");
         return 2;
     }
     char path[64], wrong[64];
@@ -106,6 +146,7 @@ int main(int argc, char** argv) {
     int again = open_path(path);
     printf("open.group-again: %s\n", err_name(again < 0 ? again : 0));
     if (again >= 0) close(again);
+    other_process_open(path, "other-process.open-group");
     status(group, "status.fresh");
     int dev = get_device(group, name, "device.before-container");
     if (dev >= 0) close(dev);
@@ -167,6 +208,7 @@ int main(int argc, char** argv) {
            err_name(set_container(group, group)));
     close(group);
     close(c);
+    other_process_open(path, "other-process.open-after-close");
     free(copy);
     return 0;
 }
