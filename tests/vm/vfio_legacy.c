@@ -69,12 +69,11 @@ static int get_device(int group, const char* name, const char* step) {
 }
 
 static int map_dma(int container, void* va, uint64_t iova, uint64_t len) {
-    struct vfio_iommu_type1_dma_map m = {
-        .argsz = sizeof(m),
-        .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-        .vaddr = (uintptr_t)va,
-        .iova = iova,
-        .size = len};
+    struct vfio_iommu_type1_dma_map m = {.argsz = sizeof(m),
+                                         .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+                                         .vaddr = (uintptr_t)va,
+                                         .iova = iova,
+                                         .size = len};
     return call(container, VFIO_IOMMU_MAP_DMA, &m);
 }
 
@@ -87,13 +86,14 @@ static void device_info(int dev, const char* step) {
 
 static void container_checks(int c, const char* step) {
     printf("%s: GET_API_VERSION -> %d\n", step, ioctl(c, VFIO_GET_API_VERSION));
-    printf("%s: CHECK_EXTENSION TYPE1 -> %d TYPE1v2 -> %d UNMAP_ALL -> %d DMA_CC -> %d "
-           "SPAPR -> %d\n",
-           step, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU),
-           ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU),
-           ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL),
-           ioctl(c, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU),
-           ioctl(c, VFIO_CHECK_EXTENSION, SPAPR_TCE_IOMMU));
+    printf(
+        "%s: CHECK_EXTENSION TYPE1 -> %d TYPE1v2 -> %d UNMAP_ALL -> %d DMA_CC -> %d "
+        "SPAPR -> %d\n",
+        step, ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU),
+        ioctl(c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU),
+        ioctl(c, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL),
+        ioctl(c, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU),
+        ioctl(c, VFIO_CHECK_EXTENSION, SPAPR_TCE_IOMMU));
 }
 
 static void iommu_info(int c, const char* step) {
