@@ -155,7 +155,28 @@ dispatch::ForwardTarget::Dependent DeviceNode::File::dependent(uint16_t segment,
     std::lock_guard topo_lock(node_.topology_.mutex);
     const model::Topology& topo = node_.topology_.topo;
     const model::PciDevice* dev = topo.device(address);
-    return {model::dependent_devid(iommufd_->ctx, topo, address), dev ? dev->group : 0};
+    return {model::dependent_devid(iommufd_->ctx, topo, address), dev ? dev->group : 0,
+            dev != nullptr};
+}
+
+// The group files the library names by cookie; IommufdNode's lookup takes
+// only its own leaf lock, so it may run under the node's.
+int DeviceNode::File::group_file(uint64_t cookie, uint32_t& group) {
+    std::shared_ptr<IommufdFile> f = node_.iommufd_.find_cookie(cookie);
+    if (!f) {
+        refused("PCI_HOT_RESET", "a group fd whose cookie names no open file");
+        return -EBADF;
+    }
+    if (!f->is_group) {
+        refused("PCI_HOT_RESET", "an fd of /dev/ioasid that is not a group");
+        return -EINVAL;
+    }
+    group = f->group;
+    return 0;
+}
+
+void DeviceNode::File::refused(const char* command, const char* why) {
+    LOG_DEBUG("%s: %s refused: %s", node_.address_.c_str(), command, why);
 }
 
 // The groups' own VFIO handles, held across the reset.

@@ -104,7 +104,7 @@ int DeviceNode::find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdF
 
 int DeviceNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     std::lock_guard lock(mutex_);
-    auto f = std::make_unique<File>(*this, next_file_id_++, host::random_u64());
+    auto f = std::make_unique<File>(*this, next_file_id_++, host::random_cookie());
     if (int rc = count_open(*f, caller)) return rc;
     fh = reinterpret_cast<uint64_t>(f.get());
     LOG_DEBUG("%s: open by thread %u uid %u", address_.c_str(), caller.tid, caller.uid);

@@ -29,7 +29,7 @@ int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     // File ids are not reused while the daemon runs, so a stale id a
     // device node holds can never name a newer file.
     if (next_id_ > INT32_MAX) return -EMFILE;
-    auto f = std::make_shared<File>(next_id_++, host::random_u64());
+    auto f = std::make_shared<File>(next_id_++, host::random_cookie());
     f->opener_tgid = caller.tgid ? caller.tgid() : 0;
     f->opener_uid = caller.uid;
     f->ctx.set_topology(topology_);

@@ -132,6 +132,9 @@ constexpr Field kHotResetInfo[] = {F(vfio_pci_hot_reset_info, argsz, Dec, In),
                                    F(vfio_pci_hot_reset_info, count, Dec, Out)};
 constexpr Field kHotReset[] = {F(vfio_pci_hot_reset, flags, Hex, In),
                                F(vfio_pci_hot_reset, count, Dec, In)};
+constexpr Field kHotResetGroups[] = {F(ioasidd_hot_reset_groups, flags, Hex, In),
+                                     F(ioasidd_hot_reset_groups, vfio_flags, Hex, In),
+                                     F(ioasidd_hot_reset_groups, count, Dec, In)};
 constexpr Field kIoeventfd[] = {
     F(vfio_device_ioeventfd, flags, Hex, In), F(vfio_device_ioeventfd, offset, Hex, In),
     F(vfio_device_ioeventfd, data, Hex, In), F(vfio_device_ioeventfd, fd, Signed, In)};
@@ -174,6 +177,7 @@ constexpr Layout kLayouts[] = {
     {VFIO_IOMMU_UNMAP_DMA, kCompatUnmap, On::Iommufd},
     {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, kHotResetInfo, On::Device},
     {VFIO_DEVICE_PCI_HOT_RESET, kHotReset, On::Device},
+    {IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, kHotResetGroups, On::Device},
     {VFIO_DEVICE_IOEVENTFD, kIoeventfd, On::Device},
     {VFIO_DEVICE_GET_INFO, kDeviceInfo},
     {VFIO_DEVICE_GET_REGION_INFO, kRegionInfo},

@@ -290,12 +290,27 @@ int do_hot_reset_info(DeviceBackend&, uint64_t arg, UserMemory& mem) {
     return hdr.argsz < sizeof(hdr) ? -EINVAL : -ENODEV;
 }
 
-int do_hot_reset(DeviceBackend&, uint64_t arg, UserMemory& mem) {
+// No emulated device has a slot or bus reset: ENODEV once the header and
+// the count pass (a zero-length array for a cdev-opened device only).
+int hot_reset_answer(DeviceBackend& be, uint32_t argsz, uint32_t flags, uint32_t count) {
+    if (argsz < sizeof(vfio_pci_hot_reset) || flags) return -EINVAL;
+    if ((count != 0) != be.through_group()) return -EINVAL;
+    return -ENODEV;
+}
+
+int do_hot_reset(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_pci_hot_reset hdr;
     if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
-    // A cdev-opened device proves ownership by its context, never by groups.
-    if (hdr.argsz < sizeof(hdr) || hdr.flags || hdr.count) return -EINVAL;
-    return -ENODEV;
+    return hot_reset_answer(be, hdr.argsz, hdr.flags, hdr.count);
+}
+
+// PCI_HOT_RESET with the group fds named by cookie (the preload library's).
+int do_hot_reset_groups(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
+    ioasidd_hot_reset_groups g;
+    if (mem.read(arg, &g, sizeof(g))) return -EFAULT;
+    if (g.argsz < sizeof(g) || (g.flags & ~uint32_t{IOASIDD_HOT_RESET_FDS_UNREADABLE}))
+        return -EINVAL;
+    return hot_reset_answer(be, g.vfio_argsz, g.vfio_flags, g.count);
 }
 
 // vfio_pci_ioctl_ioeventfd()'s argument rules, then the device's table.
@@ -334,6 +349,8 @@ constexpr DeviceOp kOps[] = {
     {VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "GET_PCI_HOT_RESET_INFO", sizeof(vfio_pci_hot_reset_info),
      do_hot_reset_info},
     {VFIO_DEVICE_PCI_HOT_RESET, "PCI_HOT_RESET", sizeof(vfio_pci_hot_reset), do_hot_reset},
+    {IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, "PCI_HOT_RESET_GROUPS", sizeof(ioasidd_hot_reset_groups),
+     do_hot_reset_groups},
     {VFIO_DEVICE_IOEVENTFD, "IOEVENTFD", MINSZ(vfio_device_ioeventfd, fd), do_ioeventfd},
     {IOASIDD_REGION_RW, "REGION_RW", sizeof(ioasidd_region_rw), do_region_rw},
 };

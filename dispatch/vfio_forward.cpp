@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dispatch/region_rw.h"
+#include "dispatch/vfio_forward_reset.h"
 #include "dispatch/vfio_forward_sized.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
@@ -15,55 +16,11 @@ namespace ioasid::dispatch {
 
 namespace {
 
-// GET_PCI_HOT_RESET_INFO's buffer is cut here: a few dozen devices at most
-// share a slot or bus.
+// A buffer the daemon passes on is cut here.
 constexpr uint32_t kMaxArgsz = 64 * 1024;
 // An fd number no daemon holds: the real kernel answers EBADF for it, at the
 // point of its own checks where it would have for the caller's bad fd.
 constexpr int32_t kNoSuchFd = 0x7ffffff0;
-// vfio_pci_ioctl_get_pci_hot_reset_info() copies this much in.
-constexpr uint32_t kHotResetInfoIn = sizeof(vfio_pci_hot_reset_info);
-
-uint32_t hot_reset_info_span(uint32_t argsz) {
-    return std::min(std::max(argsz, kHotResetInfoIn), kMaxArgsz);
-}
-
-// GET_PCI_HOT_RESET_INFO's answer as a cdev-opened device gives it: each
-// device by its devid in the caller's context, where the real device may
-// have answered with group ids. ENOSPC still tells the count.
-int hot_reset_info_out(ForwardTarget& t, int rc, std::vector<uint8_t>& buf, uint64_t arg,
-                       UserMemory& mem) {
-    vfio_pci_hot_reset_info hdr;
-    std::memcpy(&hdr, buf.data(), sizeof(hdr));
-    if (rc == -ENOSPC) return mem.write(arg, &hdr, sizeof(hdr)) ? -EFAULT : rc;
-    if (rc < 0) return rc;
-    hdr.flags = VFIO_PCI_HOT_RESET_FLAG_DEV_ID | VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
-    const size_t room = (buf.size() - sizeof(hdr)) / sizeof(vfio_pci_dependent_device);
-    const size_t n = std::min<size_t>(hdr.count, room);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t* at = buf.data() + sizeof(hdr) + i * sizeof(vfio_pci_dependent_device);
-        vfio_pci_dependent_device d;
-        std::memcpy(&d, at, sizeof(d));
-        d.devid = t.dependent(d.segment, d.bus, d.devfn).devid;
-        if (d.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED))
-            hdr.flags &= ~VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED;
-        std::memcpy(at, &d, sizeof(d));
-    }
-    std::memcpy(buf.data(), &hdr, sizeof(hdr));
-    const size_t out = sizeof(hdr) + n * sizeof(vfio_pci_dependent_device);
-    return mem.write(arg, buf.data(), out) ? -EFAULT : rc;
-}
-
-// The header only: the kernel writes the devices and the header back
-// (hot_reset_info_out), and reads nothing past the header.
-int forward_hot_reset_info(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
-    vfio_pci_hot_reset_info hdr;
-    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
-    std::vector<uint8_t> buf(hot_reset_info_span(hdr.argsz));
-    std::memcpy(buf.data(), &hdr, sizeof(hdr));
-    const int rc = t.call(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf.data());
-    return hot_reset_info_out(t, rc, buf, arg, mem);
-}
 
 size_t irq_data_size(const vfio_irq_set& hdr) {
     switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
@@ -101,53 +58,6 @@ int forward_set_irqs(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
         }
     }
     return t.call(VFIO_DEVICE_SET_IRQS, buf.data());
-}
-
-// The devices a hot reset of the real device resets (the real answer to
-// GET_PCI_HOT_RESET_INFO, asked until its count fits).
-int affected_devices(ForwardTarget& t, std::vector<vfio_pci_dependent_device>& out) {
-    uint32_t room = 8;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        std::vector<uint8_t> buf(sizeof(vfio_pci_hot_reset_info) +
-                                 size_t{room} * sizeof(vfio_pci_dependent_device));
-        vfio_pci_hot_reset_info hdr;
-        hdr.argsz = static_cast<uint32_t>(buf.size());
-        hdr.flags = hdr.count = 0;
-        std::memcpy(buf.data(), &hdr, sizeof(hdr));
-        int rc = t.call(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, buf.data());
-        std::memcpy(&hdr, buf.data(), sizeof(hdr));
-        if (rc == -ENOSPC && hdr.count > room && hdr.count <= kMaxArgsz / 8) {
-            room = hdr.count;
-            continue;
-        }
-        if (rc < 0) return rc;
-        out.resize(std::min(hdr.count, room));
-        if (!out.empty())
-            std::memcpy(out.data(), buf.data() + sizeof(hdr), out.size() * sizeof(out[0]));
-        return 0;
-    }
-    return -EAGAIN;  // the topology kept changing, as the kernel's fill says
-}
-
-// PCI_HOT_RESET from a cdev-opened device: no group fds; every device the
-// reset takes along must be owned by the caller's context
-// (vfio_pci_dev_set_hot_reset() with an iommufd_ctx).
-int forward_hot_reset(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
-    vfio_pci_hot_reset hdr;
-    if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
-    if (hdr.argsz < sizeof(hdr) || hdr.flags || hdr.count) return -EINVAL;
-    std::vector<vfio_pci_dependent_device> affected;
-    int rc = affected_devices(t, affected);
-    // EPERM: a device without an IOMMU group, which no reset set includes.
-    if (rc) return rc == -EPERM ? -EINVAL : rc;
-    std::vector<uint32_t> groups;
-    for (const vfio_pci_dependent_device& d : affected) {
-        ForwardTarget::Dependent dep = t.dependent(d.segment, d.bus, d.devfn);
-        if (dep.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED)) return -EINVAL;
-        if (std::find(groups.begin(), groups.end(), dep.group) == groups.end())
-            groups.push_back(dep.group);
-    }
-    return t.hot_reset(groups);
 }
 
 // The kernel reads the struct up to fd; the reserved word after it is not
@@ -197,6 +107,8 @@ int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory&
         rc = forward_region_rw(t, arg, mem);
     else if (cmd == VFIO_DEVICE_PCI_HOT_RESET)
         rc = forward_hot_reset(t, arg, mem);
+    else if (cmd == IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS)
+        rc = forward_hot_reset_groups(t, arg, mem);
     else if (cmd == VFIO_DEVICE_IOEVENTFD)
         rc = forward_ioeventfd(t, arg, mem);
     else
@@ -208,19 +120,15 @@ int vfio_forward_ioctl(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory&
 Footprint vfio_forward_footprint(ForwardTarget& t, uint32_t cmd, uint64_t arg, UserMemory& known) {
     if (forward_info_command(cmd)) return forward_info_footprint(t, cmd, arg, known);
     if (cmd == VFIO_DEVICE_FEATURE) return forward_feature_footprint(t, arg, known);
+    if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO || cmd == VFIO_DEVICE_PCI_HOT_RESET ||
+        cmd == IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS)
+        return hot_reset_footprint(t, cmd, arg, known);
     Footprint fp;
-    if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO) {
-        fp.in.push_back({arg, kHotResetInfoIn});
-        uint32_t argsz;
-        if (known.read(arg, &argsz, 4)) return fp;
-        fp.out.push_back({arg, hot_reset_info_span(argsz)});  // written from its start
-    } else if (cmd == VFIO_DEVICE_SET_IRQS) {
+    if (cmd == VFIO_DEVICE_SET_IRQS) {
         fp.in.push_back({arg, sizeof(vfio_irq_set)});
         vfio_irq_set hdr;
         if (known.read(arg, &hdr, sizeof(hdr))) return fp;
         fp.in[0].len += irq_data_present(hdr);
-    } else if (cmd == VFIO_DEVICE_PCI_HOT_RESET) {
-        fp.in.push_back({arg, sizeof(vfio_pci_hot_reset)});
     } else if (cmd == VFIO_DEVICE_IOEVENTFD) {
         fp.in.push_back({arg, kIoeventfdMinsz});
     } else if (cmd == IOASIDD_REGION_RW) {

@@ -2,10 +2,11 @@
 // vfio-pci): decoded only as far as needed to carry them, then handed to
 // the real device, whose kernel applies its own argument rules. The
 // caller's eventfds are exchanged for the daemon's duplicates on the way.
-// The daemon may hold the real device as a group-opened one; the hot reset
-// commands answer as the cdev-opened device the caller holds.
+// The daemon may hold the real device either way; the hot reset commands
+// answer as the file the caller holds (vfio_forward_reset.h).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <vector>
 
@@ -31,11 +32,23 @@ class ForwardTarget {
     struct Dependent {
         uint32_t devid;
         uint32_t group;
+        bool has_group;  // the device is in an IOMMU group (`group`)
     };
     virtual Dependent dependent(uint16_t segment, uint8_t bus, uint8_t devfn) = 0;
     // PCI_HOT_RESET of the real device; the caller's context owns `groups`,
     // the groups of every device it resets.
     virtual int hot_reset(const std::vector<uint32_t>& groups) = 0;
+    // Opened through its group (VFIO_GROUP_GET_DEVICE_FD): the hot reset
+    // commands answer by group, as for the kernel's group-opened device.
+    virtual bool through_group() const { return false; }
+    // The IOMMU group of the group file a cookie names: 0, -EBADF when it
+    // names no open file, -EINVAL for a file that is not a group.
+    virtual int group_file(uint64_t cookie, uint32_t& group) {
+        (void)cookie, (void)group;
+        return -EBADF;
+    }
+    // Why a call was refused, for the debug log (the errno says the rest).
+    virtual void refused(const char* command, const char* why) { (void)command, (void)why; }
     // Whether the real device's driver tracks DMA (the kernel's log_ops):
     // without it the kernel answers DMA_LOGGING_START and _REPORT with
     // ENOTTY before it reads their ranges or bitmap.

@@ -82,4 +82,11 @@ uint64_t random_u64() {
     return v;
 }
 
+uint64_t random_cookie() {
+    uint64_t v;
+    while ((v = random_u64()) == 0 || v == ~uint64_t{0}) {
+    }
+    return v;
+}
+
 }  // namespace ioasid::host

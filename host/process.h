@@ -18,6 +18,9 @@ int fd_from_process(pid_t pid, int fd, UniqueFd& out);
 
 // 64 random bits from the kernel (getrandom): names no one can guess.
 uint64_t random_u64();
+// A file's cookie (IOASIDD_FILE_COOKIE): random, and never 0 or ~0, which
+// name no file.
+uint64_t random_cookie();
 
 // Whether `fd` is an eventfd (as eventfd_ctx_fdget() would accept it).
 bool is_eventfd(int fd);

@@ -121,6 +121,8 @@ struct FuzzDevice final : dispatch::ForwardTarget {
     // struct alone: answered without taking an answer from the input or
     // logging it, as it is not one of the caller's calls.
     int query(unsigned long cmd, void* arg) override {
+        if (cmd == VFIO_DEVICE_GET_PCI_HOT_RESET_INFO)
+            return reach(static_cast<uint8_t*>(arg));
         const bool region = cmd == VFIO_DEVICE_GET_REGION_INFO;
         if (!caps || (!region && cmd != VFIO_DEVICE_GET_INFO)) return 0;
         const uint32_t needed = (region ? 32 : 24) + caps;
@@ -153,6 +155,24 @@ struct FuzzDevice final : dispatch::ForwardTarget {
         if (fills && (flags & VFIO_DEVICE_FEATURE_GET) && !(flags & VFIO_DEVICE_FEATURE_PROBE) &&
             argsz >= 16)
             for (uint32_t i = 8; i < 16; ++i) b[i] = next();
+        return 0;
+    }
+    // The devices a reset reaches, as the daemon asks for itself: fixed
+    // for the input (none: no slot or bus reset), as a real bus's are, so
+    // that the retry path's footprint and the call see the same.
+    uint32_t reset_reach = 0;
+    int reach(uint8_t* b) {
+        if (!reset_reach) return -ENODEV;
+        vfio_pci_hot_reset_info hdr;
+        std::memcpy(&hdr, b, sizeof(hdr));
+        const uint32_t room = (hdr.argsz - 12) / 8;
+        hdr.count = reset_reach;
+        std::memcpy(b, &hdr, sizeof(hdr));
+        if (reset_reach > room) return -ENOSPC;
+        for (uint32_t i = 0; i < reset_reach; ++i) {
+            const vfio_pci_dependent_device d{{0}, 0, 1, static_cast<uint8_t>(i * 8)};
+            std::memcpy(b + 12 + 8 * i, &d, 8);
+        }
         return 0;
     }
     // As the kernel: ENOSPC with the count when it does not fit.
@@ -188,7 +208,19 @@ struct FuzzDevice final : dispatch::ForwardTarget {
     Dependent dependent(uint16_t, uint8_t bus, uint8_t devfn) override {
         log.push_back(bus << 8 | devfn);
         const uint8_t a = next();
-        return {a % 4 ? a % 8u : uint32_t(VFIO_PCI_DEVID_NOT_OWNED), next() % 4u};
+        const uint8_t g = next();
+        return {a % 4 ? a % 8u : uint32_t(VFIO_PCI_DEVID_NOT_OWNED), g % 4u, g % 8 != 7};
+    }
+    // Opened through its group: the group files a cookie names, from the
+    // cookie itself.
+    bool grouped = false;
+    bool through_group() const override { return grouped; }
+    int group_file(uint64_t cookie, uint32_t& group) override {
+        log.push_back(cookie);
+        if (cookie % 5 == 0) return -EBADF;
+        if (cookie % 5 == 1) return -EINVAL;
+        group = static_cast<uint32_t>(cookie % 4);
+        return 0;
     }
     int hot_reset(const std::vector<uint32_t>& groups) override {
         for (size_t i = 0; i < groups.size(); ++i)
@@ -218,6 +250,7 @@ const uint32_t kCommands[] = {VFIO_DEVICE_GET_INFO,
                               VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
                               VFIO_DEVICE_PCI_HOT_RESET,
                               VFIO_DEVICE_PCI_HOT_RESET,
+                              IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS,
                               VFIO_DEVICE_IOEVENTFD,
                               VFIO_DEVICE_SET_IRQS,
                               VFIO_DEVICE_RESET,
@@ -232,6 +265,15 @@ void shape(uint32_t cmd, uint8_t sel, std::vector<uint8_t>& s) {
         std::memcpy(s.data(), &argsz, 4);
     }
     if (cmd == VFIO_DEVICE_PCI_HOT_RESET && (sel & 0x40)) std::memset(s.data() + 4, 0, 8);
+    if (cmd == IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS && (sel & 0x40)) {
+        // ioasidd's header passes; the count a few cookies.
+        const uint32_t count = sel & 3, argsz = 24 + 8 * count, vfio_argsz = 12 + 4 * count;
+        std::memcpy(s.data(), &argsz, 4);
+        std::memset(s.data() + 4, 0, 4);
+        std::memcpy(s.data() + 8, &vfio_argsz, 4);
+        std::memset(s.data() + 12, 0, 4);
+        std::memcpy(s.data() + 16, &count, 4);
+    }
     if (cmd == IOASIDD_REGION_RW && (sel & 0x80)) {
         uint64_t offset = s[8], length = 1u << (s[16] % 4), data = kArrayAt + s[24];
         std::memcpy(s.data() + 8, &offset, 8);
@@ -249,6 +291,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     direct.dev.tracks = retry.dev.tracks = size % 2;
     // And the capability chain GET_INFO and GET_REGION_INFO append.
     direct.dev.caps = retry.dev.caps = static_cast<uint32_t>(size / 2 % 3 * 8);
+    // And whether the caller's file was opened through its group.
+    direct.dev.grouped = retry.dev.grouped = size / 6 % 2;
+    // And how many devices its reset reaches.
+    direct.dev.reset_reach = retry.dev.reset_reach = static_cast<uint32_t>(size / 12 % 4);
     size_t pos = 0;
     while (pos + 3 <= size) {
         const uint8_t sel = data[pos], len = data[pos + 1], answers = data[pos + 2];

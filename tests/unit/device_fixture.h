@@ -75,6 +75,8 @@ struct Backend : dispatch::DeviceBackend {
         topo.set_reserved(3, {{0xfee00000, 0xfeefffff, "msi"}});
     }
     bool bound() const override { return is_bound; }
+    bool group_opened = false;  // VFIO_GROUP_GET_DEVICE_FD's file
+    bool through_group() const override { return group_opened; }
     int bind(int32_t fd, uint32_t& id) override {
         if (is_bound) return -EINVAL;
         if (fd != kIommufd) return -EBADF;

@@ -138,6 +138,32 @@ TEST_CASE("edu answers GET_INFO, REGION_INFO and IRQ_INFO as the real one does",
     CHECK(v.ioctl(VFIO_DEVICE_FEATURE, f) == -EINVAL);
 }
 
+TEST_CASE("hot reset of an emulated device opened through its group: group fds, then ENODEV",
+          "[device]") {
+    Vmm v;
+    vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};
+    REQUIRE(v.ioctl(VFIO_DEVICE_BIND_IOMMUFD, bind) == 0);
+    // The library's form: the cdev-opened device still takes no groups.
+    ioasidd_hot_reset_groups g{sizeof(g), 0, sizeof(vfio_pci_hot_reset), 0, 1, 0};
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -EINVAL);
+    g.count = 0;
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -ENODEV);
+    v.be.group_opened = true;
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -EINVAL);
+    g.count = 1;
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -ENODEV);
+    g.vfio_flags = 1;
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -EINVAL);
+    g.vfio_flags = 0;
+    g.flags = 2;  // not one of ioasidd's
+    CHECK(v.ioctl(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, g) == -EINVAL);
+    // The plain command: a zero-length array is the cdev's.
+    vfio_pci_hot_reset hr{sizeof(hr), 0, 0};
+    CHECK(v.ioctl(VFIO_DEVICE_PCI_HOT_RESET, hr) == -EINVAL);
+    hr.count = 1;
+    CHECK(v.ioctl(VFIO_DEVICE_PCI_HOT_RESET, hr) == -ENODEV);
+}
+
 TEST_CASE("config space: BAR sizing by the all-ones probe", "[device]") {
     Vmm v;
     vfio_device_bind_iommufd bind{sizeof(bind), 0, kIommufd, 0};

@@ -64,10 +64,23 @@ struct FakeDevice : dispatch::ForwardTarget {
     std::vector<std::vector<uint32_t>> resets;
     Dependent dependent(uint16_t, uint8_t, uint8_t devfn) override {
         auto it = owned.find(devfn);
-        return it == owned.end() ? Dependent{uint32_t(VFIO_PCI_DEVID_NOT_OWNED), 0} : it->second;
+        return it == owned.end() ? Dependent{uint32_t(VFIO_PCI_DEVID_NOT_OWNED), 0, false}
+                                 : it->second;
     }
     int hot_reset(const std::vector<uint32_t>& groups) override {
         resets.push_back(groups);
+        return 0;
+    }
+    // Opened through its group; the group files the caller's cookies name
+    // (cookie -> group, or -errno).
+    bool group_opened = false;
+    std::map<uint64_t, int64_t> group_files;
+    bool through_group() const override { return group_opened; }
+    int group_file(uint64_t cookie, uint32_t& group) override {
+        auto it = group_files.find(cookie);
+        if (it == group_files.end()) return -EBADF;
+        if (it->second < 0) return static_cast<int>(it->second);
+        group = static_cast<uint32_t>(it->second);
         return 0;
     }
     bool tracks_dma() override { return false; }
@@ -190,8 +203,8 @@ namespace {
 FakeDevice bridged() {
     FakeDevice dev;
     dev.bus = {{{4}, 0, 5, 0}, {{4}, 0, 5, 8}};
-    dev.owned[0] = {7, 4};
-    dev.owned[8] = {uint32_t(VFIO_PCI_DEVID_OWNED), 4};
+    dev.owned[0] = {7, 4, true};
+    dev.owned[8] = {uint32_t(VFIO_PCI_DEVID_OWNED), 4, true};
     return dev;
 }
 
@@ -263,7 +276,7 @@ TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device own
     dev = bridged();
     for (uint8_t fn = 1; fn <= 10; fn++) {
         dev.bus.push_back({{uint32_t(10 + fn)}, 0, 6, fn});
-        dev.owned[fn] = {uint32_t(VFIO_PCI_DEVID_OWNED), uint32_t(10 + fn)};
+        dev.owned[fn] = {uint32_t(VFIO_PCI_DEVID_OWNED), uint32_t(10 + fn), true};
     }
     REQUIRE(reset({12, 0, 0}) == 0);
     CHECK(dev.resets.back().size() == 11);
@@ -273,6 +286,143 @@ TEST_CASE("forwarded PCI_HOT_RESET takes no group fds and needs every device own
     REQUIRE(fp.in.size() == 1);
     CHECK(fp.in[0].len == 12);
     CHECK(fp.out.empty());
+}
+
+TEST_CASE("a group-opened forwarded device's GET_PCI_HOT_RESET_INFO names groups", "[forward]") {
+    FakeDevice dev = bridged();
+    dev.group_opened = true;
+    dev.owned.erase(8);  // a device bound nowhere still has its group
+    dev.owned[8] = {uint32_t(VFIO_PCI_DEVID_NOT_OWNED), 4, true};
+    test::FakeMemory mem;
+    std::vector<uint8_t> b(sizeof(vfio_pci_hot_reset_info) + 2 * 8, 0xee);
+    vfio_pci_hot_reset_info hdr{static_cast<uint32_t>(b.size()), 0x55, 0};
+    std::memcpy(b.data(), &hdr, sizeof(hdr));
+    uint64_t at = mem.put_bytes(b.data(), b.size());
+    REQUIRE(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) == 0);
+    mem.read(at, b.data(), b.size());
+    std::memcpy(&hdr, b.data(), sizeof(hdr));
+    CHECK(hdr.flags == 0);
+    CHECK(hdr.count == 2);
+    CHECK(entry(b, 0).group_id == 4);
+    CHECK(entry(b, 1).group_id == 4);
+    CHECK(entry(b, 1).devfn == 8);
+    // vfio_pci_fill_devs(): a device without a group cannot be reset.
+    dev.owned[8].has_group = false;
+    CHECK(dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, at, mem) == -EPERM);
+}
+
+namespace {
+
+struct GroupReset {
+    FakeDevice dev = bridged();
+    test::FakeMemory mem;
+    GroupReset() {
+        dev.group_opened = true;
+        dev.group_files = {{0x1111, 4}, {0x2222, 9}, {0x3333, -EINVAL}};
+    }
+    int by_fds(std::vector<int32_t> fds, uint32_t count, uint32_t flags = 0) {
+        std::vector<int32_t> w = {int32_t(12 + 4 * fds.size()), int32_t(flags), int32_t(count)};
+        w.insert(w.end(), fds.begin(), fds.end());
+        return dispatch::vfio_forward_ioctl(dev, VFIO_DEVICE_PCI_HOT_RESET,
+                                            mem.put_bytes(w.data(), w.size() * 4), mem);
+    }
+    int by_cookies(std::vector<uint64_t> cookies, uint32_t count, uint32_t flags = 0,
+                   uint32_t vfio_flags = 0) {
+        ioasidd_hot_reset_groups g{};
+        g.argsz = static_cast<uint32_t>(sizeof(g) + 8 * cookies.size());
+        g.flags = flags;
+        g.vfio_argsz = static_cast<uint32_t>(12 + 4 * cookies.size());
+        g.vfio_flags = vfio_flags;
+        g.count = count;
+        std::vector<uint8_t> b(g.argsz);
+        std::memcpy(b.data(), &g, sizeof(g));
+        if (!cookies.empty()) std::memcpy(b.data() + sizeof(g), cookies.data(), 8 * cookies.size());
+        return dispatch::vfio_forward_ioctl(dev, IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS,
+                                            mem.put_bytes(b.data(), b.size()), mem);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a group-opened forwarded device's PCI_HOT_RESET takes group fds, in the kernel's order",
+          "[forward]") {
+    GroupReset r;
+    CHECK(r.by_fds({}, 0) == -EINVAL);         // a zero-length array is the cdev's
+    CHECK(r.by_fds({5}, 1, 1) == -EINVAL);     // flags
+    CHECK(r.by_fds({5, 6, 7}, 3) == -EINVAL);  // more fds than devices the reset reaches
+    CHECK(r.by_fds({99}, 1) == -EBADF);        // no such fd
+    CHECK(r.by_fds({5}, 1) == -EINVAL);        // a file, but never a group by number
+    CHECK(r.dev.resets.empty());
+    // Unreadable fds: EFAULT, but only after the count is checked.
+    vfio_pci_hot_reset hdr{16, 0, 1};
+    CHECK(dispatch::vfio_forward_ioctl(r.dev, VFIO_DEVICE_PCI_HOT_RESET, r.mem.put(hdr), r.mem) ==
+          -EFAULT);
+    hdr.count = 3;
+    CHECK(dispatch::vfio_forward_ioctl(r.dev, VFIO_DEVICE_PCI_HOT_RESET, r.mem.put(hdr), r.mem) ==
+          -EINVAL);
+    // The retry path's footprint names the fds only where the call copies
+    // them: a range it names is copied first, and one it cannot read would
+    // be EFAULT where the kernel says EINVAL.
+    auto footprint = [&](vfio_pci_hot_reset h) {
+        return dispatch::vfio_forward_footprint(r.dev, VFIO_DEVICE_PCI_HOT_RESET, r.mem.put(h),
+                                                r.mem);
+    };
+    auto fp = footprint({20, 0, 2});
+    REQUIRE(fp.in.size() == 2);
+    CHECK(fp.in[1].len == 8);
+    CHECK(footprint({24, 0, 3}).in.size() == 1);  // more fds than devices
+    CHECK(footprint({16, 1, 1}).in.size() == 1);  // flags
+    r.dev.reset_rc = -ENODEV;                     // no slot or bus reset comes before the fds
+    CHECK(r.by_fds({99}, 1) == -ENODEV);
+    CHECK(footprint({16, 0, 1}).in.size() == 1);
+    r.dev.reset_rc = 0;
+    r.dev.group_opened = false;  // a cdev-opened device copies no fds
+    CHECK(footprint({16, 0, 1}).in.size() == 1);
+}
+
+TEST_CASE("PCI_HOT_RESET_GROUPS: the library's cookies name the group files", "[forward]") {
+    GroupReset r;
+    REQUIRE(r.by_cookies({0x1111}, 1) == 0);
+    REQUIRE(r.dev.resets.size() == 1);
+    CHECK(r.dev.resets[0] == std::vector<uint32_t>{4});
+    CHECK(r.by_cookies({0x2222, 0x1111}, 2) == 0);  // another group besides is no harm
+    CHECK(r.by_cookies({0x2222}, 1) == -EINVAL);    // the bridge's group is not among them
+    CHECK(r.by_cookies({IOASIDD_HOT_RESET_NO_FILE, 0x1111}, 2) == -EBADF);
+    CHECK(r.by_cookies({IOASIDD_HOT_RESET_NOT_OURS}, 1) == -EINVAL);
+    CHECK(r.by_cookies({0x3333}, 1) == -EINVAL);  // /dev/ioasid, but not a group
+    CHECK(r.by_cookies({0x4444}, 1) == -EBADF);   // a file closed since
+    CHECK(r.by_cookies({0x1111}, 1, IOASIDD_HOT_RESET_FDS_UNREADABLE) == -EFAULT);
+    CHECK(r.by_cookies({0x1111}, 1, 2) == -EINVAL);     // ioasidd's flags
+    CHECK(r.by_cookies({0x1111}, 1, 0, 1) == -EINVAL);  // VFIO's flags
+    CHECK(r.by_cookies({}, 0) == -EINVAL);
+    CHECK(r.dev.resets.size() == 2);
+    // A device without a group is in none given.
+    r.dev.owned[8].has_group = false;
+    CHECK(r.by_cookies({0x1111}, 1) == -EINVAL);
+    ioasidd_hot_reset_groups g{};
+    g.argsz = sizeof(g) + 16;
+    g.vfio_argsz = 20;
+    g.count = 2;
+    auto footprint = [&] {
+        return dispatch::vfio_forward_footprint(r.dev, IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS,
+                                                r.mem.put(g), r.mem);
+    };
+    r.dev.owned[8].has_group = true;
+    auto fp = footprint();
+    REQUIRE(fp.in.size() == 2);
+    CHECK(fp.in[0].len == sizeof(g));
+    CHECK(fp.in[1].len == 16);
+    g.flags = IOASIDD_HOT_RESET_FDS_UNREADABLE;
+    CHECK(footprint().in.size() == 1);
+    g.flags = 0;
+    g.argsz = sizeof(g) + 8;  // short of its cookies: refused before them
+    CHECK(footprint().in.size() == 1);
+    // A cdev-opened device takes no groups, and resets by its context.
+    r.dev = bridged();
+    CHECK(r.by_cookies({0x1111}, 1) == -EINVAL);
+    CHECK(r.by_cookies({}, 0) == 0);
+    g.argsz = sizeof(g) + 16;
+    CHECK(footprint().in.size() == 1);
 }
 
 TEST_CASE("forwarded IOEVENTFD carries the daemon's duplicate of the caller's eventfd",

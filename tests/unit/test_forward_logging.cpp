@@ -89,7 +89,7 @@ struct LoggingDevice : dispatch::ForwardTarget {
     int64_t pwrite(const void*, uint64_t, uint64_t) override { return -EINVAL; }
     int32_t take_fd(int32_t) override { return -1; }
     void end_call() override {}
-    Dependent dependent(uint16_t, uint8_t, uint8_t) override { return {0, 0}; }
+    Dependent dependent(uint16_t, uint8_t, uint8_t) override { return {0, 0, false}; }
     int hot_reset(const std::vector<uint32_t>&) override { return 0; }
     bool tracks = true;
     bool tracks_dma() override { return tracks; }

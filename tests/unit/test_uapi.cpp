@@ -365,6 +365,15 @@ TEST_CASE("ioasidd's group API commands keep their numbers and layouts", "[uapi]
     PIN(ioasidd_group_device, name, 8);
     PIN(ioasidd_group_device, cookie, 16);
     PIN(ioasidd_group_device, out_devname, 24);
+    CHECK(IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS == 0xa50b);
+    CHECK(sizeof(ioasidd_hot_reset_groups) == 24);
+    PIN(ioasidd_hot_reset_groups, flags, 4);
+    PIN(ioasidd_hot_reset_groups, vfio_argsz, 8);
+    PIN(ioasidd_hot_reset_groups, vfio_flags, 12);
+    PIN(ioasidd_hot_reset_groups, count, 16);
+    CHECK(IOASIDD_HOT_RESET_FDS_UNREADABLE == 1);
+    CHECK(IOASIDD_HOT_RESET_NOT_OURS == 0);
+    CHECK(IOASIDD_HOT_RESET_NO_FILE == ~0ull);
     // The kernel's group and container numbers these stand beside.
     CHECK(VFIO_GROUP_GET_STATUS == 0x3b67);
     CHECK(VFIO_GROUP_SET_CONTAINER == 0x3b68);

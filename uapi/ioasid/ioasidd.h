@@ -122,6 +122,7 @@ struct ioasidd_group_status {
  * to a __u64: the file's cookie, a random number that names it to the
  * daemon. Whoever holds the file may ask; naming a file by its cookie
  * needs no question to its node, which may be busy answering the asker.
+ * A cookie is never 0 or ~0 (IOASIDD_HOT_RESET_NOT_OURS and _NO_FILE).
  */
 struct ioasidd_group_device {
     __u32 argsz;
@@ -136,6 +137,34 @@ struct ioasidd_group_device {
 #define IOASIDD_GROUP_OPEN_DEVICE _IO(IOASIDD_TYPE, 0x08)
 #define IOASIDD_GROUP_SET_CONTAINER _IO(IOASIDD_TYPE, 0x09)
 #define IOASIDD_FILE_COOKIE _IO(IOASIDD_TYPE, 0x0a)
+
+/*
+ * IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, on a device opened through a group:
+ * VFIO_DEVICE_PCI_HOT_RESET with its group fds, each named by the cookie of
+ * the file (IOASIDD_FILE_COOKIE) rather than by an fd, which only the caller
+ * can resolve. The caller's vfio_pci_hot_reset header is carried as it was;
+ * the answers are the kernel's, in its order (vfio_pci_ioctl_pci_hot_reset()):
+ * EINVAL for its argsz or flags, or a count of 0 on a group-opened device;
+ * ENODEV without a slot or bus reset; EINVAL for more fds than devices
+ * affected; then per fd EBADF (IOASIDD_HOT_RESET_NO_FILE: no such fd) or
+ * EINVAL (a file that is not one of ioasidd's groups); EFAULT where
+ * IOASIDD_HOT_RESET_FDS_UNREADABLE says the fd array could not be read;
+ * EINVAL when an affected device is in none of the groups named.
+ * On a cdev-opened device, as PCI_HOT_RESET with its count.
+ */
+struct ioasidd_hot_reset_groups {
+    __u32 argsz; /* sizeof(struct ioasidd_hot_reset_groups) + count * 8 */
+    __u32 flags;
+#define IOASIDD_HOT_RESET_FDS_UNREADABLE (1 << 0)
+    __u32 vfio_argsz; /* the caller's struct vfio_pci_hot_reset */
+    __u32 vfio_flags;
+    __u32 count;
+    __u32 __reserved;
+    /* then `count` __u64, one per fd: its group file's cookie, or */
+#define IOASIDD_HOT_RESET_NOT_OURS 0ull   /* an fd of another file */
+#define IOASIDD_HOT_RESET_NO_FILE (~0ull) /* an fd the caller lacks */
+};
+#define IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS _IO(IOASIDD_TYPE, 0x0b)
 
 /*
  * IOASIDD_REGION_RW, on a device node: pread/pwrite of a VFIO region.
