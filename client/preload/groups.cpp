@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "ioasid/ioasidd.h"
+#include "ioasid/vfio.h"
 #include "libc_calls.h"
 #include "router.h"
 
@@ -122,7 +124,55 @@ int group_get_device_fd(int group_fd, const void* name) {
         return fail(err);
     }
     Router::instance().table().set(fd, FileKind::Device);
+    {
+        SavedErrno keep;
+        kvm_groups().device_opened(group_fd, fd);
+    }
     return fd;
+}
+
+namespace {
+
+// The most group fds carried: one per device of a slot or bus. A larger
+// count goes without them, for the daemon's count check to refuse.
+constexpr uint32_t kMaxResetFds = 256;
+
+// How PCI_HOT_RESET_GROUPS names one of the caller's group fds.
+uint64_t reset_cookie(int32_t fd) {
+    if (fd < 0 || libc().fcntl(fd, F_GETFD) < 0) return IOASIDD_HOT_RESET_NO_FILE;
+    uint64_t cookie;
+    if (Router::instance().kind(fd) != FileKind::Group ||
+        libc().ioctl(fd, IOASIDD_FILE_COOKIE, &cookie))
+        return IOASIDD_HOT_RESET_NOT_OURS;
+    return cookie;
+}
+
+}  // namespace
+
+bool device_hot_reset(int device_fd, const void* arg, int& rc) {
+    vfio_pci_hot_reset hdr;
+    const auto at = reinterpret_cast<uintptr_t>(arg);
+    if (!arg || !read_own(at, &hdr, sizeof(hdr)) || hdr.count == 0) return false;
+    SavedErrno keep;
+    ioasidd_hot_reset_groups g{};
+    g.argsz = sizeof(g);
+    g.vfio_argsz = hdr.argsz;
+    g.vfio_flags = hdr.flags;
+    g.count = hdr.count;
+    std::vector<uint64_t> words(sizeof(g) / 8);
+    if (hdr.count <= kMaxResetFds) {
+        std::vector<int32_t> fds(hdr.count);
+        if (!read_own(at + sizeof(hdr), fds.data(), fds.size() * 4)) {
+            g.flags |= IOASIDD_HOT_RESET_FDS_UNREADABLE;
+        } else {
+            for (int32_t fd : fds) words.push_back(reset_cookie(fd));
+            g.argsz = static_cast<uint32_t>(words.size() * 8);
+        }
+    }
+    std::memcpy(words.data(), &g, sizeof(g));
+    rc = libc().ioctl(device_fd, IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, words.data());
+    if (rc < 0) keep.saved = errno;
+    return true;
 }
 
 }  // namespace ioasid::preload

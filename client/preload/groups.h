@@ -27,4 +27,10 @@ int group_set_container(int group_fd, const void* arg);
 // and made the group's device file. The new fd, or -1 and errno.
 int group_get_device_fd(int group_fd, const void* name);
 
+// VFIO_DEVICE_PCI_HOT_RESET with group fds on an ioasidd device: carried as
+// IOASIDD_DEVICE_PCI_HOT_RESET_GROUPS, each fd named by its group file's
+// cookie. True with the result in `rc` (-1 and errno, as the kernel's);
+// false to pass the call on as it is (no group fds: the cdev's form).
+bool device_hot_reset(int device_fd, const void* arg, int& rc);
+
 }  // namespace ioasid::preload

@@ -21,6 +21,7 @@
 #include "libc_calls.h"
 #include "router.h"
 
+using ioasid::preload::device_hot_reset;
 using ioasid::preload::FileKind;
 using ioasid::preload::group_get_device_fd;
 using ioasid::preload::group_set_container;
@@ -153,6 +154,10 @@ EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
         if (Router::instance().kind(fd) == FileKind::Group)
             return request == VFIO_GROUP_SET_CONTAINER ? group_set_container(fd, arg)
                                                        : group_get_device_fd(fd, arg);
+    } else if (request == VFIO_DEVICE_PCI_HOT_RESET) {
+        int rc;
+        if (Router::instance().kind(fd) == FileKind::Device && device_hot_reset(fd, arg, rc))
+            return rc;
     }
     return libc().ioctl(fd, request, arg);
 }
@@ -160,6 +165,8 @@ EXPORT int ioctl(int fd, unsigned long request, ...) noexcept {
 // ---- where fd numbers change hands ----
 
 EXPORT int close(int fd) {
+    if (fd >= 0 && Router::instance().table().get(fd) == FileKind::Group)
+        ioasid::preload::kvm_groups().group_closed(fd);
     const int rc = libc().close(fd);
     forget(fd);  // after: a racing open of the number is then re-checked
     return rc;

@@ -19,6 +19,7 @@
 #include "ioasid/ioasidd.h"
 #include "ioasid/kvm_vfio.h"
 #include "ioasid/vfio.h"
+#include "kvm_groups.h"
 #include "libc_calls.h"
 
 namespace ioasid::preload {
@@ -252,7 +253,28 @@ bool is_kvm_vfio_device(int fd) {
     return n == static_cast<ssize_t>(sizeof(kName) - 1) && std::memcmp(link, kName, n) == 0;
 }
 
+// The library's KvmGroups::Port: the VMM channel and the kernel's KVM.
+struct KvmPort final : KvmGroups::Port {
+    int real_file(int device_fd, host::UniqueFd& out) override {
+        ioasidd_channel_reply reply{};
+        const int rc =
+            channel_ask(device_fd, channel_request(IOASIDD_CHANNEL_KVM_FILE), reply, out);
+        return channel_unreachable(rc) ? 0 : rc;
+    }
+    int kvm_file(int kvm_fd, uint64_t attr, int file) override {
+        int32_t real = file;
+        kvm_device_attr a{0, KVM_DEV_VFIO_FILE, attr, reinterpret_cast<uintptr_t>(&real)};
+        return libc().ioctl(kvm_fd, KVM_SET_DEVICE_ATTR, &a) ? -errno : 0;
+    }
+};
+
 }  // namespace
+
+KvmGroups& kvm_groups() {
+    static KvmPort* port = new KvmPort();  // never destroyed, as the Router
+    static KvmGroups* groups = new KvmGroups(*port);
+    return *groups;
+}
 
 // KVM accepts only its own VFIO files: for an ioasidd device the kernel
 // would answer EBADF/EINVAL, and QEMU 10 gives up. A forwarded device's
@@ -262,6 +284,8 @@ bool is_kvm_vfio_device(int fd) {
 // QEMU hands SET_IRQS, and its DMA through the IOAS. (Nothing is
 // registered, so KVM does not learn of non-coherent DMA; ioasidd's devices
 // have none.) Without a channel the library answers as for an emulated one.
+// QEMU 7.2 adds its groups: ioasidd's group is remembered, and the real
+// files of the devices it gives go to KVM then (kvm_groups.h).
 bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
     kvm_device_attr attr;
     int32_t file_fd;
@@ -275,11 +299,12 @@ bool Router::kvm_vfio_attr(int kvm_fd, const void* arg, int* rc) {
         const FileKind k = kind(file_fd);
         if ((k != FileKind::Device && k != FileKind::Group) || !is_kvm_vfio_device(kvm_fd))
             return false;
-        // QEMU 7.2 adds its groups. ioasidd's group has no kernel file;
-        // its devices' interrupts and DMA need none (see above), and a
-        // forwarded device's real group is not handed to KVM yet.
         if (k == FileKind::Group) {
-            *rc = 0;
+            const int r = attr.attr == KVM_DEV_VFIO_FILE_ADD
+                              ? kvm_groups().group_added(kvm_fd, file_fd)
+                              : kvm_groups().group_deleted(kvm_fd, file_fd);
+            if (r) keep.saved = -r;
+            *rc = r ? -1 : 0;
             return true;
         }
     }

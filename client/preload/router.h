@@ -10,12 +10,16 @@
 #include <cstdint>
 
 #include "fd_table.h"
+#include "kvm_groups.h"
 
 namespace ioasid::preload {
 
 // Reads the program's memory at `addr` as the kernel would copy it in: a
 // bad pointer is a failed read, not a crash in the library.
 bool read_own(uint64_t addr, void* out, size_t len);
+
+// The groups added to KVM and the real files given it for their devices.
+KvmGroups& kvm_groups();
 
 class Router {
   public:

@@ -151,6 +151,14 @@ for t in deb61-legacy ref-legacy ref-auto; do
                grep -qx 'daemon-exit 0' '$results/reset-lifecycle-$t.txt'"
     [ -s "$results/diff-reset-$t.txt" ] && head -20 "$results/diff-reset-$t.txt"
 done
+for tag in ref deb61; do
+    check "the $tag kernel's group API: hot reset of group-opened edus (group ids; group fds, their refusals) gives the committed transcript" \
+        same "$here/expected/vfio-group-reset.txt" "$results/group-reset-kernel-$tag.txt"
+done
+for t in deb61-legacy ref-legacy ref-auto; do
+    check "ioasidd on ${t%-*} forwarding (${t#*-} API): hot reset through its groups and libioasid-preload.so gives the kernel's group transcript" \
+        same "$here/expected/vfio-group-reset.txt" "$results/group-reset-ioasidd-$t.txt"
+done
 for tag in deb61 ref; do
     for t in memlock:vfio-memlock memlock-modes:vfio-memlock-modes memlock2:vfio-memlock-two-groups \
              memlock-fill:vfio-memlock-fill; do

@@ -4,6 +4,8 @@
 # groups. Against the kernel's own cdev where it has one, then through
 # ioasidd forwarding the devices with each API the kernel offers:
 #  - vfio-reset, and once more with the second bridged edu off vfio-pci;
+#  - vfio-group-reset alike through the group API: the kernel's /dev/vfio/N
+#    (both kernels have it), then ioasidd's groups under ioasid-run;
 #  - vfio-memlock with one device of each group in one IOAS.
 #   guest-bus.sh BUILD RESULTS TAG
 set -u
@@ -47,12 +49,31 @@ memlock() {  # OUT IOMMUFD NODE-FUNCTION
     limited_user "$build/tests/vfio-memlock" "$2" "$($3 $port)" user "$($3 $a)" > "$1" 2>&1
 }
 
+# The resets through the group API (QEMU 7.2's): vfio-group-reset PORT A B,
+# then - A with B off vfio-pci; DIR names a device's sysfs directory.
+group_run() {  # OUT DIR-FUNCTION [RUNNER...]
+    out=$1 dir=$2
+    shift 2
+    "$@" "$build/tests/vfio-group-reset" "$($dir $port)" "$($dir $a)" "$($dir $b)" > "$out" 2>&1 ||
+        status=1
+    echo "$b" > /sys/bus/pci/drivers/vfio-pci/unbind
+    wait_until 50 b_off_vfio || echo "guest: $b stayed on vfio-pci" >> "$out"
+    "$@" "$build/tests/vfio-group-reset" - "$($dir $a)" >> "$out" 2>&1 || status=1
+    echo "$b" > /sys/bus/pci/drivers/vfio-pci/bind
+    wait_until 50 test -e "/sys/bus/pci/devices/$b/driver"
+}
+b_off_vfio() { ! test -e "/sys/bus/pci/devices/$b/driver"; }
+sysdir() { echo "/sys/bus/pci/devices/$1"; }
+group_run "$results/group-reset-kernel-$tag.txt" sysdir
+
 cdev() { ls "/sys/bus/pci/devices/$1/vfio-dev" 2>/dev/null | sed 's|^|/dev/vfio/devices/|'; }
 if [ -c /dev/iommu ]; then
     run "$results/reset-kernel-$tag.txt" /dev/iommu cdev
     memlock "$results/memlock2-kernel-$tag.txt" /dev/iommu cdev
 fi
 
+# ioasidd's sysfsdev directory of an address (issue 19's sysfsdev).
+ioasidd_dir() { echo "/run/ioasidd/devices/$1"; }
 # ioasidd's node of an address, from its topology.
 node() { "$build/client/ioasidctl" topology | awk -v a="$1" '$2 == a && $NF ~ /^\/dev\// { print $NF }'; }
 echo '{"groups": []}' > /run/host-only.json
@@ -65,6 +86,7 @@ for api in $apis; do
     wait_node /dev/vfio/device2 || status=1
     wait_until 50 "$build/client/ioasidctl" version > /dev/null
     run "$results/reset-ioasidd-$tag-$api.txt" /dev/ioasid node
+    group_run "$results/group-reset-ioasidd-$tag-$api.txt" ioasidd_dir "$build/client/ioasid-run"
     memlock "$results/memlock2-ioasidd-$tag-$api.txt" /dev/ioasid node
     kill -TERM $daemon
     wait $daemon

@@ -29,6 +29,11 @@ qtest builtin --unplug -- "$qemu" $machine -device edu,id=dev0,addr=4
 q72=/usr/bin/qemu-system-x86_64
 machine72="-machine pc -accel tcg -m 256 -nodefaults"
 emulated_dir=/run/ioasidd/devices/fffe:00:00.0
+# A second QEMU 7.2 asking for a device (sysfsdev DIR) while the run holds
+# it or its group: it stops at realize, or is stopped after a minute.
+second72() {  # WRAPPER DIR
+    echo "timeout 60 $1 $q72 $machine72 -S -display none -device vfio-pci,sysfsdev=$2"
+}
 qtest q72-builtin --unplug -- "$q72" $machine72 -device edu,id=dev0,addr=4
 
 "$build/daemon/ioasidd" -f --log-level info > "$results/qemu-daemon-$tag.log" 2>&1 &
@@ -63,10 +68,12 @@ done
 # Debian 12's own QEMU 7.2 (the host's), which knows only the group API:
 # the device by sysfsdev=, whose iommu_group link names the group; the
 # library makes /dev/vfio/N and /dev/vfio/vfio ioasidd's.
+# Each time a second QEMU 7.2 asks for the group the first holds.
 for ram in private memfd; do
     mem=
     [ $ram = memfd ] && mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
-    qtest "q72-emulated-$ram" --unplug --clients "$ctl --json clients" -- \
+    qtest "q72-emulated-$ram" --unplug --clients "$ctl --json clients" \
+        --meanwhile "q72-same-group=$(second72 "$run" $emulated_dir)" -- \
         "$run" "$q72" $machine72 $mem -device vfio-pci,id=dev0,sysfsdev=$emulated_dir,addr=4
     contexts_after_exit >> "$results/qemu-q72-emulated-$ram-$tag.txt"
 done
@@ -154,12 +161,16 @@ if [ -n "$edu" ]; then
             > "$results/preload-check-kernel-$tag.txt" 2>&1 || status=1
         "$run" "$build/tests/mmap-check" /dev/iommu "$node" \
             > "$results/mmap-check-kernel-$tag.txt" 2>&1 || status=1
-        qtest "kernel-cdev" --open 3=/dev/iommu --open 4="$node" --unplug -- \
+        qtest "kernel-cdev" --open 3=/dev/iommu --open 4="$node" --unplug \
+            --meanwhile "q72-group-of-cdev=$(second72 "" "$edu")" -- \
             "$qemu" $machine -object iommufd,id=i0,fd=3 \
             -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     fi
     # The kernel's own group and container on the real edu: the reference.
     "$build/tests/vfio-legacy" "$edu" > "$results/legacy-kernel-$tag.txt" 2>&1
+    # QEMU 7.2 on the kernel's own group, and a second one asking for it.
+    qtest "q72-kernel" --unplug --meanwhile "q72-same-group=$(second72 "" "$edu")" -- \
+        "$q72" $machine72 -device vfio-pci,id=dev0,sysfsdev=$edu,addr=4
     echo '{"groups": []}' > /run/host-only.json
     "$build/daemon/ioasidd" -f --log-level info --topology /run/host-only.json \
         > "$results/qemu-forward-daemon-$tag.log" 2>&1 &
@@ -170,12 +181,14 @@ if [ -n "$edu" ]; then
     "$run" "$build/tests/vfio-legacy" "/run/ioasidd/devices/${edu##*/}" \
         > "$results/legacy-forwarded-$tag.txt" 2>&1
     mem="-object memory-backend-memfd,id=ram0,size=256M,share=on -machine memory-backend=ram0"
+    fwd_dir=/run/ioasidd/devices/${edu##*/}
     qtest "forwarded" --open 3=/dev/ioasid --open 4=/dev/vfio/device0 --unplug \
-        --clients "$ctl --json clients" -- \
+        --clients "$ctl --json clients" --meanwhile "q72-group-of-cdev=$(second72 "$run" $fwd_dir)" -- \
         "$run" "$qemu" $machine $mem -object iommufd,id=i0,fd=3 \
         -device vfio-pci,id=dev0,fd=4,iommufd=i0,addr=4
     contexts_after_exit >> "$results/qemu-forwarded-$tag.txt"
-    qtest "q72-forwarded" --unplug --clients "$ctl --json clients" -- \
+    qtest "q72-forwarded" --unplug --clients "$ctl --json clients" \
+        --meanwhile "q72-same-group=$(second72 "$run" $fwd_dir)" -- \
         "$run" "$q72" $machine72 $mem -device vfio-pci,id=dev0,sysfsdev=/run/ioasidd/devices/${edu##*/},addr=4
     contexts_after_exit >> "$results/qemu-q72-forwarded-$tag.txt"
     # The guest lane again, on the forwarded real edu (shared guest RAM).

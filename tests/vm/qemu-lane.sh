@@ -49,7 +49,7 @@ held() {  # NAME: the holdings check of one run
                grep -qx 'contexts-after-exit: 0' '$t'"
 }
 qemu_same() {  # NAME: the run's transcript, less ioasidd's lines, against QEMU's built-in edu's
-    grep -v -e '^clients\.' -e '^contexts-' "$results/qemu-$1.txt" > "$results/qemu-$1.cmp" 2>/dev/null
+    grep -v -e '^clients\.' -e '^contexts-' -e '^meanwhile\.' "$results/qemu-$1.txt" > "$results/qemu-$1.cmp" 2>/dev/null
     same "$expected" "$results/qemu-$1.cmp"
 }
 held72() {  # NAME WHAT: QEMU 7.2 holds a container; unplug closes it with its group
@@ -59,6 +59,31 @@ held72() {  # NAME WHAT: QEMU 7.2 holds a container; unplug closes it with its g
                grep -qx 'clients.unplugged: contexts=0 devices=0 ioas=0 hwpts=0 memlock_kib=0' '$t' &&
                grep -qx 'contexts-after-exit: 0' '$t'"
 }
+# Two VMMs, one group (expected/second-vmm.txt: the kernel's answers). A
+# second QEMU 7.2 asks for the group a first holds, or for the group of a
+# device QEMU 10 holds by its cdev: both kernels, then ioasidd's groups.
+second_same() {  # RUN NAME: the run's line of the second VMM NAME, as committed
+    [ -n "$(grep "^meanwhile\.$2: " "$here/expected/second-vmm.txt")" ] &&
+        [ "$(grep "^meanwhile\.$2: " "$results/qemu-$1.txt" 2>/dev/null)" = \
+          "$(grep "^meanwhile\.$2: " "$here/expected/second-vmm.txt")" ]
+}
+second_both() {  # TAG: both emulated runs' second VMMs
+    second_same "q72-emulated-private-$1" q72-same-group && second_same "q72-emulated-memfd-$1" q72-same-group
+}
+for tag in deb61 ref; do
+    check "Debian's QEMU 7.2 on the $tag kernel's own group (sysfsdev=, no ioasidd): the built-in edu's transcript" \
+        qemu_same "q72-kernel-$tag"
+    check "two QEMU 7.2s, one group, on the $tag kernel's own: the second stops at realize with the committed answer (EBUSY)" \
+        second_same "q72-kernel-$tag" q72-same-group
+    check "two QEMU 7.2s, one of ioasidd's groups (emulated edu, $tag): the second gets the kernel's answer" \
+        second_both "$tag"
+    check "two QEMU 7.2s, the group of the real edu ioasidd forwards ($tag): the second gets the kernel's answer" \
+        second_same "q72-forwarded-$tag" q72-same-group
+    check "QEMU 10 holds the forwarded edu by its node, QEMU 7.2 asks for its group ($tag): the kernel's answer to a cdev's group" \
+        second_same "forwarded-$tag" q72-group-of-cdev
+done
+check "QEMU 10 holds the real edu by the 6.12 kernel's cdev, QEMU 7.2 asks for its group: the committed answer" \
+    second_same "kernel-cdev-ref" q72-group-of-cdev
 for tag in deb61 ref; do
     check "Debian's QEMU 7.2 built-in edu under qtest on $tag gives the same transcript" \
         same "$expected" "$results/qemu-q72-builtin-$tag.txt"
@@ -68,7 +93,7 @@ for tag in deb61 ref; do
         held72 "q72-emulated-$ram-$tag" "$tag with ioasidd's emulated edu ($ram RAM)"
     done
     check "Debian's QEMU 7.2 on $tag with two of ioasidd's groups (the edu's, a memory-BAR device's) puts both in one container, whose one IOAS maps for both: the built-in edu's transcript" \
-        sh -c "grep -v -e '^clients\\.' -e '^contexts-' '$results/qemu-q72-two-groups-$tag.txt' | diff -u '$expected' - &&
+        sh -c "grep -v -e '^clients\\.' -e '^contexts-' -e '^meanwhile\\.' '$results/qemu-q72-two-groups-$tag.txt' | diff -u '$expected' - &&
                grep -q '^clients.realized: contexts=1 devices=2 ioas=1 ' '$results/qemu-q72-two-groups-$tag.txt'"
     check "the group and container API with its errors, through libioasid-preload.so on ioasidd's emulated edu ($tag): the 6.12 kernel's own transcript (SET_CONTAINER, SET_IOMMU, MAP_DMA, GET_DEVICE_FD, UNSET_CONTAINER; a second container, GET_DEVICE_FD before SET_IOMMU, a wrong name, the group closed under its device)" \
         same "$here/expected/vfio-legacy.txt" "$results/legacy-emulated-$tag.txt"
@@ -141,7 +166,7 @@ check "the booted guest's QEMU on ioasidd's edu leaves no context at its exit; i
     sh -c "grep -qx 'contexts-after-exit: 0' '$results/boot-emulated-deb61.txt' &&
            grep -qx 'daemon-exit 0' '$results/boot-daemon-deb61.log'"
 check "the same QEMU 10 on the 6.12 kernel's own iommufd and VFIO cdev (the real edu, no ioasidd): the built-in edu's transcript" \
-    same "$expected" "$results/qemu-kernel-cdev-ref.txt"
+    qemu_same "kernel-cdev-ref"
 # What QEMU says of the forwarded edu (its BAR mapped, the BAR's own DMA
 # map refused) is what it says of the same edu on the kernel's cdev.
 check "QEMU 10's warnings on the forwarded edu (ref) are those on the kernel's own cdev: the BAR's peer-to-peer IOAS_MAP refused with EFAULT, as the kernel's iommufd refuses it" \

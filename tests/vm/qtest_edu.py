@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drives an edu in an unmodified QEMU through qtest, with no guest code.
 
-    qtest_edu.py [--open FD=PATH]... [--clients CMD] [--unplug] [--log F] -- QEMU ARGS...
+    qtest_edu.py [--open FD=PATH]... [--clients CMD] [--meanwhile NAME=CMD]... [--unplug]
+                 [--log F] -- QEMU ARGS...
 
 Starts QEMU (-S, then cont on a firmware of HLTs) under TCG with qtest and QMP sockets, the device
 at 00:04.0 of a pc (i440fx) machine, whose root bus takes hot unplug, and prints one line per check: config space,
@@ -10,12 +11,17 @@ back, an MSI written into guest RAM, INTx seen at the IOAPIC, and the
 device answering again after a system reset. The same script runs against
 QEMU's built-in edu and an ioasidd edu, so the transcripts compare. With
 --clients CMD, what ioasidd's clients hold after realize and after unplug.
-With --unplug it ends by unplugging the device (device_del, then the eject a
+With --meanwhile NAME=CMD, CMD (a second QEMU asking for the same device
+or group) runs while this QEMU holds the device, after the checks: its exit
+status and the last line it printed, less the device's address and group
+number, so that the kernel's answer and ioasidd's compare. With --unplug it
+ends by unplugging the device (device_del, then the eject a
 guest's ACPI would do), else with QMP quit.
 """
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -250,6 +256,21 @@ def clients(cmd, when, out):
         sum(c["memlock_kib"] for c in held)))
 
 
+def meanwhile(spec, out):
+    """Runs a second VMM while this one holds the device (see --meanwhile)."""
+    name, cmd = spec.split("=", 1)
+    try:
+        r = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=90)
+        lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+        last = lines[-1] if lines else ""
+        rc = r.returncode
+    except subprocess.TimeoutExpired:
+        last, rc = "timed out", "timeout"
+    last = re.sub(r"^.*?vfio [0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]: ", "", last)
+    last = re.sub(r"/dev/vfio/[0-9]+", "/dev/vfio/N", last)
+    out("meanwhile.%s: exit=%s %s" % (name, rc, last))
+
+
 def open_fds(specs):
     """Opens each FD=PATH as fd FD, for QEMU only, as libvirt passes a node.
     The nodes first, so that nothing else holds their numbers."""
@@ -305,6 +326,8 @@ def main():
                     help="open PATH as fd FD for QEMU only, as libvirt passes a node")
     ap.add_argument("--unplug", action="store_true")
     ap.add_argument("--clients", help="a command printing ioasidd's clients as JSON")
+    ap.add_argument("--meanwhile", action="append", default=[], metavar="NAME=CMD",
+                    help="run CMD (a second VMM) while the device is held, after the checks")
     ap.add_argument("--log")
     ap.add_argument("qemu", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -327,6 +350,8 @@ def main():
         check_msi(qt, out)
         check_intx(qt, out)
         check_reset(qt, qmp, out)
+        for spec in a.meanwhile:
+            meanwhile(spec, out)
         if a.unplug:
             unplug(qt, qmp, out)
             if a.clients:

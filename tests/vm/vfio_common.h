@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,29 @@ static inline int call(int fd, unsigned long cmd, void* arg) {
 static inline void die(const char* what, unsigned long long detail) {
     fprintf(stderr, "vfio client: %s (0x%llx): %s\n", what, detail, strerror(errno));
     exit(2);
+}
+
+/* The IOMMU group number of a device's sysfs(-like) directory: its
+ * iommu_group link's last part. */
+static inline int group_of(const char* dir) {
+    char link[PATH_MAX], target[PATH_MAX];
+    snprintf(link, sizeof(link), "%s/iommu_group", dir);
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n <= 0) die("readlink iommu_group", 0);
+    target[n] = 0;
+    return atoi(basename(target));
+}
+
+/* GET_PCI_HOT_RESET_INFO with room for `room` devices in `info` (which has
+ * room for 8), the rest of it poisoned and flags set, which the kernel
+ * must clear. */
+static inline int hot_reset_info_call(int dev, uint32_t room,
+                                      struct vfio_pci_hot_reset_info* info) {
+    memset(info, 0xee, sizeof(*info) + 8 * sizeof(struct vfio_pci_dependent_device));
+    info->argsz = sizeof(*info) + room * sizeof(struct vfio_pci_dependent_device);
+    info->flags = 0x55;
+    info->count = 0;
+    return call(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
 }
 
 static inline int open_node(const char* path) {

@@ -23,15 +23,6 @@
 /* An IOMMU type no x86 kernel serves (include/uapi/linux/vfio.h). */
 #define SPAPR_TCE_IOMMU 2
 
-static int group_of(const char* dir) {
-    char link[PATH_MAX], target[PATH_MAX];
-    snprintf(link, sizeof(link), "%s/iommu_group", dir);
-    ssize_t n = readlink(link, target, sizeof(target) - 1);
-    if (n <= 0) die("readlink iommu_group", 0);
-    target[n] = 0;
-    return atoi(basename(target));
-}
-
 static int open_path(const char* path) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     return fd < 0 ? -errno : fd;

@@ -21,11 +21,7 @@ static void hot_reset_info(int dev, uint32_t room, const char* step) {
     uint8_t
         buf[sizeof(struct vfio_pci_hot_reset_info) + 8 * sizeof(struct vfio_pci_dependent_device)];
     struct vfio_pci_hot_reset_info* info = (void*)buf;
-    memset(buf, 0xee, sizeof(buf));
-    info->argsz = sizeof(*info) + room * sizeof(struct vfio_pci_dependent_device);
-    info->flags = 0x55;
-    info->count = 0;
-    int rc = call(dev, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+    int rc = hot_reset_info_call(dev, room, info);
     printf("%s: GET_PCI_HOT_RESET_INFO -> %s count=%u flags=0x%x", step, err_name(rc), info->count,
            info->flags);
     for (uint32_t i = 0; !rc && i < info->count && i < room; i++) {
