@@ -12,7 +12,7 @@
 
 #include "daemon/log.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 using nlohmann::json;
 
@@ -188,4 +188,4 @@ void ControlServer::run() {
     }
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -27,7 +27,7 @@
 #include "daemon/socket_thread.h"
 #include "host/unique_fd.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 // A command's failure: the error reply's class and description.
 struct CommandError {
@@ -89,4 +89,4 @@ class ControlServer {
     void send(Client& c, const nlohmann::json& msg);
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -3,14 +3,14 @@
 #include <cstdio>
 #include <mutex>
 
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "daemon/log.h"
 
 #ifndef IOASIDD_VERSION
 #define IOASIDD_VERSION "unknown"
 #endif
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 using nlohmann::json;
 
@@ -177,4 +177,4 @@ ControlServer::Execute control_commands(ControlContext& ctx) {
     };
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

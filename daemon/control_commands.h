@@ -17,16 +17,16 @@
 #include "daemon/control.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
-class IommufdNode;
+class IommufdHandler;
 
 using HotplugFn =
     std::function<bool(const nlohmann::json& args, nlohmann::json& result, CommandError& err)>;
 
 struct ControlContext {
     model::SharedTopology& topology;
-    IommufdNode* iommufd;                      // null in tests without one
+    IommufdHandler* iommufd;                   // null in tests without one
     std::map<std::string, std::string> nodes;  // device address -> node under /dev
     std::string iommufd_node;
     std::function<nlohmann::json()> stats;
@@ -44,4 +44,4 @@ ControlServer::Execute control_commands(ControlContext& ctx);
 nlohmann::json topology_json(const model::Topology& topo,
                              const std::map<std::string, std::string>& nodes);
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -19,9 +19,9 @@
 
 #include "cuse/loop.h"
 #include "daemon/control.h"
-#include "daemon/device_nodes.h"
+#include "daemon/device_registry.h"
 #include "daemon/domain_pins.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "daemon/log.h"
 #include "daemon/served.h"
 #include "daemon/topology_watch.h"
@@ -34,7 +34,7 @@
 #define IOASIDD_VERSION "unknown"
 #endif
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 namespace {
 
@@ -54,7 +54,7 @@ std::string describe_cuse_error(int err) {
     return std::string("cannot open /dev/cuse: ") + std::strerror(-err);
 }
 
-void write_stats(const std::string& path, const IommufdNode& node) {
+void write_stats(const std::string& path, const IommufdHandler& node) {
     if (path.empty()) return;
     std::ofstream out(path);
     out << nlohmann::json{{"ioasid", node.stats().to_json()}}.dump(2) << "\n";
@@ -136,7 +136,7 @@ bool open_iommufd_node(const Options& opts, model::SharedTopology& shared, Serve
         LOG_ERROR("%s", describe_cuse_error(fd).c_str());
         return false;
     }
-    s.iommufd = std::make_unique<IommufdNode>(&shared, opts.test_ops);
+    s.iommufd = std::make_unique<IommufdHandler>(&shared, opts.test_ops);
     s.iommufd->domain_pins = [pins = s.pins](const model::Context& ctx) {
         return std::make_unique<DomainPins>(ctx, pins);
     };
@@ -329,4 +329,4 @@ int run_daemon(const Options& opts, model::SharedTopology& shared, int ready_fd)
     return up && !s.node_failed ? 0 : 1;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

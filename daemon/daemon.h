@@ -6,7 +6,7 @@
 #include "ioasid/ioasidd.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 struct Options {
     bool foreground = false;
@@ -51,4 +51,4 @@ std::string describe_topology(const model::Topology& topo);
 // `ready_fd`, when >= 0, gets one byte once every node exists.
 int run_daemon(const Options& opts, model::SharedTopology& topology, int ready_fd);
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -9,7 +9,7 @@
 
 #include "daemon/log.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 namespace fs = std::filesystem;
 
@@ -58,4 +58,4 @@ void DeviceDirs::remove_tree(const std::string& address) {
     fs::remove_all(fs::path(root_) / address, ec);
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

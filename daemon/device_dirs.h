@@ -19,7 +19,7 @@
 #include <set>
 #include <string>
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class DeviceDirs {
   public:
@@ -40,4 +40,4 @@ class DeviceDirs {
     std::set<std::string> published_;
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

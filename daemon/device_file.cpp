@@ -13,7 +13,7 @@
 #include "model/binding.h"
 #include "model/vfio_group.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
     if (bound()) return -EINVAL;  // one device cannot be bound twice
@@ -159,7 +159,7 @@ dispatch::ForwardTarget::Dependent DeviceNode::File::dependent(uint16_t segment,
             dev != nullptr};
 }
 
-// The group files the library names by cookie; IommufdNode's lookup takes
+// The group files the library names by cookie; IommufdHandler's lookup takes
 // only its own leaf lock, so it may run under the node's.
 int DeviceNode::File::group_file(uint64_t cookie, uint32_t& group) {
     std::shared_ptr<IommufdFile> f = node_.iommufd_.find_cookie(cookie);
@@ -257,4 +257,4 @@ int DeviceNode::File::resolve_eventfd(int32_t fd, std::shared_ptr<devices::IrqSi
     return 0;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -15,7 +15,7 @@
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 // One open of the node: the kernel's vfio_device_file. Its commands run
 // with the node's lock held.
@@ -160,4 +160,4 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     };
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

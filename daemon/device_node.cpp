@@ -21,53 +21,27 @@
 #include "model/binding.h"
 #include "model/vfio_group.h"
 
-namespace ioasid {
-
-int DeviceNode::Dma::read(uint64_t iova, void* dst, uint64_t len) {
-    int rc = access(iova, dst, len, false);
-    if (rc && node_.on_dma_fault) node_.on_dma_fault(node_.address_, iova, len, false);
-    return rc;
-}
-
-int DeviceNode::Dma::write(uint64_t iova, const void* src, uint64_t len) {
-    int rc = access(iova, const_cast<void*>(src), len, true);
-    if (rc && node_.on_dma_fault) node_.on_dma_fault(node_.address_, iova, len, true);
-    return rc;
-}
-
-// Runs inside a device command, with the node's lock held. The context's
-// lock is held across the copy so that an UNMAP cannot complete while a
-// DMA still reaches the pages it unmapped.
-int DeviceNode::Dma::access(uint64_t iova, void* buf, uint64_t len, bool write) {
-    File* f = node_.bound_;
-    model::Context* ctx = f ? f->context() : nullptr;
-    if (!ctx) return -EFAULT;
-    std::lock_guard lock(ctx->mutex());
-    model::Ioas* ioas = model::device_ioas(*ctx, f->dev_id());
-    std::vector<model::Segment> segs;
-    if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
-    auto* p = static_cast<char*>(buf);
-    for (const model::Segment& s : segs) {
-        // 0 once the process that mapped has exited: its pid may be another's.
-        auto pid = static_cast<pid_t>(ctx->source_pid(s.source));
-        if (!pid) return -EFAULT;
-        int rc = write ? host::process_write(pid, s.user_va, p, s.length)
-                       : host::process_read(pid, s.user_va, p, s.length);
-        if (rc) return rc;
-        p += s.length;
-    }
-    return 0;
-}
+namespace ioasid::daemon {
 
 DeviceNode::DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
-                       model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev,
+                       model::SharedTopology& topology, IommufdHandler& iommufd, dev_t iommufd_rdev,
                        Forwarding* forwarding)
     : address_(std::move(address)),
       topology_(topology),
       iommufd_(iommufd),
       iommufd_rdev_(iommufd_rdev),
       forwarding_(forwarding),
-      device_(std::move(device)) {}
+      device_(std::move(device)),
+      dma_([this] { return bound_dma(); }, client_memory_,
+           [this](uint64_t iova, uint64_t len, bool write) {
+               if (on_dma_fault) on_dma_fault(address_, iova, len, write);
+           }) {}
+
+// Runs inside a device command, with the node's lock held.
+iommu::DeviceDma::Binding DeviceNode::bound_dma() const {
+    model::Context* ctx = bound_ ? bound_->context() : nullptr;
+    return {ctx, ctx ? bound_->dev_id() : 0};
+}
 
 // The watcher's thread may wait for the node's lock: it stops after the
 // files are unbound (their ioeventfds gone), with the lock free.
@@ -258,4 +232,4 @@ void DeviceNode::completed(const cuse::IoctlRecord& rec) {
               rec.cmd, rec.result, rec.round_trips);
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

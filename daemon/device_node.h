@@ -17,14 +17,16 @@
 
 #include "cuse/node.h"
 #include "daemon/forwarding.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "devices/emulated.h"
 #include "host/eventfd_watcher.h"
+#include "host/process.h"
 #include "host/unique_fd.h"
 #include "ioasid/ioasidd.h"
+#include "iommu/device_dma.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class DeviceNode final : public cuse::NodeHandler {
   public:
@@ -32,7 +34,7 @@ class DeviceNode final : public cuse::NodeHandler {
     // Without an emulated `device`, the node forwards the host device at
     // `address` (bound to vfio-pci) through `forwarding`.
     DeviceNode(std::string address, std::unique_ptr<devices::EmulatedPci> device,
-               model::SharedTopology& topology, IommufdNode& iommufd, dev_t iommufd_rdev,
+               model::SharedTopology& topology, IommufdHandler& iommufd, dev_t iommufd_rdev,
                Forwarding* forwarding = nullptr);
     ~DeviceNode() override;
 
@@ -76,28 +78,25 @@ class DeviceNode final : public cuse::NodeHandler {
 
   private:
     class File;
-    // The device's DMA: through the bound context's IOAS into the memory of
-    // the process that mapped each page.
-    class Dma final : public devices::DmaPort {
-      public:
-        explicit Dma(DeviceNode& node) : node_(node) {}
-        int read(uint64_t iova, void* dst, uint64_t len) override;
-        int write(uint64_t iova, const void* src, uint64_t len) override;
-
-      private:
-        DeviceNode& node_;
-        int access(uint64_t iova, void* buf, uint64_t len, bool write);
-    };
-
     const std::string address_;
     model::SharedTopology& topology_;
-    IommufdNode& iommufd_;
+    IommufdHandler& iommufd_;
     const dev_t iommufd_rdev_;
     Forwarding* const forwarding_;
 
     std::mutex mutex_;
     std::unique_ptr<devices::EmulatedPci> device_;  // null: forwarded
-    Dma dma_{*this};
+    // The device's DMA, for the file it is bound to (iommu/device_dma.h),
+    // into the client's memory by process_vm_readv/writev.
+    struct ProcessMemory final : iommu::ClientMemory {
+        int read(uint32_t pid, uint64_t va, void* dst, uint64_t len) override {
+            return host::process_read(static_cast<pid_t>(pid), va, dst, len);
+        }
+        int write(uint32_t pid, uint64_t va, const void* src, uint64_t len) override {
+            return host::process_write(static_cast<pid_t>(pid), va, src, len);
+        }
+    } client_memory_;
+    iommu::DeviceDma dma_;
     File* bound_ = nullptr;  // the one file the device is open for (cdev rule)
     std::unordered_map<uint64_t, std::unique_ptr<File>> files_;
     uint32_t next_file_id_ = 1;
@@ -105,6 +104,7 @@ class DeviceNode final : public cuse::NodeHandler {
     std::unique_ptr<host::EventfdWatcher> ioevents_;
 
     host::EventfdWatcher& ioevents();
+    iommu::DeviceDma::Binding bound_dma() const;
     // Counts a new open in the device's group (see model/vfio_group.h).
     int count_open(File& f, const dispatch::Caller& caller);
     // An ioeventfd's eventfd was signalled: its write, under the node's lock.
@@ -115,4 +115,4 @@ class DeviceNode final : public cuse::NodeHandler {
     int find_iommufd(uint32_t tgid, int32_t fd, std::shared_ptr<IommufdFile>& out) const;
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

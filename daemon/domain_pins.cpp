@@ -7,7 +7,7 @@
 #include "daemon/log.h"
 #include "host/caller.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 namespace {
 
@@ -124,4 +124,4 @@ DomainPins::~DomainPins() {
     for (const auto& [start, c] : charged_) uncharge(c);
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

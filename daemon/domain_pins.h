@@ -19,7 +19,7 @@
 #include "model/ioas.h"
 #include "model/pin_ledger.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class DomainPins final : public model::AreaMirror {
   public:
@@ -65,4 +65,4 @@ class DomainPins final : public model::AreaMirror {
     std::map<uint64_t, Charge> charged_;  // by area start: one IOAS's areas
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

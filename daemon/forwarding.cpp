@@ -7,7 +7,7 @@
 
 #include "daemon/log.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 int ForwardedGroup::open() {
     int rc = vfio_->open(id_);
@@ -110,4 +110,4 @@ std::shared_ptr<ForwardedGroup> Forwarding::find(uint32_t group, const model::Co
     return g && &g->owner() == &owner ? g : nullptr;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -14,7 +14,7 @@
 #include "model/context.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class ForwardedGroup final : public model::AreaMirror {
   public:
@@ -61,4 +61,4 @@ class Forwarding {
     std::map<uint32_t, std::weak_ptr<ForwardedGroup>> groups_;
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -13,7 +13,7 @@
 #include "ioasid/vfio.h"
 #include "model/vfio_group.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 namespace {
 
@@ -306,4 +306,4 @@ dispatch::Footprint GroupFiles::footprint(IommufdFile&, uint32_t cmd, uint64_t a
     return fp;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

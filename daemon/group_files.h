@@ -11,11 +11,11 @@
 #include <string>
 
 #include "daemon/device_node.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "dispatch/user_memory.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class GroupFiles {
   public:
@@ -24,7 +24,7 @@ class GroupFiles {
     using NodeFn = std::function<int(DeviceNode& node, const std::string& devname)>;
     using WithNode = std::function<int(const std::string& address, const NodeFn& fn)>;
 
-    GroupFiles(model::SharedTopology& topology, IommufdNode& iommufd, WithNode with_node)
+    GroupFiles(model::SharedTopology& topology, IommufdHandler& iommufd, WithNode with_node)
         : topology_(topology), iommufd_(iommufd), with_node_(std::move(with_node)) {}
 
     // vfio_group_fops_open() for file `f`; EACCES unless the caller may
@@ -38,7 +38,7 @@ class GroupFiles {
 
   private:
     model::SharedTopology& topology_;
-    IommufdNode& iommufd_;
+    IommufdHandler& iommufd_;
     const WithNode with_node_;
 
     int status(IommufdFile& f, uint64_t arg, dispatch::UserMemory& mem);
@@ -54,4 +54,4 @@ class GroupFiles {
                      std::string& address);
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -17,7 +17,7 @@ namespace {
 
 // Forks into the background; the parent exits once the child is serving (0)
 // or has failed (1), so "ioasidd && use /dev/ioasid" works without a race.
-int daemonize_and_run(const ioasid::Options& opts, ioasid::model::SharedTopology& topo) {
+int daemonize_and_run(const ioasid::daemon::Options& opts, ioasid::model::SharedTopology& topo) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC)) {
         perror("ioasidd: pipe");
@@ -42,7 +42,7 @@ int daemonize_and_run(const ioasid::Options& opts, ioasid::model::SharedTopology
         dup2(null, STDOUT_FILENO);
         if (null > STDERR_FILENO) close(null);
     }
-    return ioasid::run_daemon(opts, topo, pipefd[1]);
+    return ioasid::daemon::run_daemon(opts, topo, pipefd[1]);
 }
 
 // The daemon holds descriptors for its clients (pidfds of the processes
@@ -56,7 +56,7 @@ void raise_fd_limit() {
     }
 }
 
-void add_options(CLI::App& app, ioasid::Options& opts, std::string& level) {
+void add_options(CLI::App& app, ioasid::daemon::Options& opts, std::string& level) {
     app.set_version_flag("--version", std::string("ioasidd ") + IOASIDD_VERSION);
     app.add_flag("-f,--foreground", opts.foreground, "Stay in the foreground");
     app.add_option("--iommufd-node", opts.iommufd_node,
@@ -111,18 +111,18 @@ void add_options(CLI::App& app, ioasid::Options& opts, std::string& level) {
 
 // The options CLI11 cannot check alone, and the log level set; false after
 // saying what is wrong.
-bool accept(const ioasid::Options& opts, const std::string& level) {
+bool accept(const ioasid::daemon::Options& opts, const std::string& level) {
     ioasid::log::Level lvl;
     if (!ioasid::log::parse_level(level, lvl)) {
         std::fprintf(stderr, "ioasidd: unknown log level '%s'\n", level.c_str());
         return false;
     }
     ioasid::log::set_level(lvl);
-    if (!ioasid::valid_node_name(opts.iommufd_node)) {
+    if (!ioasid::daemon::valid_node_name(opts.iommufd_node)) {
         std::fprintf(stderr, "ioasidd: --iommufd-node wants a name under /dev, like 'ioasid'\n");
         return false;
     }
-    if (!ioasid::valid_node_pattern(opts.device_node_pattern)) {
+    if (!ioasid::daemon::valid_node_pattern(opts.device_node_pattern)) {
         std::fprintf(stderr,
                      "ioasidd: --device-node-pattern wants a name under /dev with one %%u, "
                      "like 'vfio/device%%u'\n");
@@ -134,7 +134,7 @@ bool accept(const ioasid::Options& opts, const std::string& level) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    ioasid::Options opts;
+    ioasid::daemon::Options opts;
     std::string level = "info";
     CLI::App app{"ioasidd: serves the iommufd ABI (/dev/iommu of Linux 6.12) through CUSE"};
     add_options(app, opts, level);
@@ -143,9 +143,10 @@ int main(int argc, char** argv) {
     raise_fd_limit();
     ioasid::model::SharedTopology topo;
     std::string error;
-    if (!ioasid::build_topology(opts, topo.topo, error)) {
+    if (!ioasid::daemon::build_topology(opts, topo.topo, error)) {
         std::fprintf(stderr, "ioasidd: %s\n", error.c_str());
         return 2;
     }
-    return opts.foreground ? ioasid::run_daemon(opts, topo, -1) : daemonize_and_run(opts, topo);
+    return opts.foreground ? ioasid::daemon::run_daemon(opts, topo, -1)
+                           : daemonize_and_run(opts, topo);
 }

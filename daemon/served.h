@@ -21,13 +21,13 @@
 #include "daemon/device_node.h"
 #include "daemon/forwarding.h"
 #include "daemon/group_files.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "daemon/topology_watch.h"
 #include "daemon/trace.h"
 #include "daemon/vmm_channel.h"
 #include "model/pin_ledger.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 // The kernel's answers to our CUSE_INITs: the main thread waits for them
 // before it creates the nodes that depend on them, and before READY=1.
@@ -72,7 +72,7 @@ struct ServedDevice {
 // /dev/ioasid, whose contexts the devices may still hold.
 struct Served {
     Startup startup;
-    std::unique_ptr<IommufdNode> iommufd;
+    std::unique_ptr<IommufdHandler> iommufd;
     std::unique_ptr<cuse::CuseNode> iommufd_node;
     // Its opens made groups (/dev/vfio/N).
     std::unique_ptr<GroupFiles> groups;
@@ -112,4 +112,4 @@ struct Served {
     }
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -8,7 +8,7 @@
 
 #include "host/unix_socket.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 int SocketThread::start(int type, mode_t mode, gid_t group, std::function<void()> run) {
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -37,4 +37,4 @@ bool SocketThread::woken_to_stop() {
     return stopping_;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -13,7 +13,7 @@
 
 #include "host/unique_fd.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class SocketThread {
   public:
@@ -43,4 +43,4 @@ class SocketThread {
     std::thread thread_;
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

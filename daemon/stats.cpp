@@ -4,7 +4,7 @@
 #include <bit>
 #include <cmath>
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 size_t CommandStats::bucket_of(uint64_t ns) {
     if (ns < 8) return static_cast<size_t>(ns);
@@ -65,4 +65,4 @@ nlohmann::json CommandStats::to_json() const {
     return out;
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class CommandStats {
   public:
@@ -45,4 +45,4 @@ class CommandStats {
     std::array<Slot, kSlots> slots_;
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -10,7 +10,7 @@
 
 #include "daemon/log.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 TopologyWatch::TopologyWatch(std::string sysfs, model::SharedTopology& topology, Changed changed)
     : sysfs_(std::move(sysfs)), topology_(topology), changed_(std::move(changed)) {}
@@ -86,4 +86,4 @@ void TopologyWatch::run() {
     }
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -13,7 +13,7 @@
 #include "host/unique_fd.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class TopologyWatch {
   public:
@@ -44,4 +44,4 @@ class TopologyWatch {
     void report(const host::TopologyChange& change, const char* action);
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

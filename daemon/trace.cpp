@@ -4,9 +4,9 @@
 #include <cstring>
 
 #include "daemon/control.h"
-#include "dispatch/decode.h"
+#include "dispatch/trace_fields.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 namespace {
 
 nlohmann::json field_value(const dispatch::DecodedField& f) {
@@ -59,4 +59,4 @@ void Trace::record(const std::string& node, dispatch::NodeKind kind, const char*
     control_->emit("IOCTL", ev);
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

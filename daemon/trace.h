@@ -7,9 +7,9 @@
 #include <string>
 
 #include "cuse/node.h"
-#include "dispatch/decode.h"
+#include "dispatch/trace_fields.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class ControlServer;
 
@@ -27,4 +27,4 @@ class Trace {
     std::atomic<bool> on_{false};
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -11,7 +11,7 @@
 #include "daemon/log.h"
 #include "host/unix_socket.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 VmmChannel::VmmChannel(std::string path, Handler handler)
     : handler_(std::move(handler)), thread_(std::move(path)) {}
@@ -99,4 +99,4 @@ void VmmChannel::run() {
     }
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

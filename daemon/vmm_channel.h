@@ -16,7 +16,7 @@
 #include "host/unique_fd.h"
 #include "ioasid/ioasidd.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 class VmmChannel {
   public:
@@ -58,4 +58,4 @@ class VmmChannel {
                ioasidd_channel_reply& reply, host::UniqueFd& out);
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -10,7 +10,7 @@
 #include "dispatch/caller_source.h"
 #include "dispatch/iommufd_devices.h"
 #include "dispatch/iommufd_dirty.h"
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 #include "dispatch/ucmd.h"
 #include "dispatch/vfio_compat.h"
 #include "ioasid/ioasidd.h"

@@ -13,13 +13,14 @@
 
 #include "cuse/loop.h"
 #include "cuse/node.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "dispatch/caller_source.h"
 #include "host/caller.h"
 #include "ioasid/iommufd.h"
 #include "kernel_harness.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 using test::KernelHarness;
 
 namespace {
@@ -54,7 +55,7 @@ struct Served {
     }
 
     KernelHarness harness;
-    IommufdNode handler;
+    IommufdHandler handler;
     std::unique_ptr<cuse::CuseNode> node;
     cuse::Loop loop;
     KernelHarness::InitReply init_reply;
@@ -312,7 +313,7 @@ TEST_CASE("a hang-up ends the session and the loop reports it", "[cuse]") {
 #include <mutex>
 
 #include "cuse/arg_capture.h"
-#include "dispatch/decode.h"
+#include "dispatch/trace_fields.h"
 #include "unit/fake_memory.h"
 
 namespace {
@@ -348,7 +349,7 @@ class Capturing final : public cuse::NodeHandler {
         return {};
     }
 
-    IommufdNode inner;
+    IommufdHandler inner;
     std::mutex mutex;
     std::vector<cuse::IoctlRecord> records;
 };

@@ -17,6 +17,7 @@
 #include "unit/temp_dir.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 using nlohmann::json;
 
 namespace {
@@ -167,14 +168,14 @@ TEST_CASE("control: events reach subscribers only; a client that never reads is 
 // ---- clients and their address spaces ----
 #include <linux/capability.h>
 
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "ioasid/iommufd.h"
 #include "unit/fake_memory.h"
 
 TEST_CASE("control: query-clients and query-ioas show what /dev/ioasid's clients hold",
           "[control]") {
     Fixture f;
-    IommufdNode node(&f.topo);
+    IommufdHandler node(&f.topo);
     f.ctx.iommufd = &node;
     // Pages charged for its pins (forwarded devices'), 4 KiB each.
     f.ctx.charged_pages = [](const model::Context&) { return uint64_t{3}; };

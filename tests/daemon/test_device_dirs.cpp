@@ -24,7 +24,7 @@ TEST_CASE("device dirs: what QEMU's sysfsdev= reads, and gone with the node", "[
     ioasid::test::TempDir tmp("device-dirs");
     const fs::path root = tmp.root / "devices";
     {
-        ioasid::DeviceDirs dirs(root.string());
+        ioasid::daemon::DeviceDirs dirs(root.string());
         REQUIRE(dirs.publish("fffe:00:00.0", "vfio/devices/vfio3", makedev(240, 4), 1000) == 0);
         REQUIRE(dirs.publish("0000:00:04.0", "vfio/devices/vfio4", makedev(240, 5), 7) == 0);
         const fs::path dev = root / "fffe:00:00.0" / "vfio-dev" / "vfio3" / "dev";
@@ -54,6 +54,6 @@ TEST_CASE("device dirs: a root that cannot be made is an error, not a crash", "[
     ioasid::test::TempDir tmp("device-dirs");
     const fs::path file = tmp.root / "a-file";
     std::ofstream(file) << "x";
-    ioasid::DeviceDirs dirs((file / "devices").string());
+    ioasid::daemon::DeviceDirs dirs((file / "devices").string());
     CHECK(dirs.publish("fffe:00:00.0", "vfio/devices/vfio0", makedev(240, 1), 1000) < 0);
 }

@@ -17,6 +17,7 @@
 #include "daemon/domain_pins.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 using model::PinLedger;
 
 namespace {

@@ -13,7 +13,7 @@
 
 #include "daemon/device_node.h"
 #include "daemon/group_files.h"
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 #include "devices/models.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"
@@ -21,6 +21,7 @@
 #include "unit/fake_memory.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 
 namespace {
 
@@ -37,7 +38,7 @@ dispatch::Caller me() {
 
 struct Fixture {
     model::SharedTopology shared;
-    IommufdNode iommufd{&shared};
+    IommufdHandler iommufd{&shared};
     std::unique_ptr<DeviceNode> node;
     // The node is named "null": /dev/null is one every caller may open.
     GroupFiles groups{shared, iommufd, [this](const std::string& a, const GroupFiles::NodeFn& fn) {

@@ -2,9 +2,10 @@
 // name another driver has, and devtmpfs would keep that driver's node.
 #include <catch2/catch.hpp>
 
-#include "daemon/device_nodes.h"
+#include "daemon/device_registry.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 
 TEST_CASE("a node name taken in /dev is refused, a free one is not", "[daemon]") {
     CHECK_FALSE(node_name_free("null"));  // the kernel's mem driver, 1:3

@@ -6,6 +6,7 @@
 #include "daemon/stats.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 using std::chrono::microseconds;
 using std::chrono::nanoseconds;
 

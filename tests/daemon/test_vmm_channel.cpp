@@ -21,6 +21,7 @@
 #include "unit/temp_dir.h"
 
 using namespace ioasid;
+using namespace ioasid::daemon;
 
 namespace {
 

@@ -32,7 +32,12 @@ constexpr int32_t kFirstEventfd = 3, kEventfds = 4;
 struct Side {
     test::FakeMemory mem;
     test::Backend be;
-    test::IoasDma dma{be.ctx, be.dev_id, mem};
+    test::FakeClientMemory client{mem};
+    iommu::DeviceDma dma{
+        [this] {
+            return iommu::DeviceDma::Binding{be.is_bound ? &be.ctx : nullptr, be.dev_id};
+        },
+        client};
 
     Side() {
         mem.map_at(kStructAt, kStructLen);

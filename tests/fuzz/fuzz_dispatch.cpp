@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dispatch/iommufd.h"
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 #include "fuzz/retry_replay.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"

@@ -11,6 +11,7 @@
 #include "devices/edu.h"
 #include "dispatch/vfio_device.h"
 #include "fake_memory.h"
+#include "iommu/device_dma.h"
 #include "model/binding.h"
 
 namespace ioasid::test {
@@ -22,29 +23,19 @@ struct Counter : devices::IrqSignal {
     void signal() override { ++count; }
 };
 
-// DMA through the device's IOAS into the test's memory.
-struct IoasDma : devices::DmaPort {
-    model::Context& ctx;
-    uint32_t& dev_id;
+// The client's memory the device's IOMMU reaches (iommu/device_dma.h): the
+// test's, whichever process the mapping names.
+struct FakeClientMemory : iommu::ClientMemory {
     FakeMemory& mem;
-    IoasDma(model::Context& c, uint32_t& d, FakeMemory& m) : ctx(c), dev_id(d), mem(m) {}
-    int access(uint64_t iova, void* buf, uint64_t len, bool write) {
-        model::Ioas* ioas = model::device_ioas(ctx, dev_id);
-        std::vector<model::Segment> segs;
-        if (!ioas || ioas->translate(iova, len, write, segs)) return -EFAULT;
-        auto* p = static_cast<uint8_t*>(buf);
-        for (const auto& s : segs) {
-            int rc = write ? mem.write(s.user_va, p, s.length) : mem.read(s.user_va, p, s.length);
-            if (rc) return rc;
-            p += s.length;
-        }
-        return 0;
+    uint32_t last_pid = 0;
+    explicit FakeClientMemory(FakeMemory& m) : mem(m) {}
+    int read(uint32_t pid, uint64_t va, void* dst, uint64_t len) override {
+        last_pid = pid;
+        return mem.read(va, dst, len);
     }
-    int read(uint64_t iova, void* dst, uint64_t len) override {
-        return access(iova, dst, len, false);
-    }
-    int write(uint64_t iova, const void* src, uint64_t len) override {
-        return access(iova, const_cast<void*>(src), len, true);
+    int write(uint32_t pid, uint64_t va, const void* src, uint64_t len) override {
+        last_pid = pid;
+        return mem.write(va, src, len);
     }
 };
 

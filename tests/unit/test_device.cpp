@@ -15,8 +15,8 @@
 using namespace ioasid;
 using test::Backend;
 using test::Counter;
+using test::FakeClientMemory;
 using test::FakeMemory;
-using test::IoasDma;
 using test::kIommufd;
 
 namespace {
@@ -24,8 +24,19 @@ namespace {
 struct Vmm {
     Backend be;
     FakeMemory mem;
-    IoasDma dma{be.ctx, be.dev_id, mem};
-    Vmm() { be.edu.set_dma(&dma); }
+    FakeClientMemory client{mem};
+    // The production IOMMU (iommu/device_dma), for the backend's binding.
+    iommu::DeviceDma dma{
+        [this] {
+            return iommu::DeviceDma::Binding{be.is_bound ? &be.ctx : nullptr, be.dev_id};
+        },
+        client, [this](uint64_t, uint64_t, bool) { ++faults_told; }};
+    int faults_told = 0;
+    // The maps below name source 1: a client process, pid 4242.
+    Vmm() {
+        be.ctx.add_source(4242, nullptr);
+        be.edu.set_dma(&dma);
+    }
 
     template <typename T>
     int ioctl(uint32_t cmd, T& arg) {
@@ -234,6 +245,8 @@ TEST_CASE("an edu DMA goes through the IOAS into the client's memory and raises 
     std::fill(v.mem.region(back).begin(), v.mem.region(back).end(), 0);
     v.bar_write64(0x98, 0x1 | 0x2);
     CHECK(v.be.edu.dma_faults() == 1);
+    CHECK(v.faults_told == 1);
+    CHECK(v.client.last_pid == 4242);  // the process that mapped the pages
     CHECK(v.mem.region(back) == std::vector<uint8_t>(4096));
 }
 

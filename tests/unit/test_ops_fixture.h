@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "dispatch/iommufd.h"
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
 #include "model/topology.h"

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "dispatch/iommufd.h"
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
 #include "model/binding.h"
@@ -168,7 +168,7 @@ TEST_CASE("vfio compat: GET_INFO's footprint reaches past the minimum only when 
 
 #include <set>
 
-#include "dispatch/decode.h"
+#include "dispatch/trace_fields.h"
 
 TEST_CASE("vfio compat: its commands are named, counted apart, and decoded", "[compat]") {
     std::set<int> indexes;

@@ -1,4 +1,4 @@
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 
 #include <atomic>
 #include <cerrno>

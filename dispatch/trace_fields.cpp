@@ -1,4 +1,4 @@
-#include "dispatch/decode.h"
+#include "dispatch/trace_fields.h"
 
 #include <linux/ioctl.h>
 

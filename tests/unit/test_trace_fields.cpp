@@ -4,8 +4,8 @@
 #include <cstring>
 #include <string>
 
-#include "dispatch/decode.h"
 #include "dispatch/iommufd.h"
+#include "dispatch/trace_fields.h"
 #include "dispatch/vfio_device.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/iommufd.h"

@@ -1,4 +1,4 @@
-#include "daemon/device_nodes.h"
+#include "daemon/device_registry.h"
 
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "host/caller.h"
 #include "host/topology_file.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 namespace {
 
 // The handler of one device's node: an emulated model, or forwarding for a
@@ -300,4 +300,4 @@ void topology_changed(const Options& opts, model::SharedTopology& shared, Served
     if (c.vfio_changed()) vfio_binding_changed(opts, shared, s, c, action);
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -1,4 +1,4 @@
-#include "daemon/iommufd_node.h"
+#include "daemon/iommufd_handler.h"
 
 #include <unistd.h>
 
@@ -8,12 +8,12 @@
 #include "daemon/log.h"
 #include "daemon/trace.h"
 #include "dispatch/iommufd.h"
-#include "dispatch/iommufd_test.h"
+#include "dispatch/iommufd_selftest.h"
 #include "dispatch/vfio_container.h"
 #include "host/process.h"
 #include "ioasid/ioasidd.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 IommufdFile::~IommufdFile() {
     // Closing the context destroys everything in it, leaves first.
@@ -22,9 +22,9 @@ IommufdFile::~IommufdFile() {
     ctx.objects().destroy_all();
 }
 
-IommufdNode::~IommufdNode() = default;
+IommufdHandler::~IommufdHandler() = default;
 
-int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
+int IommufdHandler::open(const dispatch::Caller& caller, uint64_t& fh) {
     std::unique_lock lock(files_mutex_);
     // File ids are not reused while the daemon runs, so a stale id a
     // device node holds can never name a newer file.
@@ -45,7 +45,7 @@ int IommufdNode::open(const dispatch::Caller& caller, uint64_t& fh) {
     return 0;
 }
 
-void IommufdNode::release(uint64_t fh) {
+void IommufdHandler::release(uint64_t fh) {
     std::shared_ptr<File> f;
     {
         std::lock_guard lock(files_mutex_);
@@ -63,14 +63,14 @@ void IommufdNode::release(uint64_t fh) {
         LOG_DEBUG("ioasid: pid %u closed a context its devices still hold", f->opener_tgid);
 }
 
-std::shared_ptr<IommufdFile> IommufdNode::find_cookie(uint64_t cookie) const {
+std::shared_ptr<IommufdFile> IommufdHandler::find_cookie(uint64_t cookie) const {
     std::lock_guard lock(files_mutex_);
     auto it = by_cookie_.find(cookie);
     return it == by_cookie_.end() ? nullptr : files_.at(it->second);
 }
 
 // A file that has made nothing yet may become /dev/vfio/vfio or /dev/vfio/N.
-int IommufdNode::become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Caller& caller) {
+int IommufdHandler::become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Caller& caller) {
     std::lock_guard lock(f.ctx.mutex());
     if (f.is_group || f.ctx.vfio_container().on || !f.ctx.objects().empty() || f.ctx.vfio_ioas()) {
         LOG_DEBUG("ioasid: pid %u's file cannot become a %s: it is in use", f.opener_tgid,
@@ -87,21 +87,21 @@ int IommufdNode::become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Cal
     return rc;
 }
 
-std::vector<std::shared_ptr<IommufdFile>> IommufdNode::files() const {
+std::vector<std::shared_ptr<IommufdFile>> IommufdHandler::files() const {
     std::lock_guard lock(files_mutex_);
     std::vector<std::shared_ptr<IommufdFile>> out;
     for (const auto& [id, fh] : by_id_) out.push_back(files_.at(fh));
     return out;
 }
 
-std::shared_ptr<IommufdFile> IommufdNode::find(uint32_t file_id) const {
+std::shared_ptr<IommufdFile> IommufdHandler::find(uint32_t file_id) const {
     std::lock_guard lock(files_mutex_);
     auto it = by_id_.find(file_id);
     return it == by_id_.end() ? nullptr : files_.at(it->second);
 }
 
-int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
-                       dispatch::Caller& caller) {
+int IommufdHandler::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
+                          dispatch::Caller& caller) {
     File& f = file(fh);
     if (cmd == IOASIDD_FILE_ID) {
         // Only the daemon asks, about a duplicate it took of a client's fd.
@@ -136,8 +136,8 @@ int IommufdNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMe
     return dispatch::iommufd_ioctl(f.ctx, cmd, arg, mem, caller);
 }
 
-dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
-                                           dispatch::UserMemory& known) {
+dispatch::Footprint IommufdHandler::footprint(uint64_t fh, uint32_t cmd, uint64_t arg,
+                                              dispatch::UserMemory& known) {
     File& f = file(fh);
     if (cmd == IOASIDD_FILE_COOKIE) return {{}, {{arg, sizeof(f.cookie)}}};
     if (f.is_group) return groups->footprint(f, cmd, arg, known);
@@ -147,13 +147,13 @@ dispatch::Footprint IommufdNode::footprint(uint64_t fh, uint32_t cmd, uint64_t a
     return dispatch::iommufd_footprint(f.ctx, cmd, arg, known);
 }
 
-bool IommufdNode::wants_arguments() const {
+bool IommufdHandler::wants_arguments() const {
     return trace && trace->on();
 }
 
 static_assert(dispatch::kIommufdCommandCount < CommandStats::kSlots);  // and one for "other"
 
-void IommufdNode::completed(const cuse::IoctlRecord& rec) {
+void IommufdHandler::completed(const cuse::IoctlRecord& rec) {
     const char* served = dispatch::iommufd_command_name(rec.cmd);
     int index = dispatch::iommufd_command_index(rec.cmd);
     const char* name = served;
@@ -168,9 +168,9 @@ void IommufdNode::completed(const cuse::IoctlRecord& rec) {
               rec.round_trips, rec.direct ? "" : " by retry");
 }
 
-size_t IommufdNode::open_files() const {
+size_t IommufdHandler::open_files() const {
     std::lock_guard lock(files_mutex_);
     return files_.size();
 }
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

@@ -1,5 +1,5 @@
-// The device nodes: one per emulated device and per host device bound to
-// vfio-pci, made at startup, by device-add and device-del on the control
+// The registry of device nodes: one per emulated device and per host device
+// bound to vfio-pci, made at startup, by device-add and device-del on the control
 // socket, and as host devices join or leave vfio-pci.
 #pragma once
 
@@ -12,7 +12,7 @@
 #include "host/uevent.h"
 #include "model/topology.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 // Whether /dev/DEVNAME is free, else an error saying whose it is. CUSE
 // registers a name another driver has without complaint, and devtmpfs then
@@ -46,4 +46,4 @@ int with_device_node(Served& s, const std::string& address, const GroupFiles::No
 void topology_changed(const Options& opts, model::SharedTopology& shared, Served& s,
                       const host::TopologyChange& change, const std::string& action);
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon

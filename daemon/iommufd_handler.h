@@ -1,4 +1,5 @@
-// /dev/ioasid: one iommufd context per open file.
+// /dev/ioasid's handler: the iommufd ABI, one context per open file (and an
+// open made a VFIO container or group, group_files.h).
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,7 @@
 #include "daemon/stats.h"
 #include "model/context.h"
 
-namespace ioasid {
+namespace ioasid::daemon {
 
 // One open of /dev/ioasid. A device bound to it holds it too, as the
 // kernel's device holds its iommufd_ctx: the context outlives the client's
@@ -41,11 +42,11 @@ struct IommufdFile {
 
 class GroupFiles;
 
-class IommufdNode final : public cuse::NodeHandler {
+class IommufdHandler final : public cuse::NodeHandler {
   public:
-    explicit IommufdNode(model::SharedTopology* topology = nullptr, bool test_ops = false)
+    explicit IommufdHandler(model::SharedTopology* topology = nullptr, bool test_ops = false)
         : topology_(topology), test_ops_(test_ops) {}
-    ~IommufdNode() override;
+    ~IommufdHandler() override;
 
     int open(const dispatch::Caller& caller, uint64_t& fh) override;
     void release(uint64_t fh) override;
@@ -95,4 +96,4 @@ class IommufdNode final : public cuse::NodeHandler {
     int become(File& f, uint32_t cmd, uint64_t arg, const dispatch::Caller& caller);
 };
 
-}  // namespace ioasid
+}  // namespace ioasid::daemon
