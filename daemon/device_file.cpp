@@ -11,12 +11,13 @@
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 #include "model/binding.h"
+#include "model/refusal.h"
 #include "model/vfio_group.h"
 
 namespace ioasid::daemon {
 
 int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
-    if (bound()) return -EINVAL;  // one device cannot be bound twice
+    if (bound()) return refuse(-EINVAL, "BIND: the file is bound already");
     std::shared_ptr<IommufdFile> iommufd;
     int rc = fd == looked_up.fd ? looked_up.rc : node_.find_iommufd(caller_tgid(), fd, iommufd);
     if (fd == looked_up.fd) iommufd = looked_up.file;
@@ -27,7 +28,7 @@ int DeviceNode::File::bind(int32_t fd, uint32_t& dev_id) {
 int DeviceNode::File::bind_to(std::shared_ptr<IommufdFile> iommufd, uint32_t tgid,
                               uint32_t& dev_id) {
     // vfio_df_open(): the cdev path opens a device for one file only.
-    if (node_.bound_) return -EINVAL;
+    if (node_.bound_) return refuse(-EINVAL, "BIND: another file of the device is bound");
     int rc;
     {
         std::lock_guard ctx_lock(iommufd->ctx.mutex());
@@ -163,21 +164,12 @@ dispatch::ForwardTarget::Dependent DeviceNode::File::dependent(uint16_t segment,
 // only its own leaf lock, so it may run under the node's.
 int DeviceNode::File::group_file(uint64_t cookie, uint32_t& group) {
     std::shared_ptr<IommufdFile> f = node_.iommufd_.find_cookie(cookie);
-    if (!f) {
-        refused("PCI_HOT_RESET", "a group fd whose cookie names no open file");
-        return -EBADF;
-    }
-    if (!f->is_group) {
-        refused("PCI_HOT_RESET", "an fd of /dev/ioasid that is not a group");
-        return -EINVAL;
-    }
+    if (!f) return -EBADF;  // closed since the library asked its cookie
+    if (!f->is_group) return refuse(-EINVAL, "PCI_HOT_RESET: an fd of /dev/ioasid, not a group");
     group = f->group;
     return 0;
 }
 
-void DeviceNode::File::refused(const char* command, const char* why) {
-    LOG_DEBUG("%s: %s refused: %s", node_.address_.c_str(), command, why);
-}
 
 // The groups' own VFIO handles, held across the reset.
 int DeviceNode::File::hot_reset(const std::vector<uint32_t>& groups) {
@@ -185,7 +177,8 @@ int DeviceNode::File::hot_reset(const std::vector<uint32_t>& groups) {
     std::vector<const host::VfioGroup*> affected;
     for (uint32_t g : groups) {
         held.push_back(node_.forwarding_->find(g, iommufd_->ctx));
-        if (!held.back()) return -EINVAL;
+        if (!held.back())
+            return refuse(-EINVAL, "PCI_HOT_RESET: a group it resets has no device open here");
         affected.push_back(&held.back()->vfio());
     }
     int rc = group_->vfio().hot_reset(device_fd_.get(), affected);

@@ -66,7 +66,6 @@ class DeviceNode::File final : public dispatch::DeviceBackend, public dispatch::
     Dependent dependent(uint16_t segment, uint8_t bus, uint8_t devfn) override;
     int hot_reset(const std::vector<uint32_t>& groups) override;
     int group_file(uint64_t cookie, uint32_t& group) override;
-    void refused(const char* command, const char* why) override;
     // Asked once per device fd: a probe of DMA_LOGGING_START answers 0 only
     // when the driver has log_ops.
     bool tracks_dma() override {

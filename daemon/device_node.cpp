@@ -19,6 +19,7 @@
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
 #include "model/binding.h"
+#include "model/refusal.h"
 #include "model/vfio_group.h"
 
 namespace ioasid::daemon {
@@ -139,6 +140,7 @@ int DeviceNode::open_through_group(uint64_t cookie, uint32_t tgid,
 
 int DeviceNode::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
                       dispatch::Caller& caller) {
+    clear_refusal();
     auto& f = *reinterpret_cast<File*>(fh);
     if (cmd == IOASIDD_FILE_ID) {
         // Only the daemon asks, about a duplicate the VMM channel was sent.
@@ -227,9 +229,12 @@ bool DeviceNode::wants_arguments() const {
 
 void DeviceNode::completed(const cuse::IoctlRecord& rec) {
     const char* name = dispatch::vfio_device_command_name(rec.cmd);
-    if (trace) trace->record(node_name, dispatch::NodeKind::Device, name, rec);
-    LOG_DEBUG("%s: %s (0x%x) -> %d in %u round trip(s)", address_.c_str(), name ? name : "other",
-              rec.cmd, rec.result, rec.round_trips);
+    // Read on the thread that ran the call, which the transport completes on.
+    const char* why = rec.result < 0 ? refusal() : nullptr;
+    if (trace) trace->record(node_name, dispatch::NodeKind::Device, name, rec, why);
+    LOG_DEBUG("%s: %s (0x%x) -> %d in %u round trip(s)%s%s", address_.c_str(),
+              name ? name : "other", rec.cmd, rec.result, rec.round_trips, why ? ": " : "",
+              why ? why : "");
 }
 
 }  // namespace ioasid::daemon

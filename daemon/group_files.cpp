@@ -11,6 +11,7 @@
 #include "host/caller.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 #include "model/vfio_group.h"
 
 namespace ioasid::daemon {
@@ -37,7 +38,7 @@ int read_name(dispatch::UserMemory& mem, uint64_t at, std::string& out) {
         out.append(chunk, n);
         at += n;
     }
-    return -EINVAL;
+    return refuse(-EINVAL, "GET_DEVICE_FD: no NUL within a page of the name");
 }
 
 // The footprint of that read, as far as `known` shows the string.
@@ -117,7 +118,7 @@ void GroupFiles::release(IommufdFile& f) {
 int GroupFiles::status(IommufdFile& f, uint64_t arg, dispatch::UserMemory& mem) {
     vfio_group_status st;
     if (mem.read(arg, &st, sizeof(st))) return -EFAULT;
-    if (st.argsz < sizeof(st)) return -EINVAL;
+    if (st.argsz < sizeof(st)) return refuse(-EINVAL, "GET_STATUS: argsz short");
     {
         std::lock_guard lock(topology_.mutex);
         if (int rc = model::group_status(topology_.topo, f.group, st.flags)) return rc;
@@ -186,7 +187,7 @@ int GroupFiles::device_named(IommufdFile& f, uint64_t name_at, dispatch::UserMem
         if (name.size() > a.size() && name.compare(0, a.size(), a) == 0 && name[a.size()] == ' ') {
             LOG_DEBUG("group %u: '%s': a VF token for a device that is not a PF or VF", f.group,
                       name.c_str());
-            return -EINVAL;
+            return refuse(-EINVAL, "GET_DEVICE_FD: a VF token for a device that is no PF or VF");
         }
     }
     LOG_DEBUG("group %u: GET_DEVICE_FD: no device '%s' in the group", f.group, name.c_str());
@@ -197,7 +198,8 @@ int GroupFiles::find_device(IommufdFile& f, uint64_t arg, dispatch::UserMemory& 
                             dispatch::Caller& caller) {
     ioasidd_group_device gd;
     if (mem.read(arg, &gd, sizeof(gd))) return -EFAULT;
-    if (gd.argsz < sizeof(gd) || gd.flags) return -EINVAL;
+    if (gd.argsz < sizeof(gd) || gd.flags)
+        return refuse(-EINVAL, "GROUP_FIND_DEVICE: argsz short, or flags");
     std::string address, devname;
     if (int rc = device_named(f, gd.name, mem, address)) return rc;
     int rc = with_node_(address, [&](DeviceNode&, const std::string& name) {
@@ -225,7 +227,8 @@ int GroupFiles::open_device(IommufdFile& f, uint64_t arg, dispatch::UserMemory& 
                             dispatch::Caller& caller) {
     ioasidd_group_device gd;
     if (mem.read(arg, &gd, sizeof(gd))) return -EFAULT;
-    if (gd.argsz < sizeof(gd) || gd.flags) return -EINVAL;
+    if (gd.argsz < sizeof(gd) || gd.flags)
+        return refuse(-EINVAL, "GROUP_OPEN_DEVICE: argsz short, or flags");
     std::string address;
     if (int rc = device_named(f, gd.name, mem, address)) return rc;
     std::shared_ptr<IommufdFile> set;
@@ -235,7 +238,7 @@ int GroupFiles::open_device(IommufdFile& f, uint64_t arg, dispatch::UserMemory& 
     }
     if (!set) {
         LOG_DEBUG("group %u: GET_DEVICE_FD before SET_CONTAINER", f.group);
-        return -EINVAL;
+        return refuse(-EINVAL, "GET_DEVICE_FD: before SET_CONTAINER");
     }
     const uint32_t tgid = caller.tgid ? caller.tgid() : 0;
     const int rc = with_node_(address, [&](DeviceNode& node, const std::string&) {

@@ -12,6 +12,7 @@
 #include "dispatch/vfio_container.h"
 #include "host/process.h"
 #include "ioasid/ioasidd.h"
+#include "model/refusal.h"
 
 namespace ioasid::daemon {
 
@@ -75,7 +76,7 @@ int IommufdHandler::become(File& f, uint32_t cmd, uint64_t arg, const dispatch::
     if (f.is_group || f.ctx.vfio_container().on || !f.ctx.objects().empty() || f.ctx.vfio_ioas()) {
         LOG_DEBUG("ioasid: pid %u's file cannot become a %s: it is in use", f.opener_tgid,
                   cmd == IOASIDD_VFIO_GROUP ? "group" : "container");
-        return -EINVAL;
+        return refuse(-EINVAL, "the file is in use: it cannot become a group or container");
     }
     if (cmd == IOASIDD_VFIO_CONTAINER) {
         f.ctx.vfio_container().on = true;
@@ -102,6 +103,7 @@ std::shared_ptr<IommufdFile> IommufdHandler::find(uint32_t file_id) const {
 
 int IommufdHandler::ioctl(uint64_t fh, uint32_t cmd, uint64_t arg, dispatch::UserMemory& mem,
                           dispatch::Caller& caller) {
+    clear_refusal();
     File& f = file(fh);
     if (cmd == IOASIDD_FILE_ID) {
         // Only the daemon asks, about a duplicate it took of a client's fd.
@@ -163,9 +165,11 @@ void IommufdHandler::completed(const cuse::IoctlRecord& rec) {
     }
     stats_.record(static_cast<size_t>(index), name, rec.result, rec.round_trips, rec.direct,
                   rec.duration);
-    if (trace) trace->record(node_name, dispatch::NodeKind::Iommufd, served, rec);
-    LOG_DEBUG("ioasid: %s (0x%x) -> %d in %u round trip(s)%s", name, rec.cmd, rec.result,
-              rec.round_trips, rec.direct ? "" : " by retry");
+    // Read on the thread that ran the call, which the transport completes on.
+    const char* why = rec.result < 0 ? refusal() : nullptr;
+    if (trace) trace->record(node_name, dispatch::NodeKind::Iommufd, served, rec, why);
+    LOG_DEBUG("ioasid: %s (0x%x) -> %d in %u round trip(s)%s%s%s", name, rec.cmd, rec.result,
+              rec.round_trips, rec.direct ? "" : " by retry", why ? ": " : "", why ? why : "");
 }
 
 size_t IommufdHandler::open_files() const {

@@ -37,7 +37,7 @@ void add_arguments(nlohmann::json& ev, dispatch::NodeKind kind, const cuse::Ioct
 }  // namespace
 
 void Trace::record(const std::string& node, dispatch::NodeKind kind, const char* name,
-                   const cuse::IoctlRecord& rec) {
+                   const cuse::IoctlRecord& rec, const char* why) {
     if (!on_ || !control_) return;
     char cmd[16], arg[24];
     std::snprintf(cmd, sizeof(cmd), "0x%x", rec.cmd);
@@ -55,6 +55,7 @@ void Trace::record(const std::string& node, dispatch::NodeKind kind, const char*
     if (rec.result < 0) {
         const char* e = strerrorname_np(-rec.result);
         ev["errno"] = e ? e : "E?";
+        if (why) ev["why"] = why;
     }
     control_->emit("IOCTL", ev);
 }

@@ -18,9 +18,10 @@ class Trace {
     explicit Trace(ControlServer* control) : control_(control) {}
     void set(bool on) { on_ = on; }
     bool on() const { return on_; }
-    // `name` is the command's name, or nullptr for one the node does not serve.
+    // `name` is the command's name, or nullptr for one the node does not serve;
+    // `why`, for a refused call, the check that refused it (model/refusal.h).
     void record(const std::string& node, dispatch::NodeKind kind, const char* name,
-                const cuse::IoctlRecord& rec);
+                const cuse::IoctlRecord& rec, const char* why = nullptr);
 
   private:
     ControlServer* const control_;

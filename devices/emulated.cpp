@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::devices {
 
@@ -102,13 +103,14 @@ int EmulatedPci::region_info(uint32_t index, RegionInfo& out) const {
             out.size = kConfigSize;
             return 0;
         default:
-            return -EINVAL;  // no VGA, no device-specific regions
+            return refuse(-EINVAL, "no such region (no VGA, no device-specific ones)");
     }
 }
 
 int EmulatedPci::irq_info(uint32_t index, IrqInfo& out) const {
-    if (index >= VFIO_PCI_NUM_IRQS) return -EINVAL;
-    if (index == VFIO_PCI_ERR_IRQ_INDEX && !irqs_.count(index)) return -EINVAL;
+    if (index >= VFIO_PCI_NUM_IRQS) return refuse(-EINVAL, "no such IRQ index");
+    if (index == VFIO_PCI_ERR_IRQ_INDEX && !irqs_.count(index))
+        return refuse(-EINVAL, "no ERR IRQ: the device is not PCI Express");
     out.flags = VFIO_IRQ_INFO_EVENTFD;
     out.count = irqs_.count(index);
     if (index == VFIO_PCI_INTX_IRQ_INDEX)
@@ -121,18 +123,18 @@ int EmulatedPci::irq_info(uint32_t index, IrqInfo& out) const {
 int64_t EmulatedPci::region_read(uint32_t index, uint64_t off, void* buf, uint64_t len) {
     if (index == VFIO_PCI_CONFIG_REGION_INDEX) return config_access(off, buf, len, false);
     if (index == VFIO_PCI_BAR0_REGION_INDEX) return bar_access(off, buf, len, false);
-    return -EINVAL;
+    return refuse(-EINVAL, "read: a region without data");
 }
 
 int64_t EmulatedPci::region_write(uint32_t index, uint64_t off, const void* buf, uint64_t len) {
     void* p = const_cast<void*>(buf);  // not written through: `write` is true
     if (index == VFIO_PCI_CONFIG_REGION_INDEX) return config_access(off, p, len, true);
     if (index == VFIO_PCI_BAR0_REGION_INDEX) return bar_access(off, p, len, true);
-    return -EINVAL;
+    return refuse(-EINVAL, "write: a region without data");
 }
 
 int64_t EmulatedPci::bar_access(uint64_t off, void* buf, uint64_t len, bool write) {
-    if (off >= bar0_size_) return -EINVAL;
+    if (off >= bar0_size_) return refuse(-EINVAL, "BAR0: past its end");
     // vfio-pci refuses BAR access while memory decoding is off.
     if (!(get16(&config_[0x04]) & kCmdMemory)) return -EIO;
     len = std::min(len, bar0_size_ - off);
@@ -182,7 +184,7 @@ void EmulatedPci::config_write_dword(uint64_t off, uint32_t val, uint32_t mask) 
 }
 
 int64_t EmulatedPci::config_access(uint64_t off, void* buf, uint64_t len, bool write) {
-    if (off >= kConfigSize) return -EINVAL;
+    if (off >= kConfigSize) return refuse(-EINVAL, "config space: past its end");
     len = std::min(len, kConfigSize - off);
     auto* p = static_cast<uint8_t*>(buf);
     for (uint64_t at = off; at < off + len;) {
@@ -205,7 +207,7 @@ int64_t EmulatedPci::config_access(uint64_t off, void* buf, uint64_t len, bool w
 }
 
 int EmulatedPci::reset() {
-    if (!reset_works_) return -EINVAL;
+    if (!reset_works_) return refuse(-EINVAL, "RESET: the device has no function reset");
     irqs_.disable_all();
     init_config();
     device_reset();
@@ -213,7 +215,7 @@ int EmulatedPci::reset() {
 }
 
 int EmulatedPci::low_power_entry(std::shared_ptr<IrqSignal> wake) {
-    if (low_power_) return -EINVAL;
+    if (low_power_) return refuse(-EINVAL, "LOW_POWER_ENTRY: in low power already");
     low_power_ = true;
     wake_ = std::move(wake);
     return 0;

@@ -5,6 +5,7 @@
 
 #include "devices/emulated.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::devices {
 
@@ -12,9 +13,10 @@ int Ioeventfds::set(const EmulatedPci& dev, uint64_t offset, uint64_t data, uint
                     int32_t fd, const Watcher& watcher) {
     const auto bar = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(offset));
     const uint64_t pos = offset & IOASID_VFIO_PCI_OFFSET_MASK;
-    if (bar > VFIO_PCI_BAR5_REGION_INDEX) return -EINVAL;  // BARs only
+    if (bar > VFIO_PCI_BAR5_REGION_INDEX) return refuse(-EINVAL, "IOEVENTFD: not in a BAR");
     RegionInfo r;
-    if (dev.region_info(bar, r) || pos + count > r.size) return -EINVAL;
+    if (dev.region_info(bar, r) || pos + count > r.size)
+        return refuse(-EINVAL, "IOEVENTFD: past the BAR's end");
     auto same = [&](const Entry& e) {
         return e.pos == pos && e.bar == bar && e.data == data && e.count == count;
     };

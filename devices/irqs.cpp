@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::devices {
 
@@ -82,7 +83,8 @@ int PciIrqs::intx_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint
         disable_all();
         return 0;
     }
-    if (!(is_intx || type_ == Type::None) || start != 0 || n != 1) return -EINVAL;
+    if (!(is_intx || type_ == Type::None) || start != 0 || n != 1)
+        return refuse(-EINVAL, "SET_IRQS INTx: another type is on, or not one vector from 0");
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
         std::shared_ptr<IrqSignal> trigger;
         int rc = eventfd_at(data, 0, resolve, trigger);
@@ -94,13 +96,14 @@ int PciIrqs::intx_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint
         intx_ = std::move(trigger);
         return 0;
     }
-    if (!is_intx) return -EINVAL;
+    if (!is_intx) return refuse(-EINVAL, "SET_IRQS INTx: INTx is not on");
     if (wanted(flags, data, 0)) signal_intx();
     return 0;
 }
 
 int PciIrqs::intx_mask(bool mask, uint32_t flags, uint32_t start, uint32_t n, const uint8_t* data) {
-    if (type_ != Type::Intx || start != 0 || n != 1) return -EINVAL;
+    if (type_ != Type::Intx || start != 0 || n != 1)
+        return refuse(-EINVAL, "SET_IRQS INTx mask: INTx is not on, or not one vector from 0");
     // Masking by eventfd is not implemented by the kernel either (ENOTTY);
     // unmasking by eventfd (an irqfd) is not offered here.
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) return mask ? -ENOTTY : -EOPNOTSUPP;
@@ -124,7 +127,8 @@ int PciIrqs::msi_trigger(Type type, uint32_t flags, uint32_t start, uint32_t n, 
         disable_all();
         return 0;
     }
-    if (!(type_ == type || type_ == Type::None)) return -EINVAL;
+    if (!(type_ == type || type_ == Type::None))
+        return refuse(-EINVAL, "SET_IRQS: another interrupt type is on");
     if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
         // Resolve every fd first so that a bad one changes nothing.
         std::vector<std::shared_ptr<IrqSignal>> fds(n);
@@ -136,13 +140,14 @@ int PciIrqs::msi_trigger(Type type, uint32_t flags, uint32_t start, uint32_t n, 
             type_ = type;
             vectors_.assign(start + n, nullptr);
         } else if (vectors_.size() < start + n) {
-            if (type == Type::Msi) return -EINVAL;  // MSI vectors are set up as a block
+            if (type == Type::Msi)  // MSI vectors are set up as a block
+                return refuse(-EINVAL, "SET_IRQS MSI: vectors past the block set up");
             vectors_.resize(start + n);
         }
         for (uint32_t i = 0; i < n; ++i) vectors_[start + i] = std::move(fds[i]);
         return 0;
     }
-    if (type_ != type) return -EINVAL;
+    if (type_ != type) return refuse(-EINVAL, "SET_IRQS: the interrupt type is not on");
     for (uint32_t i = start; i < start + n && i < vectors_.size(); ++i)
         if (vectors_[i] && wanted(flags, data, i - start)) vectors_[i]->signal();
     return 0;
@@ -152,16 +157,16 @@ int PciIrqs::msi_trigger(Type type, uint32_t flags, uint32_t start, uint32_t n, 
 // to or drop, an eventfd of -1 drops it, one below -1 is EINVAL.
 int PciIrqs::req_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint8_t* data,
                          const EventfdResolver& resolve) {
-    if (start != 0 || n > 1) return -EINVAL;
+    if (start != 0 || n > 1) return refuse(-EINVAL, "SET_IRQS REQ: not one vector from 0");
     if (flags & VFIO_IRQ_SET_DATA_NONE) {
-        if (!req_) return -EINVAL;
+        if (!req_) return refuse(-EINVAL, "SET_IRQS REQ: no eventfd to trigger");
         if (n)
             req_->signal();
         else
             req_.reset();
         return 0;
     }
-    if (!n) return -EINVAL;
+    if (!n) return refuse(-EINVAL, "SET_IRQS REQ: no vector");
     if (flags & VFIO_IRQ_SET_DATA_BOOL) {
         if (data[0] && req_) req_->signal();
         return 0;
@@ -171,7 +176,7 @@ int PciIrqs::req_trigger(uint32_t flags, uint32_t start, uint32_t n, const uint8
         req_.reset();
         return 0;
     }
-    if (fd < -1) return -EINVAL;
+    if (fd < -1) return refuse(-EINVAL, "SET_IRQS REQ: an fd below -1");
     std::shared_ptr<IrqSignal> trigger;
     int rc = resolve(fd, trigger);
     if (rc) return rc;

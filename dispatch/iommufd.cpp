@@ -17,6 +17,7 @@
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -44,7 +45,7 @@ int do_ioas_alloc(Ucmd& u) {
     auto& cmd = u.cmd<iommu_ioas_alloc>();
     if (cmd.flags) return -EOPNOTSUPP;
     uint32_t id = u.ctx.alloc_ioas();
-    if (!id) return -EBUSY;  // xa_alloc's answer when the id space is full
+    if (!id) return refuse(-EBUSY, "IOAS_ALLOC: the object id space is full");  // xa_alloc's
     cmd.out_ioas_id = id;
     int rc = u.respond(sizeof(cmd));
     if (rc) u.ctx.destroy(id);  // the kernel aborts the object it could not report
@@ -112,7 +113,8 @@ int do_ioas_map(Ucmd& u) {
     auto& cmd = u.cmd<iommu_ioas_map>();
     if ((cmd.flags & ~kMapFlags) || cmd.__reserved) return -EOPNOTSUPP;
     if (cmd.iova >= kU64Max || cmd.length >= kU64Max) return -EOVERFLOW;
-    if (!(cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) return -EINVAL;
+    if (!(cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+        return refuse(-EINVAL, "IOAS_MAP: neither READABLE nor WRITEABLE");
     model::Ioas* ioas = u.ctx.ioas(cmd.ioas_id);
     if (!ioas) return -ENOENT;
     const bool fixed = cmd.flags & IOMMU_IOAS_MAP_FIXED_IOVA;
@@ -132,7 +134,8 @@ int do_ioas_copy(Ucmd& u) {
     if (cmd.flags & ~kMapFlags) return -EOPNOTSUPP;
     if (cmd.length >= kU64Max || cmd.src_iova >= kU64Max || cmd.dst_iova >= kU64Max)
         return -EOVERFLOW;
-    if (!(cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) return -EINVAL;
+    if (!(cmd.flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+        return refuse(-EINVAL, "IOAS_COPY: neither READABLE nor WRITEABLE");
     model::Ioas* src = u.ctx.ioas(cmd.src_ioas_id);
     if (!src) return -ENOENT;
     std::vector<model::Segment> segs;
@@ -184,7 +187,7 @@ int option_huge_pages(Ucmd& u, iommu_option& cmd) {
         return 0;
     }
     if (cmd.op == IOMMU_OPTION_OP_SET) {
-        if (cmd.val64 > 1) return -EINVAL;
+        if (cmd.val64 > 1) return refuse(-EINVAL, "OPTION: a value past 1");
         return ioas->set_huge_pages(cmd.val64 == 1);
     }
     return -EOPNOTSUPP;
@@ -339,7 +342,7 @@ int iommufd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
     uint32_t user_size;
     if (mem.read(arg, &user_size, sizeof(user_size))) return -EFAULT;
     if (op->ioctl_num != cmd) return -ENOTTY;
-    if (user_size < op->min_size) return -EINVAL;
+    if (user_size < op->min_size) return refuse(-EINVAL, "size short of the command's minimum");
     Ucmd u{ctx, mem, caller, arg, user_size, {}};
     int rc = copy_struct_from_user(u.buf, op->size, mem, arg, user_size);
     if (rc) return rc;

@@ -9,6 +9,7 @@
 #include "ioasid/iommufd.h"
 #include "ioasid/iommufd_test.h"
 #include "model/binding.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -33,7 +34,8 @@ int clear_user(UserMemory& mem, uint64_t at, uint64_t len) {
 int do_hwpt_alloc(Ucmd& u) {
     auto& cmd = u.cmd<iommu_hwpt_alloc>();
     if (cmd.__reserved) return -EOPNOTSUPP;
-    if ((cmd.data_type == IOMMU_HWPT_DATA_NONE) != (cmd.data_len == 0)) return -EINVAL;
+    if ((cmd.data_type == IOMMU_HWPT_DATA_NONE) != (cmd.data_len == 0))
+        return refuse(-EINVAL, "HWPT_ALLOC: data_len does not match data_type");
     model::SharedTopology* shared = u.ctx.topology();
     if (!shared) return -ENOENT;  // no device can be bound here
     uint32_t id = 0;
@@ -65,7 +67,7 @@ int do_hwpt_invalidate(Ucmd& u) {
         rc = -EOPNOTSUPP;
     else if (cmd.entry_num && (!cmd.data_uptr || !cmd.entry_len || cmd.entry_len > 4096 ||
                                cmd.entry_num > kEntryNumMax))
-        rc = -EINVAL;
+        rc = refuse(-EINVAL, "HWPT_INVALIDATE: entries without data, or of a bad size or number");
     cmd.entry_num = 0;
     if (u.respond(sizeof(cmd))) return -EFAULT;
     return rc;
@@ -134,7 +136,8 @@ int ioasidd_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMemory& m
     if (cmd != IOASIDD_GROUP_STATUS) return -ENOTTY;
     ioasidd_group_status st;
     if (mem.read(arg, &st, sizeof(st))) return -EFAULT;
-    if (st.argsz < sizeof(st) || (st.flags & ~IOASIDD_GROUP_BY_DEVID)) return -EINVAL;
+    if (st.argsz < sizeof(st) || (st.flags & ~IOASIDD_GROUP_BY_DEVID))
+        return refuse(-EINVAL, "GROUP_STATUS: argsz short, or flags");
     int rc = group_status(ctx, st);
     if (rc) return rc;
     return mem.write(arg, &st, sizeof(st)) ? -EFAULT : 0;

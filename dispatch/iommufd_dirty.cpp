@@ -8,6 +8,7 @@
 #include "ioasid/iommufd.h"
 #include "model/context.h"
 #include "model/ioas.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -68,11 +69,13 @@ void read_dirty(const model::Context& ctx, const HwptPagingObject& h, const Call
 int check_range(const Ioas& ioas, const iommu_hwpt_get_dirty_bitmap& cmd) {
     const uint64_t align = ioas.iova_alignment();
     uint64_t last;
-    if (!cmd.length) return -EINVAL;
+    if (!cmd.length) return refuse(-EINVAL, "GET_DIRTY_BITMAP: a length of 0");
     if (__builtin_add_overflow(cmd.iova, cmd.length - 1, &last)) return -EOVERFLOW;
-    if ((cmd.iova & (align - 1)) || ((last + 1) & (align - 1))) return -EINVAL;
-    if (!cmd.page_size) return -EINVAL;
-    if ((cmd.iova & (cmd.page_size - 1)) || ((last + 1) & (cmd.page_size - 1))) return -EINVAL;
+    if ((cmd.iova & (align - 1)) || ((last + 1) & (align - 1)))
+        return refuse(-EINVAL, "GET_DIRTY_BITMAP: the range is off the IOAS's alignment");
+    if (!cmd.page_size) return refuse(-EINVAL, "GET_DIRTY_BITMAP: a page size of 0");
+    if ((cmd.iova & (cmd.page_size - 1)) || ((last + 1) & (cmd.page_size - 1)))
+        return refuse(-EINVAL, "GET_DIRTY_BITMAP: the range is off the page size");
     return 0;
 }
 
@@ -175,7 +178,7 @@ void dirty_bitmap_arrays(const model::Context& ctx, const void* c, Footprint& fp
 // page size) the two agree, and this follows the kernel either way.
 int test_dirty(Ucmd& u, HwptPagingObject& h, const iommu_test_cmd& cmd) {
     const uint64_t iova = cmd.dirty.iova, length = cmd.dirty.length, page = cmd.dirty.page_size;
-    if (!h.dirty_tracking) return -EINVAL;
+    if (!h.dirty_tracking) return refuse(-EINVAL, "DIRTY: the HWPT does not track dirty pages");
     const uint64_t max = length / page;
     std::vector<uint8_t> bitmap((max + 7) / 8);
     if (u.mem.read(cmd.dirty.uptr, bitmap.data(), bitmap.size())) return -EFAULT;

@@ -13,6 +13,7 @@
 #include "model/binding.h"
 #include "model/ioas.h"
 #include "model/objects.h"
+#include "model/refusal.h"
 #include "model/topology.h"
 
 namespace ioasid::dispatch {
@@ -27,7 +28,7 @@ constexpr uint64_t kTestReservedOwner = 4ull << 32;
 
 int add_reserved(Ucmd& u, const iommu_test_cmd& cmd) {
     const uint64_t start = cmd.add_reserved.start, length = cmd.add_reserved.length;
-    if (!length) return -EINVAL;
+    if (!length) return refuse(-EINVAL, "TEST ADD_RESERVED: a length of 0");
     uint64_t last;
     if (__builtin_add_overflow(start, length - 1, &last)) return -EOVERFLOW;
     model::Ioas* ioas = u.ctx.ioas(cmd.id);
@@ -62,7 +63,7 @@ int check_refs(Ucmd& u, const iommu_test_cmd& cmd) {
     uint64_t uptr = cmd.check_refs.uptr, length = cmd.check_refs.length, end;
     if (length % model::kPageSize || uptr % model::kPageSize ||
         __builtin_add_overflow(uptr, length, &end))
-        return -EINVAL;
+        return refuse(-EINVAL, "TEST MD_CHECK_REFS: a range off pages, or one that wraps");
     const auto ranges = pinned_ranges(u.ctx, caller_source(u.ctx, u.caller));
     for (; uptr != end; uptr += model::kPageSize) {
         unsigned pins = 0;
@@ -131,7 +132,7 @@ int mock_domain(Ucmd& u, const iommu_test_cmd& cmd) {
     model::Topology& topo = shared->topo;
     if (flags & ~kMockDeviceFlags) {
         u.ctx.objects().destroy(id);
-        return -EINVAL;
+        return refuse(-EINVAL, "TEST MOCK_DOMAIN_FLAGS: unknown flags");
     }
     sobj.address = add_mock_device(topo, flags);
     if (sobj.address.empty()) {
@@ -179,18 +180,19 @@ int check_map(Ucmd& u, const iommu_test_cmd& cmd) {
     uint64_t end;
     if (iova % kMockPageSize || length % kMockPageSize || uptr % kMockPageSize ||
         __builtin_add_overflow(uptr, length, &end))
-        return -EINVAL;
+        return refuse(-EINVAL,
+                      "TEST MD_CHECK_MAP: a range off the mock page size, or one that wraps");
     auto* hwpt =
         u.ctx.objects().get<model::HwptPagingObject>(cmd.id, model::ObjectType::HwptPaging);
     if (!hwpt) return -ENOENT;
-    if (!hwpt->mock) return -EINVAL;
+    if (!hwpt->mock) return refuse(-EINVAL, "TEST: the HWPT is not on the mock IOMMU");
     const model::Ioas& ioas = *u.ctx.ioas(hwpt->ioas_id);
     const uint32_t source = caller_source(u.ctx, u.caller);
     for (; length; length -= kMockPageSize, iova += kMockPageSize, uptr += kMockPageSize) {
         std::vector<model::Segment> segs;
         if (ioas.get_segments(iova, kMockPageSize, segs) || segs.size() != 1 ||
             segs[0].source != source || segs[0].user_va != uptr)
-            return -EINVAL;
+            return refuse(-EINVAL, "TEST MD_CHECK_MAP: the mock domain maps other memory there");
     }
     return 0;
 }
@@ -199,12 +201,12 @@ int check_map(Ucmd& u, const iommu_test_cmd& cmd) {
 int dirty(Ucmd& u, const iommu_test_cmd& cmd) {
     const uint64_t page = cmd.dirty.page_size, length = cmd.dirty.length;
     if (!page || !length || cmd.dirty.iova % page || length % page || !cmd.dirty.uptr)
-        return -EINVAL;
+        return refuse(-EINVAL, "TEST DIRTY: a page size or length of 0, off pages, or no bitmap");
     if (length / page > (16ull << 20) * 8) return -EOVERFLOW;
     auto* hwpt =
         u.ctx.objects().get<model::HwptPagingObject>(cmd.id, model::ObjectType::HwptPaging);
     if (!hwpt) return -ENOENT;
-    if (!hwpt->mock) return -EINVAL;
+    if (!hwpt->mock) return refuse(-EINVAL, "TEST: the HWPT is not on the mock IOMMU");
     return test_dirty(u, *hwpt, cmd);
 }
 
@@ -251,7 +253,8 @@ int do_test_cmd(Ucmd& u) {
             return check_refs(u, cmd);
         case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
             // As small as the kernel's batch allows (one pfn and its count).
-            if (cmd.memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t)) return -EINVAL;
+            if (cmd.memory_limit.limit < sizeof(unsigned long) + sizeof(uint32_t))
+                return refuse(-EINVAL, "TEST SET_TEMP_MEMORY_LIMIT: below one pfn and its count");
             memory_limit = cmd.memory_limit.limit;
             return 0;
         default:

@@ -9,6 +9,7 @@
 #include "ioasid/vfio.h"
 #include "model/ioas.h"
 #include "model/objects.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -29,7 +30,7 @@ int map_dma(model::Context& ctx, uint64_t arg, UserMemory& mem, Caller& caller) 
     if (mem.read(arg, &map, kMapMin)) return -EFAULT;
     if (map.argsz < kMapMin ||
         (map.flags & ~uint32_t{VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE}))
-        return -EINVAL;
+        return refuse(-EINVAL, "MAP_DMA: argsz short, or flags past READ and WRITE");
     model::Ioas* ioas = compat_ioas(ctx);
     if (!ioas) return -ENODEV;
     uint8_t prot = 0;
@@ -47,13 +48,14 @@ int unmap_dma(model::Context& ctx, uint64_t arg, UserMemory& mem) {
     vfio_iommu_type1_dma_unmap unmap{};
     if (mem.read(arg, &unmap, kUnmapMin)) return -EFAULT;
     if (unmap.argsz < kUnmapMin || (unmap.flags & ~uint32_t{VFIO_DMA_UNMAP_FLAG_ALL}))
-        return -EINVAL;
+        return refuse(-EINVAL, "UNMAP_DMA: argsz short, or flags past UNMAP_FLAG_ALL");
     model::Ioas* ioas = compat_ioas(ctx);
     if (!ioas) return -ENODEV;
     uint64_t unmapped = 0;
     int rc;
     if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
-        if (unmap.iova || unmap.size) return -EINVAL;
+        if (unmap.iova || unmap.size)
+            return refuse(-EINVAL, "UNMAP_DMA: UNMAP_FLAG_ALL with an IOVA or size");
         rc = ioas->unmap_all(unmapped);
     } else {
         if (!ioas->huge_pages()) {
@@ -95,7 +97,8 @@ int check_extension(const model::Context& ctx, uint64_t type) {
 // iommufd_vfio_set_iommu(): TYPE1 turns huge pages off, so that any range
 // can be unmapped.
 int set_iommu(model::Context& ctx, uint64_t type) {
-    if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU) return -EINVAL;
+    if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+        return refuse(-EINVAL, "SET_IOMMU: a type other than TYPE1 and TYPE1v2");
     model::Ioas* ioas = compat_ioas(ctx);
     if (!ioas) return -ENODEV;
     return type == VFIO_TYPE1_IOMMU ? ioas->set_huge_pages(false) : 0;
@@ -141,7 +144,7 @@ uint64_t page_sizes(const model::Ioas& ioas) {
 int get_info(const model::Context& ctx, uint64_t arg, UserMemory& mem) {
     vfio_iommu_type1_info info{};
     if (mem.read(arg, &info, kInfoMin)) return -EFAULT;
-    if (info.argsz < kInfoMin) return -EINVAL;
+    if (info.argsz < kInfoMin) return refuse(-EINVAL, "IOMMU_GET_INFO: argsz short");
     const size_t minsz = std::min<size_t>(info.argsz, sizeof(info));
     const model::Ioas* ioas = compat_ioas(ctx);
     if (!ioas) return -ENODEV;

@@ -6,6 +6,7 @@
 
 #include "dispatch/vfio_compat.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 #include "model/topology.h"
 #include "model/vfio_group.h"
 
@@ -52,7 +53,8 @@ int vfio_container_ioctl(model::Context& ctx, uint32_t cmd, uint64_t arg, UserMe
         default:
             // vfio_fops_unl_ioctl(): the rest goes to the IOMMU driver, and
             // is EINVAL while there is none.
-            if (!ctx.vfio_container().iommu_type) return -EINVAL;
+            if (!ctx.vfio_container().iommu_type)
+                return refuse(-EINVAL, "the container has no IOMMU yet (SET_IOMMU)");
             return vfio_compat_ioctl(ctx, cmd, arg, mem, caller);
     }
 }

@@ -11,6 +11,7 @@
 #include "dispatch/region_rw.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -21,8 +22,9 @@ namespace {
 int do_bind(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_bind_iommufd bind;
     if (mem.read(arg, &bind, MINSZ(vfio_device_bind_iommufd, out_devid))) return -EFAULT;
-    if (bind.argsz < MINSZ(vfio_device_bind_iommufd, out_devid) || bind.flags || bind.iommufd < 0)
-        return -EINVAL;
+    if (bind.argsz < MINSZ(vfio_device_bind_iommufd, out_devid))
+        return refuse(-EINVAL, "BIND: argsz short of out_devid");
+    if (bind.flags || bind.iommufd < 0) return refuse(-EINVAL, "BIND: flags, or a negative fd");
     uint32_t devid = 0;
     int rc = be.bind(bind.iommufd, devid);
     if (rc) return rc;
@@ -36,7 +38,8 @@ int do_bind(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_attach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_attach_iommufd_pt at;
     if (mem.read(arg, &at, MINSZ(vfio_device_attach_iommufd_pt, pt_id))) return -EFAULT;
-    if (at.argsz < MINSZ(vfio_device_attach_iommufd_pt, pt_id) || at.flags) return -EINVAL;
+    if (at.argsz < MINSZ(vfio_device_attach_iommufd_pt, pt_id) || at.flags)
+        return refuse(-EINVAL, "ATTACH: argsz short of pt_id, or flags");
     int rc = be.attach(at.pt_id);
     if (rc) return rc;
     if (mem.write(arg + offsetof(vfio_device_attach_iommufd_pt, pt_id), &at.pt_id, 4)) {
@@ -49,7 +52,8 @@ int do_attach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_detach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_detach_iommufd_pt dt;
     if (mem.read(arg, &dt, MINSZ(vfio_device_detach_iommufd_pt, flags))) return -EFAULT;
-    if (dt.argsz < MINSZ(vfio_device_detach_iommufd_pt, flags) || dt.flags) return -EINVAL;
+    if (dt.argsz < MINSZ(vfio_device_detach_iommufd_pt, flags) || dt.flags)
+        return refuse(-EINVAL, "DETACH: argsz short of flags, or flags");
     be.detach();
     return 0;
 }
@@ -58,10 +62,11 @@ int do_detach(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 // -EINVAL. `argsz` counts the feature's data only.
 int check_feature(uint32_t flags, uint64_t argsz, uint32_t supported_ops, uint64_t minsz) {
     if ((flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)) & ~supported_ops)
-        return -EINVAL;
+        return refuse(-EINVAL, "FEATURE: GET or SET the feature does not take");
     if (flags & VFIO_DEVICE_FEATURE_PROBE) return 0;
-    if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET))) return -EINVAL;
-    return argsz < minsz ? -EINVAL : 1;
+    if (!(flags & (VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_SET)))
+        return refuse(-EINVAL, "FEATURE: neither GET nor SET");
+    return argsz < minsz ? refuse(-EINVAL, "FEATURE: argsz short of the feature's data") : 1;
 }
 
 constexpr uint64_t kFeatureData = MINSZ(vfio_device_feature, flags);
@@ -79,7 +84,7 @@ bool feature_header_ok(const vfio_device_feature& f) {
 int low_power_with_wakeup(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_low_power_entry_with_wakeup entry;
     if (mem.read(arg + kFeatureData, &entry, sizeof(entry))) return -EFAULT;
-    if (entry.wakeup_eventfd < 0) return -EINVAL;
+    if (entry.wakeup_eventfd < 0) return refuse(-EINVAL, "LOW_POWER_ENTRY_WITH_WAKEUP: no eventfd");
     std::shared_ptr<devices::IrqSignal> wake;
     int rc = be.eventfds()(entry.wakeup_eventfd, wake);
     return rc ? rc : be.device().low_power_entry(std::move(wake));
@@ -90,7 +95,8 @@ int low_power_with_wakeup(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_feature(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_feature f;
     if (mem.read(arg, &f, kFeatureData)) return -EFAULT;
-    if (!feature_header_ok(f)) return -EINVAL;
+    if (!feature_header_ok(f))
+        return refuse(-EINVAL, "FEATURE: argsz short of flags, or unknown flags");
     const uint64_t data_size = f.argsz - kFeatureData;
     int rc;
     switch (f.flags & VFIO_DEVICE_FEATURE_MASK) {
@@ -113,7 +119,8 @@ int do_feature(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_get_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_device_info info{};
     if (mem.read(arg, &info, MINSZ(vfio_device_info, num_irqs))) return -EFAULT;
-    if (info.argsz < MINSZ(vfio_device_info, num_irqs)) return -EINVAL;
+    if (info.argsz < MINSZ(vfio_device_info, num_irqs))
+        return refuse(-EINVAL, "GET_INFO: argsz short of num_irqs");
     const devices::EmulatedPci& dev = be.device();
     info.flags = dev.info_flags();
     info.num_regions = dev.num_regions();
@@ -124,7 +131,7 @@ int do_get_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_region_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_region_info info;
     if (mem.read(arg, &info, sizeof(info))) return -EFAULT;
-    if (info.argsz < sizeof(info)) return -EINVAL;
+    if (info.argsz < sizeof(info)) return refuse(-EINVAL, "GET_REGION_INFO: argsz short");
     devices::RegionInfo r;
     int rc = be.device().region_info(info.index, r);
     if (rc) return rc;
@@ -138,7 +145,8 @@ int do_region_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
 int do_irq_info(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     vfio_irq_info info;
     if (mem.read(arg, &info, sizeof(info))) return -EFAULT;
-    if (info.argsz < sizeof(info) || info.index >= VFIO_PCI_NUM_IRQS) return -EINVAL;
+    if (info.argsz < sizeof(info)) return refuse(-EINVAL, "GET_IRQ_INFO: argsz short");
+    if (info.index >= VFIO_PCI_NUM_IRQS) return refuse(-EINVAL, "GET_IRQ_INFO: no such index");
     devices::IrqInfo r;
     int rc = be.device().irq_info(info.index, r);
     if (rc) return rc;
@@ -153,9 +161,10 @@ int validate_irq_set(const vfio_irq_set& hdr, uint32_t max, size_t& data_size) {
     if (hdr.argsz < minsz || hdr.index >= VFIO_PCI_NUM_IRQS ||
         hdr.count >= UINT32_MAX - hdr.start ||
         (hdr.flags & ~(VFIO_IRQ_SET_DATA_TYPE_MASK | VFIO_IRQ_SET_ACTION_TYPE_MASK)))
-        return -EINVAL;
+        return refuse(-EINVAL, "SET_IRQS: argsz short, no such index, count past 2^32, or flags");
     data_size = 0;
-    if (hdr.start >= max || hdr.start + hdr.count > max) return -EINVAL;
+    if (hdr.start >= max || hdr.start + hdr.count > max)
+        return refuse(-EINVAL, "SET_IRQS: start and count past the index's vectors");
     size_t size;
     switch (hdr.flags & VFIO_IRQ_SET_DATA_TYPE_MASK) {
         case VFIO_IRQ_SET_DATA_NONE:
@@ -168,10 +177,11 @@ int validate_irq_set(const vfio_irq_set& hdr, uint32_t max, size_t& data_size) {
             size = 4;
             break;
         default:
-            return -EINVAL;
+            return refuse(-EINVAL, "SET_IRQS: more than one data type");
     }
     if (size) {
-        if (hdr.argsz - minsz < uint64_t{hdr.count} * size) return -EINVAL;
+        if (hdr.argsz - minsz < uint64_t{hdr.count} * size)
+            return refuse(-EINVAL, "SET_IRQS: argsz short of the data");
         data_size = hdr.count * size;
     }
     return 0;
@@ -201,14 +211,15 @@ struct RegionAccess {
 };
 
 int resolve_region_rw(devices::EmulatedPci& dev, const ioasidd_region_rw& rw, RegionAccess& out) {
-    if (!region_rw_valid(rw)) return -EINVAL;
+    if (!region_rw_valid(rw)) return refuse(-EINVAL, "REGION_RW: argsz, flags or length");
     out.index = static_cast<uint32_t>(IOASID_VFIO_PCI_OFFSET_TO_INDEX(rw.offset));
     out.off = rw.offset & IOASID_VFIO_PCI_OFFSET_MASK;
     out.write = rw.flags & IOASIDD_REGION_WRITE;
     devices::RegionInfo r;
-    if (dev.region_info(out.index, r) || out.off >= r.size) return -EINVAL;
+    if (dev.region_info(out.index, r) || out.off >= r.size)
+        return refuse(-EINVAL, "REGION_RW: no such region, or past its end");
     if (!(r.flags & (out.write ? VFIO_REGION_INFO_FLAG_WRITE : VFIO_REGION_INFO_FLAG_READ)))
-        return -EINVAL;
+        return refuse(-EINVAL, "REGION_RW: the region does not allow the access");
     out.len = std::min<uint64_t>(rw.length, r.size - out.off);
     return 0;
 }
@@ -255,7 +266,7 @@ int do_region_fast(DeviceBackend& be, const RegionFast& fast, uint64_t arg) {
     const uint64_t off = arg & 0xffffffffu;
     uint64_t size;
     if (int rc = region_size(be, index, size)) return rc;
-    if (off >= size) return -EINVAL;  // REGION_RW's answer, before any access
+    if (off >= size) return refuse(-EINVAL, "REGION_FAST: past the region's end");
     if (len > size - off) return -E2BIG;
     struct {
         ioasidd_region_rw rw;
@@ -287,14 +298,19 @@ int do_reset(DeviceBackend& be, uint64_t, UserMemory&) {
 int do_hot_reset_info(DeviceBackend&, uint64_t arg, UserMemory& mem) {
     vfio_pci_hot_reset_info hdr;
     if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
-    return hdr.argsz < sizeof(hdr) ? -EINVAL : -ENODEV;
+    return hdr.argsz < sizeof(hdr) ? refuse(-EINVAL, "GET_PCI_HOT_RESET_INFO: argsz short")
+                                   : -ENODEV;
 }
 
 // No emulated device has a slot or bus reset: ENODEV once the header and
 // the count pass (a zero-length array for a cdev-opened device only).
 int hot_reset_answer(DeviceBackend& be, uint32_t argsz, uint32_t flags, uint32_t count) {
-    if (argsz < sizeof(vfio_pci_hot_reset) || flags) return -EINVAL;
-    if ((count != 0) != be.through_group()) return -EINVAL;
+    if (argsz < sizeof(vfio_pci_hot_reset) || flags)
+        return refuse(-EINVAL, "PCI_HOT_RESET: argsz short, or flags");
+    if ((count != 0) != be.through_group())
+        return refuse(-EINVAL, be.through_group()
+                                   ? "PCI_HOT_RESET: no group fds"
+                                   : "PCI_HOT_RESET: group fds for a cdev-opened device");
     return -ENODEV;
 }
 
@@ -309,7 +325,7 @@ int do_hot_reset_groups(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     ioasidd_hot_reset_groups g;
     if (mem.read(arg, &g, sizeof(g))) return -EFAULT;
     if (g.argsz < sizeof(g) || (g.flags & ~uint32_t{IOASIDD_HOT_RESET_FDS_UNREADABLE}))
-        return -EINVAL;
+        return refuse(-EINVAL, "PCI_HOT_RESET_GROUPS: argsz short, or flags");
     return hot_reset_answer(be, g.vfio_argsz, g.vfio_flags, g.count);
 }
 
@@ -318,9 +334,11 @@ int do_ioeventfd(DeviceBackend& be, uint64_t arg, UserMemory& mem) {
     constexpr size_t minsz = MINSZ(vfio_device_ioeventfd, fd);
     vfio_device_ioeventfd e{};
     if (mem.read(arg, &e, minsz)) return -EFAULT;
-    if (e.argsz < minsz || (e.flags & ~uint32_t{VFIO_DEVICE_IOEVENTFD_SIZE_MASK})) return -EINVAL;
+    if (e.argsz < minsz || (e.flags & ~uint32_t{VFIO_DEVICE_IOEVENTFD_SIZE_MASK}))
+        return refuse(-EINVAL, "IOEVENTFD: argsz short, or flags");
     const uint32_t count = e.flags & VFIO_DEVICE_IOEVENTFD_SIZE_MASK;
-    if (__builtin_popcount(count) != 1 || e.fd < -1) return -EINVAL;
+    if (__builtin_popcount(count) != 1 || e.fd < -1)
+        return refuse(-EINVAL, "IOEVENTFD: not one size, or an fd below -1");
     devices::EmulatedPci& dev = be.device();
     return dev.ioeventfds().set(dev, e.offset, e.data, count, e.fd, be.ioevent_watcher());
 }
@@ -375,12 +393,14 @@ int vfio_device_ioctl(DeviceBackend& be, uint32_t cmd, uint64_t arg, UserMemory&
     if (be.through_group()) {
         // vfio_df_ioctl_bind_iommufd(): cdev fds only; ATTACH and DETACH are
         // the cdev's own, and go to vfio-pci's ioctl otherwise.
-        if (cmd == VFIO_DEVICE_BIND_IOMMUFD) return -EINVAL;
+        if (cmd == VFIO_DEVICE_BIND_IOMMUFD)
+            return refuse(-EINVAL, "BIND: the device was opened through its group");
         if (cmd == VFIO_DEVICE_ATTACH_IOMMUFD_PT || cmd == VFIO_DEVICE_DETACH_IOMMUFD_PT)
             return -ENOTTY;
     }
     // Only BIND is allowed before BIND; anything else, known or not, is EINVAL.
-    if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound()) return -EINVAL;
+    if (cmd != VFIO_DEVICE_BIND_IOMMUFD && !be.bound())
+        return refuse(-EINVAL, "not bound yet: only BIND_IOMMUFD comes first");
     if (cmd == IOASIDD_REGION_FAST_HELD) return be.take_held_read();
     if (RegionFast fast; region_fast_decode(cmd, fast)) {
         if (!be.forwarded()) be.device().resume();

@@ -11,6 +11,7 @@
 #include "dispatch/vfio_forward_sized.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -74,7 +75,7 @@ int forward_ioeventfd(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
 int forward_region_rw(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_region_rw rw;
     if (mem.read(arg, &rw, sizeof(rw))) return -EFAULT;
-    if (!region_rw_valid(rw)) return -EINVAL;
+    if (!region_rw_valid(rw)) return refuse(-EINVAL, "REGION_RW: argsz, flags or length");
     return region_rw_user(
         mem, rw.data, rw.length, rw.flags & IOASIDD_REGION_WRITE,
         [&](uint8_t* buf, uint64_t at, uint64_t n) { return t.pread(buf, n, rw.offset + at); },

@@ -47,8 +47,6 @@ class ForwardTarget {
         (void)cookie, (void)group;
         return -EBADF;
     }
-    // Why a call was refused, for the debug log (the errno says the rest).
-    virtual void refused(const char* command, const char* why) { (void)command, (void)why; }
     // Whether the real device's driver tracks DMA (the kernel's log_ops):
     // without it the kernel answers DMA_LOGGING_START and _REPORT with
     // ENOTTY before it reads their ranges or bitmap.

@@ -7,6 +7,7 @@
 
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -89,10 +90,8 @@ int reset_by_context(ForwardTarget& t) {
     std::vector<uint32_t> groups;
     for (const vfio_pci_dependent_device& d : affected) {
         ForwardTarget::Dependent dep = t.dependent(d.segment, d.bus, d.devfn);
-        if (dep.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED)) {
-            t.refused("PCI_HOT_RESET", "a device it resets is not owned by the caller's context");
-            return -EINVAL;
-        }
+        if (dep.devid == uint32_t(VFIO_PCI_DEVID_NOT_OWNED))
+            return refuse(-EINVAL, "PCI_HOT_RESET: a device it resets is not the context's");
         if (!has(groups, dep.group)) groups.push_back(dep.group);
     }
     return t.hot_reset(groups);
@@ -115,10 +114,8 @@ int reset_by_groups(ForwardTarget& t, uint32_t count, Name name) {
     std::vector<vfio_pci_dependent_device> affected;
     int rc = affected_devices(t, affected);
     if (rc) return rc == -EPERM ? -EINVAL : rc;
-    if (count > affected.size()) {
-        t.refused("PCI_HOT_RESET", "more group fds than devices the reset reaches");
-        return -EINVAL;
-    }
+    if (count > affected.size())
+        return refuse(-EINVAL, "PCI_HOT_RESET: more group fds than devices the reset reaches");
     std::vector<NamedGroup> named(count);
     if ((rc = name(named))) return rc;
     std::vector<uint32_t> given;
@@ -129,10 +126,8 @@ int reset_by_groups(ForwardTarget& t, uint32_t count, Name name) {
     std::vector<uint32_t> groups;
     for (const vfio_pci_dependent_device& d : affected) {
         ForwardTarget::Dependent dep = t.dependent(d.segment, d.bus, d.devfn);
-        if (!dep.has_group || !has(given, dep.group)) {
-            t.refused("PCI_HOT_RESET", "a device it resets is in none of the groups given");
-            return -EINVAL;
-        }
+        if (!dep.has_group || !has(given, dep.group))
+            return refuse(-EINVAL, "PCI_HOT_RESET: a device it resets is in none of the groups");
         if (!has(groups, dep.group)) groups.push_back(dep.group);
     }
     return t.hot_reset(groups);
@@ -171,20 +166,22 @@ int forward_hot_reset_info(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
 int forward_hot_reset(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     vfio_pci_hot_reset hdr;
     if (mem.read(arg, &hdr, sizeof(hdr))) return -EFAULT;
-    if (hdr.argsz < sizeof(hdr) || hdr.flags) return -EINVAL;
+    if (hdr.argsz < sizeof(hdr) || hdr.flags)
+        return refuse(-EINVAL, "PCI_HOT_RESET: argsz short, or flags");
     // A zero-length array is for cdev-opened devices only.
-    if (!t.through_group()) return hdr.count ? -EINVAL : reset_by_context(t);
-    if (!hdr.count) return -EINVAL;
+    if (!t.through_group())
+        return hdr.count ? refuse(-EINVAL, "PCI_HOT_RESET: group fds for a cdev-opened device")
+                         : reset_by_context(t);
+    if (!hdr.count) return refuse(-EINVAL, "PCI_HOT_RESET: no group fds");
     return reset_by_groups(t, hdr.count, [&](std::vector<NamedGroup>& named) {
         std::vector<int32_t> fds(named.size());
         if (mem.read(arg + sizeof(hdr), fds.data(), fds.size() * 4)) return -EFAULT;
-        for (size_t i = 0; i < fds.size(); i++) {
-            named[i].rc = t.take_fd(fds[i]) < 0 ? -EBADF : -EINVAL;
-            if (named[i].rc == -EINVAL)
-                t.refused("PCI_HOT_RESET",
-                          "a group fd by number, not by cookie (the preload "
-                          "library sends PCI_HOT_RESET_GROUPS)");
-        }
+        for (size_t i = 0; i < fds.size(); i++)
+            named[i].rc = t.take_fd(fds[i]) < 0
+                              ? -EBADF
+                              : refuse(-EINVAL,
+                                       "PCI_HOT_RESET: a group fd by number, not by "
+                                       "cookie (libioasid-preload.so sends them so)");
         return 0;
     });
 }
@@ -193,20 +190,24 @@ int forward_hot_reset_groups(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     ioasidd_hot_reset_groups g;
     if (mem.read(arg, &g, sizeof(g))) return -EFAULT;
     if (g.argsz < sizeof(g) || (g.flags & ~uint32_t{IOASIDD_HOT_RESET_FDS_UNREADABLE}))
-        return -EINVAL;
-    if (g.vfio_argsz < sizeof(vfio_pci_hot_reset) || g.vfio_flags) return -EINVAL;
-    if (!t.through_group()) return g.count ? -EINVAL : reset_by_context(t);
-    if (!g.count) return -EINVAL;
+        return refuse(-EINVAL, "PCI_HOT_RESET_GROUPS: argsz short, or flags");
+    if (g.vfio_argsz < sizeof(vfio_pci_hot_reset) || g.vfio_flags)
+        return refuse(-EINVAL, "PCI_HOT_RESET: argsz short, or flags");
+    if (!t.through_group())
+        return g.count ? refuse(-EINVAL, "PCI_HOT_RESET: group fds for a cdev-opened device")
+                       : reset_by_context(t);
+    if (!g.count) return refuse(-EINVAL, "PCI_HOT_RESET: no group fds");
     return reset_by_groups(t, g.count, [&](std::vector<NamedGroup>& named) {
         if (g.flags & IOASIDD_HOT_RESET_FDS_UNREADABLE) return -EFAULT;
-        if (g.argsz < sizeof(g) + named.size() * 8) return -EINVAL;
+        if (g.argsz < sizeof(g) + named.size() * 8)
+            return refuse(-EINVAL, "PCI_HOT_RESET_GROUPS: argsz short of the cookies");
         std::vector<uint64_t> cookies(named.size());
         if (mem.read(arg + sizeof(g), cookies.data(), cookies.size() * 8)) return -EFAULT;
         for (size_t i = 0; i < cookies.size(); i++) {
             if (cookies[i] == IOASIDD_HOT_RESET_NO_FILE)
                 named[i].rc = -EBADF;
             else if (cookies[i] == IOASIDD_HOT_RESET_NOT_OURS)
-                named[i].rc = -EINVAL;
+                named[i].rc = refuse(-EINVAL, "PCI_HOT_RESET: an fd that is not ioasidd's group");
             else
                 named[i].rc = t.group_file(cookies[i], named[i].group);
         }

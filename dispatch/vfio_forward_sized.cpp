@@ -8,6 +8,7 @@
 #include "dispatch/guarded_page.h"
 #include "dispatch/vfio_forward_logging.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 
 namespace ioasid::dispatch {
 
@@ -156,10 +157,10 @@ const FeatureCopy* feature_row(uint32_t feature) {
 // feature reads its data: answered here, as the kernel answers them.
 int header_check(uint32_t argsz, uint32_t flags) {
     constexpr uint32_t kKnown = VFIO_DEVICE_FEATURE_MASK | kSet | kGet | VFIO_DEVICE_FEATURE_PROBE;
-    if (argsz < kHeader) return -EINVAL;
-    if (flags & ~kKnown) return -EINVAL;  // unknown flags
+    if (argsz < kHeader) return refuse(-EINVAL, "FEATURE: argsz short of flags");
+    if (flags & ~kKnown) return refuse(-EINVAL, "FEATURE: unknown flags");
     if (!(flags & VFIO_DEVICE_FEATURE_PROBE) && (flags & (kSet | kGet)) == (kSet | kGet))
-        return -EINVAL;
+        return refuse(-EINVAL, "FEATURE: both GET and SET without PROBE");
     return 0;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "model/refusal.h"
+
 namespace ioasid::model {
 
 namespace {
@@ -75,8 +77,10 @@ bool same_iommu(const Topology& topo, const HwptPagingObject& hwpt, const Device
 int do_attach(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObject& dev) {
     auto& groups = ctx.attached_groups();
     auto it = groups.find(dev.group);
-    if (it != groups.end() && it->second.hwpt != hwpt.id) return -EINVAL;
-    if (!same_iommu(topo, hwpt, dev)) return -EINVAL;
+    if (it != groups.end() && it->second.hwpt != hwpt.id)
+        return refuse(-EINVAL, "attach: the device's group is attached to another HWPT");
+    if (!same_iommu(topo, hwpt, dev))
+        return refuse(-EINVAL, "attach: the HWPT's domain is of another IOMMU");
     Ioas& ioas = *ctx.ioas(hwpt.ioas_id);
     int rc = enforce_reserved(ioas, topo, dev);
     if (rc) return rc;
@@ -109,11 +113,14 @@ int move_mirror(const Topology& topo, uint32_t group, Ioas& from, Ioas& to) {
 // iommufd_device_do_replace(): the whole group moves to the new HWPT.
 int do_replace(Context& ctx, Topology& topo, HwptPagingObject& hwpt, DeviceObject& dev) {
     auto it = ctx.attached_groups().find(dev.group);
-    if (it == ctx.attached_groups().end()) return -EINVAL;
+    if (it == ctx.attached_groups().end())
+        return refuse(-EINVAL, "replace: the group is attached to none");
     Context::AttachedGroup& ag = it->second;
-    if (std::find(ag.devices.begin(), ag.devices.end(), dev.id) == ag.devices.end()) return -EINVAL;
+    if (std::find(ag.devices.begin(), ag.devices.end(), dev.id) == ag.devices.end())
+        return refuse(-EINVAL, "replace: the device is not attached");
     if (hwpt.id == ag.hwpt) return 0;
-    if (!same_iommu(topo, hwpt, dev)) return -EINVAL;
+    if (!same_iommu(topo, hwpt, dev))
+        return refuse(-EINVAL, "replace: the HWPT's domain is of another IOMMU");
     HwptPagingObject& old = *find_hwpt(ctx, ag.hwpt);
     Ioas& new_ioas = *ctx.ioas(hwpt.ioas_id);
     if (old.ioas_id != hwpt.ioas_id) {
@@ -182,7 +189,10 @@ int auto_domain(Context& ctx, Topology& topo, DeviceObject& dev, uint32_t ioas_i
         auto& hwpt = static_cast<HwptPagingObject&>(*obj);
         if (!hwpt.auto_domain || hwpt.ioas_id != ioas_id) continue;
         int rc = fn(ctx, topo, hwpt, dev);
-        if (rc == -EINVAL) continue;  // incompatible: try the next one
+        if (rc == -EINVAL) {  // incompatible: try the next one, which may take it
+            clear_refusal();
+            continue;
+        }
         if (rc == 0) pt_id = id;
         return rc;
     }
@@ -267,7 +277,7 @@ int attach_device(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t& pt_id
             rc = auto_domain(ctx, topo, *dev, pt_id, fn, pt_id);
             break;
         default:
-            return -EINVAL;
+            return refuse(-EINVAL, "attach: the id names neither an IOAS nor a HWPT");
     }
     if (rc == 0 && !replace) dev->users++;  // the attachment holds the device
     return rc;
@@ -287,10 +297,10 @@ int alloc_hwpt(Context& ctx, Topology& topo, uint32_t dev_id, uint32_t pt_id, ui
     DeviceObject* dev = find_device(ctx, dev_id);
     if (!dev) return -ENOENT;
     Object* pt = ctx.objects().find_any(pt_id);
-    if (!pt) return -EINVAL;
+    if (!pt) return refuse(-EINVAL, "HWPT_ALLOC: no object has pt_id");
     // Nested HWPTs are not made yet.
     if (pt->type == ObjectType::HwptPaging) return -EOPNOTSUPP;
-    if (pt->type != ObjectType::Ioas) return -EINVAL;
+    if (pt->type != ObjectType::Ioas) return refuse(-EINVAL, "HWPT_ALLOC: pt_id is not an IOAS");
     const Group* g = topo.group(dev->group);
     const PciDevice* pci = topo.device(dev->address);
     // Only the mock IOMMU has domain_alloc_user; its domains take no data.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "model/refusal.h"
+
 namespace ioasid::model {
 
 Ioas* Context::ioas(uint32_t id) const {
@@ -23,9 +25,9 @@ int Context::destroy(uint32_t id) {
 }
 
 int Context::set_account_mode(uint64_t value, bool privileged) {
-    if (!privileged) return -EPERM;
-    if (!objects_.empty()) return -EBUSY;
-    if (value > 1) return -EINVAL;
+    if (!privileged) return refuse(-EPERM, "OPTION RLIMIT_MODE: needs CAP_SYS_RESOURCE");
+    if (!objects_.empty()) return refuse(-EBUSY, "OPTION RLIMIT_MODE: the context has objects");
+    if (value > 1) return refuse(-EINVAL, "OPTION RLIMIT_MODE: no such mode");
     account_mode_ = value == 0 ? AccountMode::User : AccountMode::Mm;
     return 0;
 }

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <limits>
 
+#include "model/refusal.h"
+
 namespace ioasid::model {
 
 namespace {
@@ -61,7 +63,8 @@ bool Ioas::allowed_intersects(uint64_t start, uint64_t last) const {
 int Ioas::map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint32_t source,
               uint64_t& iova) {
     // iopt_alloc_pages(): the size_t arithmetic of the page count must not wrap.
-    if (length == 0 || length > kU64Max - kPageSize) return -EINVAL;
+    if (length == 0 || length > kU64Max - kPageSize)
+        return refuse(-EINVAL, "map: a length of 0, or one whose pages wrap");
     uint64_t end;
     if (__builtin_add_overflow(user_va, length, &end)) return -EOVERFLOW;
     // Never reused: a charge keyed by it must not name a later map's pages.
@@ -71,17 +74,20 @@ int Ioas::map(uint64_t user_va, uint64_t length, uint8_t prot, bool fixed, uint3
 }
 
 int Ioas::check_iova(uint64_t iova, uint64_t length) const {
-    if (iova & (iova_alignment_ - 1)) return -EINVAL;
+    if (iova & (iova_alignment_ - 1))
+        return refuse(-EINVAL, "map: an IOVA off the IOAS's alignment");
     uint64_t last;
     if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
-    if (reserved_intersects(iova, last)) return -EINVAL;
+    if (reserved_intersects(iova, last))
+        return refuse(-EINVAL, "map: the range meets a reserved one");
     if (areas_.first_intersecting(iova, last)) return -EEXIST;
     return 0;
 }
 
 int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t prot, bool fixed,
                        uint64_t& iova) {
-    if ((length & (iova_alignment_ - 1)) || length == 0) return -EINVAL;
+    if ((length & (iova_alignment_ - 1)) || length == 0)
+        return refuse(-EINVAL, "map: a length of 0 or off the IOAS's alignment");
     int rc = fixed ? check_iova(iova, length) : alloc_iova(segs.front().user_va, length, iova);
     if (rc) return rc;
 
@@ -89,8 +95,10 @@ int Ioas::map_segments(std::span<const Segment> segs, uint64_t length, uint8_t p
     // leaves the same state as the kernel's insert-then-abort on failure.
     uint64_t cur = iova;
     for (const Segment& s : segs) {
-        if ((prot & kProtWrite) && !s.writable) return -EPERM;
-        if ((s.user_va % kPageSize) & (iova_alignment_ - 1)) return -EINVAL;
+        if ((prot & kProtWrite) && !s.writable)
+            return refuse(-EPERM, "COPY: a writable copy of a read-only source");
+        if ((s.user_va % kPageSize) & (iova_alignment_ - 1))
+            return refuse(-EINVAL, "COPY: the source's offset is off the IOAS's alignment");
         uint64_t last;
         if (__builtin_add_overflow(cur, s.length - 1, &last)) return -EOVERFLOW;
         cur += s.length;
@@ -221,7 +229,7 @@ int Ioas::alloc_iova(uint64_t uptr, uint64_t length, uint64_t& iova) const {
 }
 
 int Ioas::get_segments(uint64_t iova, uint64_t length, std::vector<Segment>& out) const {
-    if (length == 0) return -EINVAL;
+    if (length == 0) return refuse(-EINVAL, "COPY: a length of 0");
     uint64_t last;
     if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
     return covering_segments(iova, last, 0, out) ? 0 : -ENOENT;
@@ -246,7 +254,7 @@ bool Ioas::covering_segments(uint64_t iova, uint64_t last, uint8_t need,
 
 int Ioas::unmap(uint64_t iova, uint64_t length, uint64_t& unmapped) {
     unmapped = 0;
-    if (length == 0) return -EINVAL;
+    if (length == 0) return refuse(-EINVAL, "UNMAP: a length of 0");
     uint64_t last;
     if (__builtin_add_overflow(iova, length - 1, &last)) return -EOVERFLOW;
     uint64_t start = iova;
@@ -277,8 +285,10 @@ int validate_ranges(const std::vector<IovaRange>& ranges) {
     std::sort(sorted.begin(), sorted.end(),
               [](const IovaRange& a, const IovaRange& b) { return a.start < b.start; });
     for (size_t i = 0; i < sorted.size(); ++i) {
-        if (sorted[i].start >= sorted[i].last) return -EINVAL;
-        if (i && sorted[i].start <= sorted[i - 1].last) return -EINVAL;
+        if (sorted[i].start >= sorted[i].last)
+            return refuse(-EINVAL, "ALLOW_IOVAS: a range that ends at or before its start");
+        if (i && sorted[i].start <= sorted[i - 1].last)
+            return refuse(-EINVAL, "ALLOW_IOVAS: ranges that overlap");
     }
     return 0;
 }

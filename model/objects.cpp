@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "model/refusal.h"
+
 namespace ioasid::model {
 
 uint32_t ObjectTable::add(std::unique_ptr<Object> obj) {
@@ -45,7 +47,7 @@ void ObjectTable::release_id(uint32_t id) {
 int ObjectTable::destroy(uint32_t id) {
     auto it = objects_.find(id);
     if (it == objects_.end()) return -ENOENT;
-    if (it->second->users) return -EBUSY;
+    if (it->second->users) return refuse(-EBUSY, "DESTROY: the object is in use");
     std::unique_ptr<Object> obj = std::move(it->second);
     objects_.erase(it);
     obj->release_refs(*this);

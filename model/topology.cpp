@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "model/refusal.h"
+
 namespace ioasid::model {
 
 namespace {
@@ -99,8 +101,9 @@ int Topology::claim(uint32_t id, const Context* owner) {
     if (!g) return -ENODEV;
     // A bound kernel driver holds the group's default domain: the kernel's
     // claim fails with EPERM as it does for a second owner.
-    if (g->owner_count && g->owner != owner) return -EPERM;
-    if (!viable(id)) return -EPERM;
+    if (g->owner_count && g->owner != owner)
+        return refuse(-EPERM, "the device's group is owned by another context");
+    if (!viable(id)) return refuse(-EPERM, "the device's group is not viable");
     g->owner = owner;
     g->owner_count++;
     return 0;

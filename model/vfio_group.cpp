@@ -5,6 +5,7 @@
 
 #include "ioasid/vfio.h"
 #include "model/binding.h"
+#include "model/refusal.h"
 
 namespace ioasid::model {
 
@@ -76,7 +77,8 @@ void leave(Context* set, Topology& topo, Group& g) {
 int group_open(Topology& topo, uint32_t group, uint64_t file) {
     Group* g = live_group(topo, group);
     if (!g) return -ENODEV;
-    if (g->cdev_opens || g->group_file) return -EBUSY;
+    if (g->cdev_opens) return refuse(-EBUSY, "open group: a device of it is open by its cdev");
+    if (g->group_file) return refuse(-EBUSY, "open group: it is open already");
     g->group_file = file;
     g->group_file_closed = false;
     return 0;
@@ -113,7 +115,8 @@ int group_status(const Topology& topo, uint32_t group, uint32_t& flags) {
 
 int group_set_container(Context& ctx, Topology& topo, uint32_t group) {
     Group* g = topo.group(group);
-    if (g && (g->container || g->iommufd)) return -EINVAL;
+    if (g && (g->container || g->iommufd))
+        return refuse(-EINVAL, "SET_CONTAINER: the group is set already");
     if (!g || g->devices.empty()) return -ENODEV;
     if (!ctx.vfio_container().on) {
         if (int rc = compat_ioas_create(ctx)) return rc;
@@ -122,7 +125,8 @@ int group_set_container(Context& ctx, Topology& topo, uint32_t group) {
     }
     // iommu_group_claim_dma_owner(): any owner at all (a bound kernel
     // driver, another user's devices) is EPERM.
-    if (g->owner_count || !topo.viable(group)) return -EPERM;
+    if (g->owner_count) return refuse(-EPERM, "SET_CONTAINER: another context owns the group");
+    if (!topo.viable(group)) return refuse(-EPERM, "SET_CONTAINER: the group is not viable");
     if (int rc = topo.claim(group, &ctx)) return rc;
     if (ctx.vfio_container().iommu_type) {
         if (int rc = join_iommu(ctx, topo, group)) {
@@ -138,8 +142,10 @@ int group_set_container(Context& ctx, Topology& topo, uint32_t group) {
 
 int group_unset_container(Context* set, Topology& topo, uint32_t group) {
     Group* g = topo.group(group);
-    if (!g || (!g->container && !g->iommufd)) return -EINVAL;
-    if (g->container && g->container_users != 1) return -EBUSY;
+    if (!g || (!g->container && !g->iommufd))
+        return refuse(-EINVAL, "UNSET_CONTAINER: the group is set to none");
+    if (g->container && g->container_users != 1)
+        return refuse(-EBUSY, "UNSET_CONTAINER: a device of the group is open");
     leave(set, topo, *g);
     return 0;
 }
@@ -149,7 +155,8 @@ int group_use(Topology& topo, uint32_t group) {
     if (!g) return -ENODEV;
     if (g->iommufd) return 0;
     // vfio_group_use_container(): SET_CONTAINER done, SET_IOMMU not yet.
-    if (!g->container || !g->container->vfio_container().iommu_type) return -EINVAL;
+    if (!g->container || !g->container->vfio_container().iommu_type)
+        return refuse(-EINVAL, "GET_DEVICE_FD: no container, or before SET_IOMMU");
     g->container_users++;
     return 0;
 }
@@ -168,7 +175,7 @@ void group_unuse(Context* set, Topology& topo, uint32_t group) {
 int group_block_cdev(Topology& topo, uint32_t group) {
     Group* g = topo.group(group);
     if (!g) return -ENODEV;
-    if (g->group_file) return -EBUSY;
+    if (g->group_file) return refuse(-EBUSY, "open: the device's group is open (/dev/vfio/N)");
     g->cdev_opens++;
     return 0;
 }
@@ -181,7 +188,8 @@ void group_unblock_cdev(Topology& topo, uint32_t group) {
 
 int container_set_iommu(Context& ctx, const Topology& topo, uint32_t type) {
     Context::VfioContainer& c = ctx.vfio_container();
-    if (c.groups.empty() || c.iommu_type) return -EINVAL;
+    if (c.groups.empty()) return refuse(-EINVAL, "SET_IOMMU: no group is set to the container");
+    if (c.iommu_type) return refuse(-EINVAL, "SET_IOMMU: set already");
     if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU) return -ENODEV;
     if (int rc = compat_ioas_create(ctx)) return rc;
     // TYPE1 may unmap inside a mapping, which huge pages would forbid.

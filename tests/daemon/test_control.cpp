@@ -259,6 +259,7 @@ TEST_CASE("control: IOCTL events carry the decoded arguments and outputs", "[con
     trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec);
     rec.result = -EEXIST;
     trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec);
+    trace.record("ioasid", dispatch::NodeKind::Iommufd, "IOAS_MAP", rec, "the check that refused");
 
     json ev = sub.line();
     REQUIRE(ev["event"] == "IOCTL");
@@ -277,4 +278,7 @@ TEST_CASE("control: IOCTL events carry the decoded arguments and outputs", "[con
     CHECK(ev["data"]["errno"] == "EEXIST");
     CHECK(ev["data"]["args"]["ioas_id"] == 2);
     CHECK_FALSE(ev["data"].contains("out"));
+    CHECK_FALSE(ev["data"].contains("why"));
+    ev = sub.line();  // a refusal's reason (model/refusal.h)
+    CHECK(ev["data"]["why"] == "the check that refused");
 }
