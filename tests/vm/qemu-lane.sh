@@ -32,8 +32,11 @@ inner_initrd() {
 if qemu=$("$here/fetch-qemu10.sh" 2> "$results/fetch-qemu10.log"); then
     echo "$qemu" > "$results/qemu10.path"
     inner_initrd || echo "CANNOT build the guest lane's initramfs"
-    guest deb61 deb61 guest-qemu.sh vm-qemu-deb61.log --iommu --edu
-    guest ref ref guest-qemu.sh vm-qemu-ref.log --iommu --edu
+    # deb61's VM holds four nested guest boots besides the qtest runs: about
+    # 10 minutes alone, more on a busy machine, past run-in-vm's 15-minute
+    # default (a retry then doubles the lane).
+    guest deb61 deb61 guest-qemu.sh vm-qemu-deb61.log --iommu --edu --timeout 1800
+    guest ref ref guest-qemu.sh vm-qemu-ref.log --iommu --edu --timeout 1800
 else
     echo "CANNOT run QEMU 10: $(tail -1 "$results/fetch-qemu10.log")"
 fi
