@@ -170,11 +170,13 @@ void print_ioctl(const json& ev, bool as_json) {
     std::string call =
         d["command"].get<std::string>() + "(" + fields(d.value("args", json())) + ")";
     std::string out = d.contains("out") ? " {" + fields(d["out"]) + "}" : "";
+    // A refusal's errno, and the check that refused (the daemon's "why").
+    std::string err = d.contains("errno") ? " " + d["errno"].get<std::string>() : "";
+    if (d.contains("why")) err += " (" + d["why"].get<std::string>() + ")";
     std::printf("%-14s tid %-7s %-20s -> %s%s%s  %s, %s rt, %.1f us\n",
                 d["node"].get<std::string>().c_str(), d["tid"].dump().c_str(), call.c_str(),
-                d["result"].dump().c_str(),
-                d.contains("errno") ? (" " + d["errno"].get<std::string>()).c_str() : "",
-                out.c_str(), d["path"].get<std::string>().c_str(), d["round_trips"].dump().c_str(),
+                d["result"].dump().c_str(), err.c_str(), out.c_str(),
+                d["path"].get<std::string>().c_str(), d["round_trips"].dump().c_str(),
                 d["duration_us"].get<double>());
     std::fflush(stdout);
 }

@@ -24,8 +24,10 @@ def client_line(prefix):
     return ""
 
 
-# Before BIND the device reads nothing: no arguments, EINVAL.
-expect(r"^vfio/device0 .* GET_INFO\(\) +-> -22 EINVAL  direct, 1 rt", "pre-bind GET_INFO")
+# Before BIND the device reads nothing: no arguments, EINVAL, and the check
+# that refused it.
+expect(r"^vfio/device0 .* GET_INFO\(\) +-> -22 EINVAL \(not bound yet: only BIND_IOMMUFD "
+       r"comes first\)  direct, 1 rt", "pre-bind GET_INFO and its reason")
 m = re.search(r"devid=(\d+)", client_line("bind: BIND -> ok"))
 if m:
     expect(rf"^vfio/device0 .* BIND_IOMMUFD\(flags=0x0, iommufd=\d+\) -> 0 \{{out_devid={m[1]}\}}",
