@@ -176,12 +176,13 @@ int forward_hot_reset(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
     return reset_by_groups(t, hdr.count, [&](std::vector<NamedGroup>& named) {
         std::vector<int32_t> fds(named.size());
         if (mem.read(arg + sizeof(hdr), fds.data(), fds.size() * 4)) return -EFAULT;
-        for (size_t i = 0; i < fds.size(); i++)
-            named[i].rc = t.take_fd(fds[i]) < 0
-                              ? -EBADF
-                              : refuse(-EINVAL,
-                                       "PCI_HOT_RESET: a group fd by number, not by "
-                                       "cookie (libioasid-preload.so sends them so)");
+        // The first fd decides, as fget()'s loop stops at the first failure:
+        // a resolvable one is never a group by number.
+        named[0].rc = t.take_fd(fds[0]) < 0
+                          ? -EBADF
+                          : refuse(-EINVAL,
+                                   "PCI_HOT_RESET: a group fd by number, not by cookie "
+                                   "(libioasid-preload.so sends them so)");
         return 0;
     });
 }
@@ -203,7 +204,9 @@ int forward_hot_reset_groups(ForwardTarget& t, uint64_t arg, UserMemory& mem) {
             return refuse(-EINVAL, "PCI_HOT_RESET_GROUPS: argsz short of the cookies");
         std::vector<uint64_t> cookies(named.size());
         if (mem.read(arg + sizeof(g), cookies.data(), cookies.size() * 8)) return -EFAULT;
-        for (size_t i = 0; i < cookies.size(); i++) {
+        // In order, up to the first that fails (the kernel's fget() loop),
+        // so that only its reason is noted.
+        for (size_t i = 0; i < cookies.size() && (i == 0 || !named[i - 1].rc); i++) {
             if (cookies[i] == IOASIDD_HOT_RESET_NO_FILE)
                 named[i].rc = -EBADF;
             else if (cookies[i] == IOASIDD_HOT_RESET_NOT_OURS)

@@ -11,6 +11,7 @@
 #include "dispatch/vfio_forward.h"
 #include "ioasid/ioasidd.h"
 #include "ioasid/vfio.h"
+#include "model/refusal.h"
 #include "unit/fake_memory.h"
 
 using namespace ioasid;
@@ -388,6 +389,9 @@ TEST_CASE("PCI_HOT_RESET_GROUPS: the library's cookies name the group files", "[
     CHECK(r.by_cookies({0x2222, 0x1111}, 2) == 0);  // another group besides is no harm
     CHECK(r.by_cookies({0x2222}, 1) == -EINVAL);    // the bridge's group is not among them
     CHECK(r.by_cookies({IOASIDD_HOT_RESET_NO_FILE, 0x1111}, 2) == -EBADF);
+    clear_refusal();  // the first fd that fails decides, and only its reason is noted
+    CHECK(r.by_cookies({IOASIDD_HOT_RESET_NO_FILE, IOASIDD_HOT_RESET_NOT_OURS}, 2) == -EBADF);
+    CHECK(refusal() == nullptr);
     CHECK(r.by_cookies({IOASIDD_HOT_RESET_NOT_OURS}, 1) == -EINVAL);
     CHECK(r.by_cookies({0x3333}, 1) == -EINVAL);  // /dev/ioasid, but not a group
     CHECK(r.by_cookies({0x4444}, 1) == -EBADF);   // a file closed since
